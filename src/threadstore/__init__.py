@@ -1,0 +1,81 @@
+"""threadstore: durable conversation threads for AI-agent programs.
+
+The storage contract is :class:`ThreadStore`; its backends are :class:`InMemoryThreadStore`,
+:class:`LocalThreadStore` (Codex-compatible JSONL files plus a SQLite index) and, with the
+matching extras installed, the remote (gRPC) store.
+"""
+
+from __future__ import annotations
+
+from . import items
+from .errors import (
+    Conflict,
+    Internal,
+    InvalidRequest,
+    ResourceExhausted,
+    ThreadNotFound,
+    ThreadStoreError,
+    Unsupported,
+)
+from .ids import new_thread_id
+from .items import Item
+from .store import (
+    UNSET,
+    AppendThreadItemsParams,
+    CreateThreadParams,
+    GitInfo,
+    GitInfoPatch,
+    InMemoryThreadStore,
+    ListThreadsParams,
+    LoadThreadHistoryParams,
+    ReadThreadByRolloutPathParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    SearchThreadsParams,
+    StoredThread,
+    StoredThreadHistory,
+    StoredThreadSearchResult,
+    ThreadMetadataPatch,
+    ThreadPage,
+    ThreadSearchPage,
+    ThreadStore,
+    TokenUsage,
+    UpdateThreadMetadataParams,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UNSET",
+    "AppendThreadItemsParams",
+    "Conflict",
+    "CreateThreadParams",
+    "GitInfo",
+    "GitInfoPatch",
+    "InMemoryThreadStore",
+    "Internal",
+    "InvalidRequest",
+    "Item",
+    "ListThreadsParams",
+    "LoadThreadHistoryParams",
+    "ReadThreadByRolloutPathParams",
+    "ReadThreadParams",
+    "ResourceExhausted",
+    "ResumeThreadParams",
+    "SearchThreadsParams",
+    "StoredThread",
+    "StoredThreadHistory",
+    "StoredThreadSearchResult",
+    "ThreadMetadataPatch",
+    "ThreadNotFound",
+    "ThreadPage",
+    "ThreadSearchPage",
+    "ThreadStore",
+    "ThreadStoreError",
+    "TokenUsage",
+    "Unsupported",
+    "UpdateThreadMetadataParams",
+    "__version__",
+    "items",
+    "new_thread_id",
+]

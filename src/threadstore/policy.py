@@ -1,0 +1,131 @@
+"""The persistence policy: which rollout items a store keeps.
+
+This is the seed-era policy of Codex (``codex-thread-store.md`` §4.3) with its two modes.
+``limited`` (the default) keeps the model-visible history, the conversation events and the
+turn boundaries; ``extended`` also keeps tool-end events and errors. Deltas, ``*_begin`` events,
+approval requests, ``session_configured``, warnings and ``shutdown_complete`` are never kept, and
+neither is any event type this module does not know. Every other rollout kind (including
+unknown kinds) is kept.
+
+Stores apply the policy themselves (callers may hand them raw items), and they apply it
+*before* looking for a live writer, so appending only never-persisted events is always harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+from .errors import InvalidRequest
+
+__all__ = [
+    "EVENT_PERSISTENCE_MODES",
+    "EventPersistenceMode",
+    "is_persisted",
+    "persisted_items",
+    "validate_mode",
+]
+
+EventPersistenceMode = Literal["limited", "extended"]
+EVENT_PERSISTENCE_MODES: Final = ("limited", "extended")
+
+LIMITED_EVENTS: Final = frozenset(
+    {
+        "user_message",
+        "agent_message",
+        "agent_reasoning",
+        "agent_reasoning_raw_content",
+        "patch_apply_end",
+        "token_count",
+        "thread_goal_updated",
+        "context_compacted",
+        "entered_review_mode",
+        "exited_review_mode",
+        "mcp_tool_call_end",
+        "thread_rolled_back",
+        "thread_name_updated",
+        "undo_completed",
+        "turn_aborted",
+        "task_started",
+        "turn_started",
+        "task_complete",
+        "turn_complete",
+        "web_search_end",
+        "image_generation_end",
+    }
+)
+
+EXTENDED_ONLY_EVENTS: Final = frozenset(
+    {
+        "error",
+        "guardian_assessment",
+        "exec_command_end",
+        "view_image_tool_call",
+        "collab_agent_spawn_end",
+        "collab_agent_interaction_end",
+        "collab_waiting_end",
+        "collab_close_end",
+        "collab_resume_end",
+        "dynamic_tool_call_request",
+        "dynamic_tool_call_response",
+    }
+)
+
+_NEVER_RESPONSE_ITEMS: Final = frozenset({"other", "compaction_trigger"})
+_EXEC_OUTPUT_LIMIT: Final = 10_000
+
+
+def validate_mode(mode: object) -> EventPersistenceMode:
+    """Return ``mode`` if it is a known persistence mode, else raise :class:`InvalidRequest`."""
+    if mode == "limited":
+        return "limited"
+    if mode == "extended":
+        return "extended"
+    raise InvalidRequest(f"unknown event persistence mode: {mode!r}")
+
+
+def is_persisted(item: Mapping[str, Any], mode: EventPersistenceMode = "limited") -> bool:
+    """True when a store keeps ``item`` under ``mode``."""
+    kind = item.get("type")
+    payload = item.get("payload")
+    if kind == "event_msg":
+        if not isinstance(payload, Mapping):
+            return False
+        event_kind = payload.get("type")
+        if event_kind in LIMITED_EVENTS:
+            return True
+        if event_kind == "item_completed":
+            inner = payload.get("item")
+            return isinstance(inner, Mapping) and inner.get("type") == "Plan"
+        return mode == "extended" and event_kind in EXTENDED_ONLY_EVENTS
+    if kind == "response_item":
+        return not (isinstance(payload, Mapping) and payload.get("type") in _NEVER_RESPONSE_ITEMS)
+    return True
+
+
+def _sanitize(item: dict[str, Any]) -> dict[str, Any]:
+    """Trim the bulky fields of ``exec_command_end`` as the extended mode requires."""
+    payload = item["payload"]
+    output = payload.get("aggregated_output")
+    changed = dict(payload)
+    if isinstance(output, str) and len(output) > _EXEC_OUTPUT_LIMIT:
+        half = _EXEC_OUTPUT_LIMIT // 2
+        changed["aggregated_output"] = output[:half] + "\n…\n" + output[-half:]
+    for key in ("stdout", "stderr", "formatted_output"):
+        if key in changed:
+            changed[key] = ""
+    return {**item, "payload": changed}
+
+
+def persisted_items(items: Iterable[dict[str, Any]], mode: EventPersistenceMode = "limited") -> list[dict[str, Any]]:
+    """The items of ``items`` that a store keeps under ``mode``, in order (sanitized where the
+    policy says so)."""
+    kept: list[dict[str, Any]] = []
+    for item in items:
+        if not is_persisted(item, mode):
+            continue
+        payload = item.get("payload")
+        if item.get("type") == "event_msg" and isinstance(payload, Mapping) and payload.get("type") == "exec_command_end":
+            item = _sanitize(item)
+        kept.append(item)
+    return kept

@@ -1,0 +1,56 @@
+"""The storage contract and its backends."""
+
+from .base import ThreadStore
+from .memory import InMemoryThreadStore
+from .patch import UNSET, GitInfoPatch, ThreadMetadataPatch, Unset
+from .types import (
+    AppendThreadItemsParams,
+    CreateThreadParams,
+    GitInfo,
+    ListThreadsParams,
+    LoadThreadHistoryParams,
+    MemoryMode,
+    ReadThreadByRolloutPathParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    SearchThreadsParams,
+    SessionSource,
+    SortDirection,
+    StoredThread,
+    StoredThreadHistory,
+    StoredThreadSearchResult,
+    ThreadPage,
+    ThreadSearchPage,
+    ThreadSortKey,
+    TokenUsage,
+    UpdateThreadMetadataParams,
+)
+
+__all__ = [
+    "UNSET",
+    "AppendThreadItemsParams",
+    "CreateThreadParams",
+    "GitInfo",
+    "GitInfoPatch",
+    "InMemoryThreadStore",
+    "ListThreadsParams",
+    "LoadThreadHistoryParams",
+    "MemoryMode",
+    "ReadThreadByRolloutPathParams",
+    "ReadThreadParams",
+    "ResumeThreadParams",
+    "SearchThreadsParams",
+    "SessionSource",
+    "SortDirection",
+    "StoredThread",
+    "StoredThreadHistory",
+    "StoredThreadSearchResult",
+    "ThreadMetadataPatch",
+    "ThreadPage",
+    "ThreadSearchPage",
+    "ThreadSortKey",
+    "ThreadStore",
+    "TokenUsage",
+    "Unset",
+    "UpdateThreadMetadataParams",
+]

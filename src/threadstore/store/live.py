@@ -1,0 +1,189 @@
+"""The live-writer lifecycle shared by every backend that stores threads itself.
+
+:class:`LiveWriterStore` implements the live operations of the contract (create, resume, append,
+persist, flush, shutdown, discard) once, on top of a small per-backend :class:`LiveWriter`.
+Backends supply how a writer opens, writes, syncs and closes; this module supplies the rules:
+one live writer per thread, policy filtering before the writer lookup, strict ordering per
+thread, shutdown and discard that finish even when the caller is cancelled, discard that locks
+out stale handles, and registry removal only while the entry is still the same writer.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from ..errors import Conflict, ThreadNotFound, ThreadStoreError
+from ..items import Item
+from ..policy import EventPersistenceMode, persisted_items
+from .base import ThreadStore
+from .types import AppendThreadItemsParams, CreateThreadParams, ResumeThreadParams
+
+__all__ = ["LiveWriter", "LiveWriterStore", "run_detached"]
+
+T = TypeVar("T")
+W = TypeVar("W", bound="LiveWriter")
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+async def run_detached(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` in its own task and wait for it. If the caller is cancelled the work still
+    runs to completion (its result or error is then dropped)."""
+    task = asyncio.ensure_future(work())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return await asyncio.shield(task)
+
+
+class LiveWriter(abc.ABC):
+    """One thread's open persistence. The store serializes every call through :attr:`lock`."""
+
+    def __init__(self, thread_id: str, mode: EventPersistenceMode) -> None:
+        self.thread_id = thread_id
+        self.mode: EventPersistenceMode = mode
+        self.lock = asyncio.Lock()
+        #: Set once the writer was shut down or discarded; every later call is refused.
+        self.closed = False
+
+    @abc.abstractmethod
+    async def write(self, items: list[Item]) -> None:
+        """Store ``items`` (already filtered), materializing the thread first if needed.
+
+        Atomic: if it raises, none of the items was stored."""
+
+    @abc.abstractmethod
+    async def persist(self) -> None:
+        """Materialize the thread if it is still lazy, and make everything durable."""
+
+    @abc.abstractmethod
+    async def flush(self) -> None:
+        """Make everything written so far durable (no-op if nothing was ever written)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release resources after a successful flush."""
+
+    @abc.abstractmethod
+    async def abandon(self) -> None:
+        """Release resources without flushing (discard). Must not raise for ordinary cleanup."""
+
+    @property
+    def materialized(self) -> bool:
+        """Whether anything of this thread exists in storage."""
+        return True
+
+
+class LiveWriterStore(ThreadStore, abc.ABC):
+    """A :class:`ThreadStore` whose live operations are implemented by this module."""
+
+    def __init__(self) -> None:
+        self._writers: dict[str, LiveWriter] = {}
+        self._registry_lock = asyncio.Lock()
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
+        """Open a writer for a thread that must not exist yet (``Conflict`` if it does)."""
+
+    @abc.abstractmethod
+    async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
+        """Open a writer that continues an existing thread."""
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def _live_writer(self, thread_id: str) -> LiveWriter:
+        writer = self._writers.get(thread_id)
+        if writer is None or writer.closed:
+            raise ThreadNotFound(thread_id)
+        return writer
+
+    def _remove_if_current(self, thread_id: str, writer: LiveWriter) -> None:
+        if self._writers.get(thread_id) is writer:
+            del self._writers[thread_id]
+
+    async def _register(self, thread_id: str, opener: Callable[[], Awaitable[LiveWriter]]) -> None:
+        async with self._registry_lock:
+            existing = self._writers.get(thread_id)
+            if existing is not None and not existing.closed:
+                raise Conflict(f"thread {thread_id} already has a live writer")
+            writer = await opener()
+            self._writers[thread_id] = writer
+
+    async def _with_writer(self, thread_id: str, action: Callable[[LiveWriter], Awaitable[T]]) -> T:
+        writer = self._live_writer(thread_id)
+        async with writer.lock:
+            if writer.closed:
+                raise ThreadNotFound(thread_id)
+            return await action(writer)
+
+    # -- contract --------------------------------------------------------------------------------
+
+    async def create_thread(self, params: CreateThreadParams) -> None:
+        await self._register(params.thread_id, lambda: self._open_new_writer(params))
+
+    async def resume_thread(self, params: ResumeThreadParams) -> None:
+        await self._register(params.thread_id, lambda: self._open_resumed_writer(params))
+
+    async def append_items(self, params: AppendThreadItemsParams) -> None:
+        # Policy first: items that no mode persists never need a writer.
+        if not persisted_items(params.items, "extended"):
+            return
+        writer = self._live_writer(params.thread_id)
+        kept = persisted_items(params.items, writer.mode)
+        if not kept:
+            return
+
+        async def write(w: LiveWriter) -> None:
+            await w.write(kept)
+
+        await self._with_writer(params.thread_id, write)
+
+    async def persist_thread(self, thread_id: str) -> None:
+        await self._with_writer(thread_id, lambda w: w.persist())
+
+    async def flush_thread(self, thread_id: str) -> None:
+        await self._with_writer(thread_id, lambda w: w.flush())
+
+    async def shutdown_thread(self, thread_id: str) -> None:
+        writer = self._live_writer(thread_id)
+
+        async def work() -> None:
+            async with writer.lock:
+                if writer.closed:
+                    raise ThreadNotFound(thread_id)
+                await writer.flush()  # on failure the writer stays open for a retry
+                writer.closed = True
+                try:
+                    await writer.close()
+                finally:
+                    self._remove_if_current(thread_id, writer)
+
+        await run_detached(work)
+
+    async def discard_thread(self, thread_id: str) -> None:
+        writer = self._writers.get(thread_id)
+        if writer is None:
+            return
+        # Lock out every holder of this writer at once, before waiting for in-flight work.
+        writer.closed = True
+
+        async def work() -> None:
+            try:
+                async with writer.lock:
+                    await writer.abandon()
+            finally:
+                self._remove_if_current(thread_id, writer)
+
+        await run_detached(work)
+
+    async def close(self) -> None:
+        """Shut every live writer down (discarding those whose flush fails)."""
+        for thread_id in list(self._writers):
+            try:
+                await self.shutdown_thread(thread_id)
+            except ThreadStoreError:
+                await self.discard_thread(thread_id)

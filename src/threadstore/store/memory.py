@@ -1,0 +1,267 @@
+"""``InMemoryThreadStore``: the reference implementation of the contract, kept in the process.
+
+Everything lives in dictionaries; nothing survives the process. It follows exactly the same
+rules as the durable backends (it runs the same conformance suite), which makes it the store of
+choice for tests and for ephemeral use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..errors import Conflict, InvalidRequest, ThreadNotFound, Unsupported
+from ..items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item, session_meta
+from ..policy import EventPersistenceMode
+from ..timeutil import format_rfc3339, utc_now
+from .live import LiveWriter, LiveWriterStore
+from .patch import UNSET, ThreadMetadataPatch, apply_patch
+from .query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
+from .summary import ThreadSummary, search_texts
+from .types import (
+    CreateThreadParams,
+    ListThreadsParams,
+    LoadThreadHistoryParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    SearchThreadsParams,
+    StoredThread,
+    StoredThreadHistory,
+    StoredThreadSearchResult,
+    ThreadPage,
+    ThreadSearchPage,
+    UpdateThreadMetadataParams,
+)
+
+__all__ = ["InMemoryThreadStore"]
+
+
+@dataclass
+class _Thread:
+    thread_id: str
+    created: datetime
+    items: list[Item] = field(default_factory=list)
+    summary: ThreadSummary = field(default_factory=ThreadSummary)
+    overrides: ThreadMetadataPatch = field(default_factory=ThreadMetadataPatch)
+    archived_at: datetime | None = None
+
+
+class _MemoryWriter(LiveWriter):
+    def __init__(
+        self,
+        store: InMemoryThreadStore,
+        thread_id: str,
+        mode: EventPersistenceMode,
+        meta: Item | None,
+    ) -> None:
+        super().__init__(thread_id, mode)
+        self._store = store
+        self._meta = meta  # owed session_meta of a new thread, until it materializes
+
+    @property
+    def materialized(self) -> bool:
+        return self._meta is None
+
+    def _materialize(self) -> _Thread:
+        if self._meta is not None:
+            thread = _Thread(self.thread_id, created=utc_now())
+            self._store._threads[self.thread_id] = thread
+            self._append(thread, [self._meta])
+            self._meta = None
+        thread = self._store._threads.get(self.thread_id)
+        if thread is None:  # deleted while live
+            raise ThreadNotFound(self.thread_id)
+        return thread
+
+    def _append(self, thread: _Thread, items: list[Item]) -> None:
+        now = format_rfc3339(utc_now())
+        for item in items:
+            thread.items.append(item)
+            thread.summary.add(item, now)
+
+    async def write(self, items: list[Item]) -> None:
+        for item in items:
+            encode_item(item, self._store.max_item_bytes)  # validate before changing anything
+        self._append(self._materialize(), items)
+
+    async def persist(self) -> None:
+        self._materialize()
+
+    async def flush(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def abandon(self) -> None:
+        self._meta = None
+
+
+class InMemoryThreadStore(LiveWriterStore):
+    """A thread store in process memory (see the module documentation)."""
+
+    def __init__(self, *, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> None:
+        super().__init__()
+        self.max_item_bytes = max_item_bytes
+        self._threads: dict[str, _Thread] = {}
+
+    # -- live writers ----------------------------------------------------------------------------
+
+    async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
+        if params.thread_id in self._threads:
+            raise Conflict(f"thread {params.thread_id} already exists")
+        fields: dict[str, object] = {
+            "originator": params.originator,
+            "cli_version": params.cli_version,
+            "source": params.source,
+            "model_provider": params.model_provider,
+        }
+        if params.forked_from_id:
+            fields["forked_from_id"] = params.forked_from_id
+        if params.parent_thread_id:
+            fields["parent_thread_id"] = params.parent_thread_id
+        if params.base_instructions is not None:
+            fields["base_instructions"] = {"text": params.base_instructions}
+        if params.dynamic_tools:
+            fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
+        if params.memory_mode == "disabled":
+            fields["memory_mode"] = "disabled"
+        if params.git_info is not None:
+            fields["git"] = params.git_info.to_json()
+        meta = session_meta(params.thread_id, timestamp=format_rfc3339(utc_now()), cwd=params.cwd, **fields)
+        return _MemoryWriter(self, params.thread_id, params.event_persistence_mode, meta)
+
+    async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
+        if params.rollout_path is not None:
+            raise Unsupported("resume_thread by rollout_path (the in-memory store has no files)")
+        self._get(params.thread_id, params.include_archived)
+        return _MemoryWriter(self, params.thread_id, params.event_persistence_mode, None)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _get(self, thread_id: str, include_archived: bool) -> _Thread:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            raise ThreadNotFound(thread_id)
+        if thread.archived_at is not None and not include_archived:
+            raise InvalidRequest(f"thread {thread_id} is archived")
+        return thread
+
+    def _stored(self, thread: _Thread, include_history: bool = False) -> StoredThread:
+        stored = thread.summary.to_thread(
+            thread_id=thread.thread_id,
+            fallback_time=thread.created,
+            archived_at=thread.archived_at,
+        )
+        stored = apply_patch(stored, thread.overrides)
+        if include_history:
+            stored = dataclasses.replace(stored, history=StoredThreadHistory(thread.thread_id, list(thread.items)))
+        return stored
+
+    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        thread = self._get(params.thread_id, params.include_archived)
+        return StoredThreadHistory(thread.thread_id, list(thread.items))
+
+    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
+        return self._stored(self._get(params.thread_id, params.include_archived), params.include_history)
+
+    def _ordered(self, archived: bool, sort_key: str, descending: bool, cursor: str | None) -> list[StoredThread]:
+        anchor = decode_cursor(cursor)
+        threads = [
+            self._stored(t)
+            for t in self._threads.values()
+            if (t.archived_at is not None) == archived and t.summary.has_user_message
+        ]
+        threads.sort(key=lambda t: (sort_ms(t, sort_key), t.thread_id), reverse=descending)
+        if anchor is not None:
+            threads = [t for t in threads if anchor.before(sort_ms(t, sort_key), t.thread_id, descending)]
+        return threads
+
+    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
+        if params.cwd_filters is not None and not params.cwd_filters:
+            decode_cursor(params.cursor)
+            return ThreadPage(items=[], next_cursor=None)
+        ordered = self._ordered(params.archived, params.sort_key, params.sort_direction == "desc", params.cursor)
+        matching = [t for t in ordered if matches_filters(t, params)]
+        page = matching[: params.page_size]
+        next_cursor = None
+        if len(matching) > params.page_size:
+            last = page[-1]
+            next_cursor = encode_cursor(last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id)
+        return ThreadPage(items=page, next_cursor=next_cursor)
+
+    async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
+        ordered = self._ordered(params.archived, params.sort_key, params.sort_direction == "desc", params.cursor)
+        listing = ListThreadsParams(allowed_sources=params.allowed_sources)
+        hits: list[StoredThreadSearchResult] = []
+        more = False
+        for stored in ordered:
+            if not matches_filters(stored, listing):
+                continue
+            found = self._first_snippet(self._threads[stored.thread_id], params.search_term)
+            if found is None:
+                continue
+            if len(hits) == params.page_size:
+                more = True
+                break
+            hits.append(StoredThreadSearchResult(stored, found))
+        next_cursor = None
+        if more:
+            last = hits[-1].thread
+            next_cursor = encode_cursor(last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id)
+        return ThreadSearchPage(items=hits, next_cursor=next_cursor)
+
+    @staticmethod
+    def _first_snippet(thread: _Thread, term: str) -> str | None:
+        for item in thread.items:
+            for text in search_texts(item):
+                found = snippet(text, term)
+                if found is not None:
+                    return found
+        return None
+
+    # -- updates ---------------------------------------------------------------------------------
+
+    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+        thread = self._threads.get(params.thread_id)
+        if thread is None:
+            writer = self._writers.get(params.thread_id)
+            if writer is not None and not writer.closed and not writer.materialized:
+                await self.persist_thread(params.thread_id)
+                thread = self._threads[params.thread_id]
+            else:
+                raise ThreadNotFound(params.thread_id)
+        if thread.archived_at is not None and not params.include_archived:
+            raise InvalidRequest(f"thread {params.thread_id} is archived")
+        patch: ThreadMetadataPatch = params.patch
+        if not patch.is_empty():
+            thread.overrides = thread.overrides.merge(patch)
+            explicit = patch.only("name", "memory_mode", "git_info")
+            if not explicit.is_empty() and patch.updated_at is UNSET:
+                thread.overrides = thread.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
+        return self._stored(thread)
+
+    async def archive_thread(self, thread_id: str) -> None:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            raise ThreadNotFound(thread_id)
+        if thread.archived_at is not None:
+            raise InvalidRequest(f"thread {thread_id} is already archived")
+        thread.archived_at = utc_now()
+
+    async def unarchive_thread(self, thread_id: str) -> StoredThread:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            raise ThreadNotFound(thread_id)
+        if thread.archived_at is None:
+            raise InvalidRequest(f"no archived rollout found for thread id {thread_id}")
+        thread.archived_at = None
+        thread.overrides = thread.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
+        return self._stored(thread)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        if thread_id not in self._threads:
+            raise ThreadNotFound(thread_id)
+        del self._threads[thread_id]
+        await self.discard_thread(thread_id)

@@ -1,0 +1,395 @@
+"""Parameter and result types of the :class:`~threadstore.store.base.ThreadStore` contract.
+
+Parameter objects are frozen dataclasses whose names, fields and defaults follow the Codex
+thread-store contract. They validate themselves on construction: a malformed id, an unknown enum
+value or an out-of-range page size raises :class:`~threadstore.errors.InvalidRequest` before any
+backend sees the request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from ..errors import InvalidRequest
+from ..ids import validate_thread_id
+from ..items import Item, validate_items
+from ..policy import EventPersistenceMode, validate_mode
+
+if TYPE_CHECKING:
+    from .patch import ThreadMetadataPatch
+
+__all__ = [
+    "AppendThreadItemsParams",
+    "CreateThreadParams",
+    "GitInfo",
+    "ListThreadsParams",
+    "LoadThreadHistoryParams",
+    "MemoryMode",
+    "ReadThreadByRolloutPathParams",
+    "ReadThreadParams",
+    "ResumeThreadParams",
+    "SearchThreadsParams",
+    "SessionSource",
+    "SortDirection",
+    "StoredThread",
+    "StoredThreadHistory",
+    "StoredThreadSearchResult",
+    "ThreadPage",
+    "ThreadSearchPage",
+    "ThreadSortKey",
+    "TokenUsage",
+    "UpdateThreadMetadataParams",
+    "source_kind",
+    "validate_memory_mode",
+    "validate_source",
+]
+
+SessionSource = str | dict[str, Any]
+"""Where a thread came from, in its Codex JSON form: ``"cli"``, ``"vscode"``, ``"exec"``,
+``"mcp"``, ``"unknown"``, or an object such as ``{"subagent": "review"}``."""
+
+MemoryMode = Literal["enabled", "disabled"]
+ThreadSortKey = Literal["created_at", "updated_at"]
+SortDirection = Literal["asc", "desc"]
+
+MAX_PAGE_SIZE = 1000
+
+
+def validate_memory_mode(value: object) -> MemoryMode:
+    """Return ``value`` as a memory mode or raise :class:`InvalidRequest`."""
+    if value == "enabled":
+        return "enabled"
+    if value == "disabled":
+        return "disabled"
+    raise InvalidRequest(f"unknown memory mode: {value!r}")
+
+
+def validate_source(value: object) -> SessionSource:
+    """Return ``value`` as a session source (a non-empty string or an object)."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and value:
+        return value
+    raise InvalidRequest(f"invalid session source: {value!r}")
+
+
+def source_kind(source: object) -> str:
+    """The filterable kind of a source: the string itself, or the single key of an object source
+    (``"subagent"``, ``"custom"``, ...). Unknown shapes are ``"unknown"``."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, dict) and len(source) == 1:
+        return str(next(iter(source)))
+    return "unknown"
+
+
+def _check_page_size(page_size: object) -> None:
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"page_size must be an integer between 1 and {MAX_PAGE_SIZE}, got {page_size!r}")
+
+
+def _check_sort(sort_key: object, sort_direction: object) -> None:
+    if sort_key not in ("created_at", "updated_at"):
+        raise InvalidRequest(f"unknown sort key: {sort_key!r}")
+    if sort_direction not in ("asc", "desc"):
+        raise InvalidRequest(f"unknown sort direction: {sort_direction!r}")
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    """Git facts about a thread's working directory."""
+
+    commit_hash: str | None = None
+    branch: str | None = None
+    repository_url: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"commit_hash": self.commit_hash, "branch": self.branch, "repository_url": self.repository_url}
+
+    @classmethod
+    def from_json(cls, value: object) -> GitInfo | None:
+        """Build from the rollout ``git`` object; None when there is no usable value."""
+        if not isinstance(value, Mapping):
+            return None
+        info = cls(
+            commit_hash=_opt_str(value.get("commit_hash")),
+            branch=_opt_str(value.get("branch")),
+            repository_url=_opt_str(value.get("repository_url")),
+        )
+        return None if info == GitInfo() else info
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Cumulative token usage of a thread (the last ``token_count`` total)."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
+    total_tokens: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, value: object) -> TokenUsage | None:
+        if not isinstance(value, Mapping):
+            return None
+        return cls(**{f.name: _int(value.get(f.name)) for f in dataclasses.fields(cls)})
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredThreadHistory:
+    """A thread's persisted items in replay order."""
+
+    thread_id: str
+    items: list[Item]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredThread:
+    """What a store knows about one thread (and, on request, its history)."""
+
+    thread_id: str
+    created_at: datetime
+    updated_at: datetime
+    rollout_path: str | None = None
+    forked_from_id: str | None = None
+    parent_thread_id: str | None = None
+    preview: str = ""
+    name: str | None = None
+    model_provider: str = ""
+    model: str | None = None
+    reasoning_effort: str | None = None
+    archived_at: datetime | None = None
+    cwd: str = ""
+    cli_version: str = ""
+    source: SessionSource = "unknown"
+    thread_source: str | None = None
+    agent_nickname: str | None = None
+    agent_role: str | None = None
+    agent_path: str | None = None
+    git_info: GitInfo | None = None
+    approval_mode: str | None = None
+    sandbox_policy: Any = None
+    token_usage: TokenUsage | None = None
+    first_user_message: str | None = None
+    memory_mode: MemoryMode = "enabled"
+    history: StoredThreadHistory | None = None
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateThreadParams:
+    """Open live persistence for a brand-new thread (nothing is written until it is needed)."""
+
+    thread_id: str
+    cwd: str
+    model_provider: str
+    source: SessionSource = "cli"
+    forked_from_id: str | None = None
+    base_instructions: str | None = None
+    dynamic_tools: Sequence[Mapping[str, Any]] = ()
+    event_persistence_mode: EventPersistenceMode = "limited"
+    memory_mode: MemoryMode = "enabled"
+    parent_thread_id: str | None = None
+    originator: str = "threadstore"
+    cli_version: str = ""
+    git_info: GitInfo | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        if self.forked_from_id is not None:
+            _set(self, "forked_from_id", validate_thread_id(self.forked_from_id, "forked_from_id"))
+        if self.parent_thread_id is not None:
+            _set(self, "parent_thread_id", validate_thread_id(self.parent_thread_id, "parent_thread_id"))
+        if not isinstance(self.cwd, str):
+            raise InvalidRequest("cwd must be a string")
+        if not isinstance(self.model_provider, str):
+            raise InvalidRequest("model_provider must be a string")
+        validate_source(self.source)
+        validate_mode(self.event_persistence_mode)
+        validate_memory_mode(self.memory_mode)
+        tools = tuple(self.dynamic_tools)
+        for tool in tools:
+            if not isinstance(tool, Mapping):
+                raise InvalidRequest("each dynamic tool must be an object")
+        _set(self, "dynamic_tools", tools)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeThreadParams:
+    """Reopen live persistence for an existing thread; later appends go to the same history."""
+
+    thread_id: str
+    rollout_path: str | None = None
+    history: Sequence[Item] | None = None
+    include_archived: bool = False
+    cwd: str | None = None
+    model_provider: str | None = None
+    event_persistence_mode: EventPersistenceMode = "limited"
+
+    def __post_init__(self) -> None:
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        if self.rollout_path is not None and not isinstance(self.rollout_path, str | Path):
+            raise InvalidRequest("rollout_path must be a path")
+        if self.rollout_path is not None:
+            _set(self, "rollout_path", str(self.rollout_path))
+        if self.history is not None:
+            _set(self, "history", validate_items(self.history))
+        validate_mode(self.event_persistence_mode)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendThreadItemsParams:
+    """Append raw items to a live thread, in order (the store applies the persistence policy)."""
+
+    thread_id: str
+    items: Sequence[Item]
+
+    def __post_init__(self) -> None:
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        _set(self, "items", validate_items(self.items))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadThreadHistoryParams:
+    thread_id: str
+    include_archived: bool = False
+
+    def __post_init__(self) -> None:
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadThreadParams:
+    thread_id: str
+    include_archived: bool = False
+    include_history: bool = False
+
+    def __post_init__(self) -> None:
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadThreadByRolloutPathParams:
+    rollout_path: str
+    include_archived: bool = False
+    include_history: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rollout_path, str | Path) or not str(self.rollout_path):
+            raise InvalidRequest("rollout_path must be a non-empty path")
+        _set(self, "rollout_path", str(self.rollout_path))
+
+
+@dataclass(frozen=True, slots=True)
+class ListThreadsParams:
+    """One page of threads.
+
+    ``allowed_sources`` empty means every source; ``model_providers`` None means every provider
+    (an empty list too); ``cwd_filters`` None means every cwd while an empty list matches
+    nothing; ``archived`` lists the archived collection *instead of* the active one;
+    ``search_term`` is a case-insensitive substring of the name, preview or first message.
+    """
+
+    page_size: int = 50
+    cursor: str | None = None
+    sort_key: ThreadSortKey = "created_at"
+    sort_direction: SortDirection = "desc"
+    allowed_sources: Sequence[SessionSource] = ()
+    model_providers: Sequence[str] | None = None
+    cwd_filters: Sequence[str] | None = None
+    archived: bool = False
+    search_term: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_page_size(self.page_size)
+        _check_sort(self.sort_key, self.sort_direction)
+        if self.cursor is not None and not isinstance(self.cursor, str):
+            raise InvalidRequest("cursor must be a string")
+        _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
+        if self.model_providers is not None:
+            _set(self, "model_providers", tuple(str(p) for p in self.model_providers))
+        if self.cwd_filters is not None:
+            if isinstance(self.cwd_filters, str):
+                raise InvalidRequest("cwd_filters must be a list of paths")
+            _set(self, "cwd_filters", tuple(str(p) for p in self.cwd_filters))
+        if self.search_term is not None and not isinstance(self.search_term, str):
+            raise InvalidRequest("search_term must be a string")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    items: list[StoredThread]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchThreadsParams:
+    """Full-text search over the threads' messages; results come in listing order."""
+
+    search_term: str
+    page_size: int = 50
+    cursor: str | None = None
+    archived: bool = False
+    sort_key: ThreadSortKey = "created_at"
+    sort_direction: SortDirection = "desc"
+    allowed_sources: Sequence[SessionSource] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.search_term, str) or not self.search_term.strip():
+            raise InvalidRequest("thread/search requires search_term")
+        _check_page_size(self.page_size)
+        _check_sort(self.sort_key, self.sort_direction)
+        if self.cursor is not None and not isinstance(self.cursor, str):
+            raise InvalidRequest("cursor must be a string")
+        _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
+
+
+class StoredThreadSearchResult(NamedTuple):
+    """One search hit: the thread and a snippet of the matching text."""
+
+    thread: StoredThread
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSearchPage:
+    items: list[StoredThreadSearchResult] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateThreadMetadataParams:
+    thread_id: str
+    patch: ThreadMetadataPatch
+    include_archived: bool = False
+
+    def __post_init__(self) -> None:
+        from .patch import ThreadMetadataPatch
+
+        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        if not isinstance(self.patch, ThreadMetadataPatch):
+            raise InvalidRequest("patch must be a ThreadMetadataPatch")
