@@ -1,0 +1,58 @@
+"""The backends the conformance suite runs against.
+
+Each backend is a :class:`Backend`: it owns one storage location for the duration of a test and
+opens store instances over it. ``open()`` may be called several times; for durable backends every
+store it returns sees the same threads (that is how tests check what survives a reopen).
+To add a backend, write a ``Backend`` subclass and add it to :data:`BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from pathlib import Path
+
+from threadstore import InMemoryThreadStore, ThreadStore
+
+
+class Backend(abc.ABC):
+    name: str = ""
+    #: Stores opened later see what earlier ones made durable.
+    durable: bool = True
+    #: Threads live in files that can be read by path.
+    has_files: bool = False
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self._opened: list[ThreadStore] = []
+
+    async def open(self) -> ThreadStore:
+        store = await self._open()
+        self._opened.append(store)
+        return store
+
+    @abc.abstractmethod
+    async def _open(self) -> ThreadStore: ...
+
+    async def aclose(self) -> None:
+        for store in reversed(self._opened):
+            await store.close()
+
+
+class MemoryBackend(Backend):
+    name = "memory"
+    durable = False
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self._store = InMemoryThreadStore()
+
+    async def _open(self) -> ThreadStore:
+        # One process-local store: "reopening" returns the same object.
+        return self._store
+
+    async def aclose(self) -> None:
+        await self._store.close()
+
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": MemoryBackend}
