@@ -127,7 +127,9 @@ def thread_name_updated(thread_id: str, name: str | None) -> Item:
     return event("thread_name_updated", thread_id=thread_id, thread_name=name)
 
 
-def token_count(total: Mapping[str, int] | None, last: Mapping[str, int] | None = None, *, model_context_window: int | None = None) -> Item:
+def token_count(
+    total: Mapping[str, int] | None, last: Mapping[str, int] | None = None, *, model_context_window: int | None = None
+) -> Item:
     """``token_count`` with cumulative (``total``) and per-request (``last``) usage."""
     info = None
     if total is not None:
@@ -139,7 +141,15 @@ def token_count(total: Mapping[str, int] | None, last: Mapping[str, int] | None 
     return event("token_count", info=info, rate_limits=None)
 
 
-def turn_context(*, cwd: str, model: str, turn_id: str | None = None, approval_policy: str = "never", effort: str | None = None, **extra: Any) -> Item:
+def turn_context(
+    *,
+    cwd: str,
+    model: str,
+    turn_id: str | None = None,
+    approval_policy: str = "never",
+    effort: str | None = None,
+    **extra: Any,
+) -> Item:
     """A ``turn_context`` settings snapshot."""
     payload: dict[str, Any] = {
         "turn_id": turn_id,

@@ -125,7 +125,11 @@ def persisted_items(items: Iterable[dict[str, Any]], mode: EventPersistenceMode 
         if not is_persisted(item, mode):
             continue
         payload = item.get("payload")
-        if item.get("type") == "event_msg" and isinstance(payload, Mapping) and payload.get("type") == "exec_command_end":
+        if (
+            item.get("type") == "event_msg"
+            and isinstance(payload, Mapping)
+            and payload.get("type") == "exec_command_end"
+        ):
             item = _sanitize(item)
         kept.append(item)
     return kept

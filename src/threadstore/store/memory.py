@@ -69,10 +69,10 @@ class _MemoryWriter(LiveWriter):
             self._store._threads[self.thread_id] = thread
             self._append(thread, [self._meta])
             self._meta = None
-        thread = self._store._threads.get(self.thread_id)
-        if thread is None:  # deleted while live
+        current = self._store._threads.get(self.thread_id)
+        if current is None:  # deleted while live
             raise ThreadNotFound(self.thread_id)
-        return thread
+        return current
 
     def _append(self, thread: _Thread, items: list[Item]) -> None:
         now = format_rfc3339(utc_now())
@@ -188,7 +188,9 @@ class InMemoryThreadStore(LiveWriterStore):
         next_cursor = None
         if len(matching) > params.page_size:
             last = page[-1]
-            next_cursor = encode_cursor(last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id)
+            next_cursor = encode_cursor(
+                last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id
+            )
         return ThreadPage(items=page, next_cursor=next_cursor)
 
     async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
@@ -209,7 +211,9 @@ class InMemoryThreadStore(LiveWriterStore):
         next_cursor = None
         if more:
             last = hits[-1].thread
-            next_cursor = encode_cursor(last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id)
+            next_cursor = encode_cursor(
+                last.updated_at if params.sort_key == "updated_at" else last.created_at, last.thread_id
+            )
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
     @staticmethod

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 
 from ..errors import InvalidRequest
 from ..timeutil import format_rfc3339, parse_timestamp
@@ -47,7 +47,7 @@ UNSET: Final = Unset.UNSET
 """Marks a patch field as absent (leave the stored value unchanged)."""
 
 T = TypeVar("T")
-Clearable = T | None | Literal[Unset.UNSET]
+Clearable: TypeAlias = Union[T, Literal[Unset.UNSET], None]  # noqa: UP007
 
 
 def _check_str(name: str, value: object, clearable: bool) -> None:
@@ -101,7 +101,9 @@ class GitInfoPatch:
         return cls(**{k: v for k, v in value.items()})
 
 
-_CLEARABLE: Final = frozenset({"name", "reasoning_effort", "thread_source", "agent_nickname", "agent_role", "agent_path"})
+_CLEARABLE: Final = frozenset(
+    {"name", "reasoning_effort", "thread_source", "agent_nickname", "agent_role", "agent_path"}
+)
 _STRINGS: Final = frozenset(
     {"preview", "title", "first_user_message", "model_provider", "model", "cwd", "cli_version", "approval_mode"}
 )
@@ -157,7 +159,8 @@ class ThreadMetadataPatch:
             value = getattr(self, name)
             if value is not UNSET and not (isinstance(value, datetime) and value.tzinfo is not None):
                 raise InvalidRequest(f"patch field {name} must be a timezone-aware datetime")
-        if isinstance(self.name, str) and not self.name.strip():
+        new_name = self.name
+        if isinstance(new_name, str) and not new_name.strip():
             raise InvalidRequest("thread name must not be empty (use None to clear it)")
 
     def present(self) -> dict[str, Any]:
@@ -186,9 +189,7 @@ class ThreadMetadataPatch:
         """JSON with presence semantics (omitted = leave, null = clear)."""
         out: dict[str, Any] = {}
         for name, value in self.present().items():
-            if isinstance(value, GitInfoPatch):
-                out[name] = value.to_json()
-            elif isinstance(value, TokenUsage):
+            if isinstance(value, (GitInfoPatch, TokenUsage)):
                 out[name] = value.to_json()
             elif isinstance(value, datetime):
                 out[name] = format_rfc3339(value)

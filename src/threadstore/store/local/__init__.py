@@ -1,0 +1,927 @@
+"""``LocalThreadStore``: threads as Codex-compatible rollout files plus a SQLite index.
+
+A home directory is laid out exactly like a Codex home (``sessions/YYYY/MM/DD/rollout-….jsonl``,
+``archived_sessions/``, ``session_index.jsonl``), so a store pointed at ``~/.codex`` reads,
+lists, searches, renames, archives and deletes the threads Codex wrote, and Codex can resume the
+threads this store writes.
+
+The rollout files are the truth. The index (:mod:`.index`) is a cache that is brought up to date
+before every query: rollouts written by other programs are noticed through directory
+modification times (new, moved and removed files), through a check of every thread a query
+returns (appends), and through a small round-robin sweep of the other threads. Listing and search
+cost therefore depend on the page size and the number of day directories, not on the number of
+threads. ``reindex()`` rebuilds the index from the files.
+
+One live writer per thread, across processes: each writer holds an ``flock`` (:mod:`.lock`); a
+second writer — in another process or another store object — gets ``Conflict``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from ... import _json
+from ...errors import Conflict, Internal, InvalidRequest, ThreadNotFound
+from ...ids import validate_thread_id
+from ...items import DEFAULT_MAX_ITEM_BYTES, Item, session_meta, thread_name_updated
+from ...timeutil import format_rfc3339, from_ms, utc_now
+from ..live import LiveWriter, LiveWriterStore
+from ..patch import UNSET, GitInfoPatch, ThreadMetadataPatch, apply_patch
+from ..query import decode_cursor, encode_cursor, normalize_cwd, snippet
+from ..summary import ThreadSummary, search_texts
+from ..types import (
+    CreateThreadParams,
+    ListThreadsParams,
+    LoadThreadHistoryParams,
+    ReadThreadByRolloutPathParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    SearchThreadsParams,
+    StoredThread,
+    StoredThreadHistory,
+    StoredThreadSearchResult,
+    ThreadPage,
+    ThreadSearchPage,
+    UpdateThreadMetadataParams,
+    source_kind,
+)
+from .index import Index, IndexRow
+from .layout import Layout, date_parts, thread_id_from_name
+from .lock import ThreadLock, is_locked
+from .names import append_name, read_names, remove_names
+from .rollout import RolloutChunk, read_first_line, read_rollout
+from .writer import LocalWriter, os_error
+
+__all__ = ["LocalThreadStore", "ReindexReport"]
+
+SWEEP_BUDGET: Final = 64
+_MAX_FORK_DEPTH: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    """What a rebuild of the index found."""
+
+    threads: int
+    skipped_lines: int
+    unreadable_files: int
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """A thread's items with fork references resolved."""
+
+    items: list[Item]
+    timestamps: list[str | None]
+    skipped: int
+    end_offset: int
+
+
+class LocalThreadStore(LiveWriterStore):
+    """Threads in a Codex-compatible home directory (see the module documentation).
+
+    ``fsync=True`` makes ``flush_thread``, ``persist_thread`` and ``shutdown_thread`` sync the
+    data to the disk (power-loss durability); by default they return once the data is in the
+    operating system (it survives the process being killed).
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str],
+        *,
+        fsync: bool = False,
+        default_model_provider: str = "openai",
+        collect_git_info: bool = True,
+        max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+    ) -> None:
+        super().__init__()
+        self.home = Path(os.path.abspath(os.fspath(home)))
+        self.fsync = fsync
+        self.default_model_provider = default_model_provider
+        self.collect_git_info = collect_git_info
+        self.max_item_bytes = max_item_bytes
+        self.layout = Layout(self.home)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._index = Index(self.layout.index_db)
+        except OSError as exc:
+            raise os_error("open home", self.home, exc) from None
+        self._dirty: dict[str, LocalWriter] = {}
+        self._sweep_after = 0
+        self._closed = False
+
+    # -- paths -----------------------------------------------------------------------------------
+
+    def live_rollout_path(self, thread_id: str) -> Path:
+        """The rollout file of a live thread (it may not exist yet if nothing was written)."""
+        writer = self._live_writer(validate_thread_id(thread_id))
+        assert isinstance(writer, LocalWriter)
+        return writer.path
+
+    def _mark_dirty(self, writer: LocalWriter) -> None:
+        self._dirty[writer.thread_id] = writer
+
+    def _writer_closed(self, writer: LocalWriter) -> None:
+        # Keep it dirty until the index took its last lines.
+        if writer.materialized or writer.size:
+            self._dirty[writer.thread_id] = writer
+
+    def _local_writer(self, thread_id: str) -> LocalWriter | None:
+        writer = self._writers.get(thread_id)
+        if isinstance(writer, LocalWriter) and not writer.closed:
+            return writer
+        return None
+
+    # -- opening writers -------------------------------------------------------------------------
+
+    async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
+        thread_id = params.thread_id
+        self._refresh()
+        if self._index.get(thread_id) is not None:
+            raise Conflict(f"thread {thread_id} already exists")
+        lock = ThreadLock.acquire(self.layout.locks, thread_id)
+        try:
+            now = utc_now()
+            fields: dict[str, Any] = {
+                "originator": params.originator,
+                "cli_version": params.cli_version,
+                "source": params.source,
+                "model_provider": params.model_provider,
+            }
+            if params.forked_from_id:
+                fields = {"forked_from_id": params.forked_from_id, **fields}
+            if params.parent_thread_id:
+                fields["parent_thread_id"] = params.parent_thread_id
+            if params.base_instructions is not None:
+                fields["base_instructions"] = {"text": params.base_instructions}
+            if params.dynamic_tools:
+                fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
+            if params.memory_mode == "disabled":
+                fields["memory_mode"] = "disabled"
+            if params.git_info is not None:
+                fields["git"] = params.git_info.to_json()
+            meta = session_meta(thread_id, timestamp=format_rfc3339(now), cwd=params.cwd, **fields)
+            path = self.layout.new_rollout_path(now.astimezone(), thread_id)
+            collect = params.cwd if self.collect_git_info and params.git_info is None else None
+            return LocalWriter(
+                self,
+                thread_id,
+                params.event_persistence_mode,
+                path,
+                lock,
+                ThreadSummary(thread_id),
+                meta=meta,
+                collect_cwd=collect,
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+    async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
+        thread_id = params.thread_id
+        if params.rollout_path is not None:
+            path = self._resolve_rollout_path(params.rollout_path)
+            file_id = thread_id_from_name(path.name)
+            if file_id is not None and file_id != thread_id:
+                raise InvalidRequest(f"rollout path `{path}` belongs to thread {file_id}, not {thread_id}")
+            if not params.include_archived and self.layout.is_archived(path):
+                raise InvalidRequest(f"thread {thread_id} is archived")
+        else:
+            row = self._row_for(thread_id)
+            if row is None:
+                raise ThreadNotFound(thread_id)
+            if row.archived and not params.include_archived:
+                raise InvalidRequest(f"thread {thread_id} is archived")
+            path = Path(row.path)
+        lock = ThreadLock.acquire(self.layout.locks, thread_id)
+        try:
+            row = self._index_file(path, thread_id)
+            writer = LocalWriter(self, thread_id, params.event_persistence_mode, path, lock, row.summary)
+            writer.open_existing()
+            return writer
+        except BaseException:
+            lock.release()
+            raise
+
+    def _resolve_rollout_path(self, rollout_path: str) -> Path:
+        path = self.layout.resolve(rollout_path)
+        if path.is_dir():
+            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is a directory")
+        if not path.exists():
+            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: file does not exist")
+        if not path.is_file():
+            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is not a file")
+        return Path(os.path.realpath(path))
+
+    # -- reading rollouts ------------------------------------------------------------------------
+
+    def _find_path(self, thread_id: str) -> Path | None:
+        writer = self._local_writer(thread_id)
+        if writer is not None:
+            return writer.path
+        row = self._index.get(thread_id)
+        return Path(row.path) if row is not None else None
+
+    def _resolve(self, path: Path, chunk: RolloutChunk, depth: int = 0) -> _Resolved:
+        """Expand a fork reference (a newer Codex fork points at its parent's first N lines)."""
+        items, stamps = chunk.items, chunk.timestamps
+        if items and depth < _MAX_FORK_DEPTH and items[0].get("type") == "session_meta":
+            meta = items[0].get("payload") or {}
+            parent_id = meta.get("forked_from_id")
+            cut = meta.get("forked_from_ordinal_exclusive")
+            if isinstance(parent_id, str) and isinstance(cut, int) and not isinstance(cut, bool):
+                parent_path = self._find_path(parent_id)
+                if parent_path is not None and parent_path != path:
+                    try:
+                        parent = self._resolve(parent_path, read_rollout(parent_path), depth + 1)
+                    except (InvalidRequest, Internal):
+                        parent = None
+                    if parent is not None:
+                        kept = [
+                            (item, ts)
+                            for index, (item, ts) in enumerate(zip(parent.items, parent.timestamps, strict=True))
+                            if _ordinal(item, index) < cut
+                        ]
+                        items = [items[0], *(i for i, _ in kept), *items[1:]]
+                        stamps = [stamps[0], *(t for _, t in kept), *stamps[1:]]
+        return _Resolved(items, stamps, chunk.skipped, chunk.end_offset)
+
+    def _read_items(self, path: Path) -> _Resolved:
+        return self._resolve(path, read_rollout(path))
+
+    # -- the index -------------------------------------------------------------------------------
+
+    def _compose(self, thread_id: str, path: Path, summary: ThreadSummary, stat: os.stat_result | None) -> StoredThread:
+        """The StoredThread a rollout describes, with names and overrides applied."""
+        mtime = datetime.fromtimestamp(stat.st_mtime, UTC) if stat else utc_now()
+        archived = self.layout.is_archived(path)
+        archived_at = None
+        if archived:
+            archived_at = datetime.fromtimestamp(max(stat.st_ctime, stat.st_mtime), UTC) if stat else mtime
+        entry = self._index.name_entry(thread_id)
+        name = (entry or None) if entry is not None else summary.rollout_name
+        thread = summary.to_thread(
+            thread_id=thread_id,
+            fallback_time=mtime,
+            rollout_path=str(path),
+            archived_at=archived_at,
+            name=name,
+            default_provider=self.default_model_provider,
+        )
+        if entry is not None and not entry:
+            thread = dataclasses.replace(thread, name=None)
+        return apply_patch(thread, self._index.overrides(thread_id))
+
+    def _index_file(
+        self,
+        path: Path,
+        thread_id: str | None = None,
+        row: IndexRow | None = None,
+        skipped: list[int] | None = None,
+    ) -> IndexRow:
+        """Bring the row of one rollout up to date with the file (incrementally when it grew).
+
+        The number of unreadable lines found is appended to ``skipped`` when given."""
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
+        except OSError as exc:
+            raise Internal(f"failed to stat rollout {path}: {exc}") from None
+        thread_id = thread_id or thread_id_from_name(path.name)
+        if thread_id is None:
+            first = read_first_line(path)
+            meta_id = (first or {}).get("payload", {}).get("id") if first else None
+            if not isinstance(meta_id, str):
+                raise InvalidRequest(f"rollout `{path}` has no session metadata")
+            thread_id = validate_thread_id(meta_id)
+        if row is None:
+            row = self._index.get(thread_id)
+        path_str = str(path)
+        if (
+            row is not None
+            and row.path == path_str
+            and row.ino == stat.st_ino
+            and row.file_size == stat.st_size
+            and row.mtime_ns == stat.st_mtime_ns
+        ):
+            return row
+        incremental = (
+            row is not None and row.path == path_str and row.ino == stat.st_ino and stat.st_size >= row.file_size
+        )
+        if incremental:
+            assert row is not None
+            summary = row.summary
+            chunk = read_rollout(path, row.file_size)
+            resolved = _Resolved(chunk.items, chunk.timestamps, chunk.skipped, chunk.end_offset)
+        else:
+            summary = ThreadSummary(thread_id)
+            resolved = self._read_items(path)
+        if skipped is not None:
+            skipped.append(resolved.skipped)
+        texts: list[str] = []
+        for item, ts in zip(resolved.items, resolved.timestamps, strict=True):
+            summary.add(item, item.get("timestamp") if isinstance(item.get("timestamp"), str) else ts)
+            for text in search_texts(item):
+                if text not in texts[-4:]:
+                    texts.append(text)
+        thread = self._compose(thread_id, path, summary, stat)
+        with self._index.transaction():
+            self._index.upsert(
+                thread=thread,
+                path=path_str,
+                archived=self.layout.is_archived(path),
+                summary=summary,
+                file_size=resolved.end_offset if resolved.end_offset else stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                ino=stat.st_ino,
+                new_texts=texts,
+                reset_texts=not incremental,
+            )
+        fresh = self._index.get(thread_id)
+        assert fresh is not None
+        return fresh
+
+    def _take_dirty(self) -> None:
+        """Move what in-process writers appended into the index (no file reads needed)."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, {}
+        with self._index.transaction():
+            for writer in dirty.values():
+                stat = _stat(writer.path)
+                if stat is None:
+                    continue
+                thread = self._compose(writer.thread_id, writer.path, writer.summary, stat)
+                texts, writer.new_texts = writer.new_texts, []
+                existing = self._index.get(writer.thread_id)
+                self._index.upsert(
+                    thread=thread,
+                    path=str(writer.path),
+                    archived=self.layout.is_archived(writer.path),
+                    summary=writer.summary,
+                    file_size=writer.size,
+                    mtime_ns=stat.st_mtime_ns,
+                    ino=stat.st_ino,
+                    new_texts=texts,
+                    reset_texts=existing is not None
+                    and existing.path != str(writer.path)
+                    and existing.ino != stat.st_ino,
+                )
+
+    def _scan_dirs(self) -> None:
+        """Index rollouts added, moved or removed by anyone since the last scan."""
+        known = self._index.dir_mtimes()
+        seen: dict[str, int] = {}
+        changed: list[Path] = []
+
+        def visit(directory: Path, depth: int) -> None:
+            try:
+                stat = os.stat(directory)
+            except OSError:
+                return
+            key = str(directory)
+            seen[key] = stat.st_mtime_ns
+            if depth == 0:
+                if known.get(key) != stat.st_mtime_ns:
+                    changed.append(directory)
+                return
+            try:
+                children = sorted(e.path for e in os.scandir(directory) if e.is_dir(follow_symlinks=False))
+            except OSError:
+                return
+            for child in children:
+                visit(Path(child), depth - 1)
+
+        visit(self.layout.sessions, 3)
+        visit(self.layout.archived, 0)
+        for directory in changed:
+            self._scan_dir(directory)
+            self._index.set_dir(str(directory), seen[str(directory)])
+        for key in known.keys() - seen.keys():
+            # A directory that vanished: forget its rows.
+            for path, thread_id in self._index.paths_under(key).items():
+                if not os.path.exists(path) and self._local_writer(thread_id) is None:
+                    self._index.delete(thread_id)
+            self._index.forget_dir(key)
+
+    def _scan_dir(self, directory: Path) -> None:
+        on_disk: dict[str, str] = {}
+        try:
+            for entry in os.scandir(directory):
+                if entry.is_file() and entry.name.endswith(".jsonl"):
+                    thread_id = thread_id_from_name(entry.name)
+                    if thread_id is not None:
+                        on_disk[entry.path] = thread_id
+        except OSError:
+            return
+        indexed = self._index.paths_under(str(directory))
+        for path, thread_id in indexed.items():
+            if path not in on_disk:
+                current = self._index.get(thread_id)
+                if current is not None and current.path == path and self._local_writer(thread_id) is None:
+                    self._index.delete(thread_id)
+        for path, thread_id in sorted(on_disk.items()):
+            row = self._index.get(thread_id)
+            # Two files claiming one thread: the active one wins over the archived one.
+            if (
+                row is not None
+                and row.path != path
+                and os.path.exists(row.path)
+                and self.layout.is_archived(Path(path))
+                and not self.layout.is_archived(Path(row.path))
+            ):
+                continue
+            try:
+                self._index_file(Path(path), thread_id, row)
+            except (InvalidRequest, Internal):
+                continue
+
+    def _sync_names(self) -> None:
+        path = self.layout.session_index
+        stat = _stat(path)
+        size = stat.st_size if stat else 0
+        offset = int(self._index.get_meta("names_offset") or 0)
+        ino = str(stat.st_ino) if stat else ""
+        if size == offset and self._index.get_meta("names_ino") == ino:
+            return
+        if self._index.get_meta("names_ino") != ino or size < offset:
+            offset = 0
+        names, end = read_names(path, offset)
+        with self._index.transaction():
+            changed = self._index.set_names(names)
+            self._index.set_meta("names_offset", str(end))
+            self._index.set_meta("names_ino", ino)
+            for thread_id in changed:
+                row = self._index.get(thread_id)
+                if row is not None:
+                    path_obj = Path(row.path)
+                    self._index.update_thread_json(self._compose(thread_id, path_obj, row.summary, _stat(path_obj)))
+
+    def _sweep(self) -> None:
+        """Check a few threads per query for appends by other programs (round robin)."""
+        rows = self._index.rows_after(self._sweep_after, SWEEP_BUDGET)
+        if len(rows) < SWEEP_BUDGET:
+            self._sweep_after = 0
+        for num, thread_id, path, size, mtime_ns, ino in rows:
+            self._sweep_after = num
+            self._check_row(thread_id, path, size, mtime_ns, ino)
+
+    def _check_row(self, thread_id: str, path: str, size: int, mtime_ns: int, ino: int) -> bool:
+        """Re-index one row if its file changed; True when it did."""
+        if self._local_writer(thread_id) is not None:
+            return False
+        stat = _stat(Path(path))
+        if stat is None:
+            return False  # the directory scan handles removals
+        if stat.st_size == size and stat.st_mtime_ns == mtime_ns and stat.st_ino == ino:
+            return False
+        try:
+            self._index_file(Path(path), thread_id)
+        except (InvalidRequest, Internal):
+            return False
+        return True
+
+    def _refresh(self) -> None:
+        self._check_open()
+        self._take_dirty()
+        self._scan_dirs()
+        self._sync_names()
+        self._sweep()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidRequest("the store is closed")
+
+    def _row_for(self, thread_id: str) -> IndexRow | None:
+        """The up-to-date row of a thread (None when no rollout is known)."""
+        self._refresh()
+        writer = self._local_writer(thread_id)
+        row = self._index.get(thread_id)
+        if writer is not None and not writer.materialized and row is None:
+            return None
+        if row is None:
+            return None
+        if not os.path.exists(row.path):
+            self._index.delete(thread_id)
+            return None
+        if writer is None:
+            return self._index_file(Path(row.path), thread_id, row)
+        return row
+
+    async def reindex(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
+        """Rebuild the index from the files (overrides are kept). ``progress(done, total)`` is
+        called as rollouts are read."""
+        self._check_open()
+        self._take_dirty()
+        self._index.reset()
+        files: list[Path] = []
+        for root in (self.layout.sessions, self.layout.archived):
+            if root.is_dir():
+                files.extend(p for p in root.rglob("*.jsonl") if thread_id_from_name(p.name))
+        skipped = unreadable = count = 0
+        total = len(files)
+        for number, path in enumerate(sorted(files, key=lambda p: (self.layout.is_archived(p), str(p))), 1):
+            try:
+                row = self._index.get(thread_id_from_name(path.name) or "")
+                if row is not None and row.path != str(path) and not self.layout.is_archived(Path(row.path)):
+                    continue
+                counts: list[int] = []
+                self._index_file(path, skipped=counts)
+                count += 1
+                skipped += sum(counts)
+            except (InvalidRequest, Internal):
+                unreadable += 1
+            if progress is not None:
+                progress(number, total)
+        self._index.set_meta("names_offset", "0")
+        self._index.set_meta("names_ino", "")
+        self._scan_dirs_mark_all()
+        self._sync_names()
+        return ReindexReport(threads=count, skipped_lines=skipped, unreadable_files=unreadable)
+
+    def _scan_dirs_mark_all(self) -> None:
+        for root, depth in ((self.layout.sessions, 3), (self.layout.archived, 0)):
+            stack = [(root, depth)]
+            while stack:
+                directory, level = stack.pop()
+                stat = _stat(directory)
+                if stat is None:
+                    continue
+                if level == 0:
+                    self._index.set_dir(str(directory), stat.st_mtime_ns)
+                    continue
+                try:
+                    stack.extend(
+                        (Path(e.path), level - 1) for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)
+                    )
+                except OSError:
+                    continue
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _thread_row(self, thread_id: str, include_archived: bool) -> IndexRow:
+        row = self._row_for(thread_id)
+        if row is None:
+            raise ThreadNotFound(thread_id)
+        if row.archived and not include_archived:
+            raise InvalidRequest(f"thread {thread_id} is archived")
+        return row
+
+    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        row = self._thread_row(params.thread_id, params.include_archived)
+        return StoredThreadHistory(params.thread_id, self._read_items(Path(row.path)).items)
+
+    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
+        row = self._thread_row(params.thread_id, params.include_archived)
+        thread = row.thread()
+        if params.include_history:
+            items = self._read_items(Path(row.path)).items
+            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, items))
+        return thread
+
+    async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
+        self._check_open()
+        path = self._resolve_rollout_path(params.rollout_path)
+        resolved = self._read_items(path)
+        first = resolved.items[0] if resolved.items else None
+        thread_id = thread_id_from_name(path.name)
+        if first is not None and first.get("type") == "session_meta":
+            meta_id = (first.get("payload") or {}).get("id")
+            if thread_id is None and isinstance(meta_id, str):
+                thread_id = meta_id
+        if thread_id is None:
+            raise InvalidRequest(f"rollout `{params.rollout_path}` has no session metadata")
+        summary = ThreadSummary(thread_id)
+        summary.add_all(resolved.items, resolved.timestamps)
+        thread = self._compose(thread_id, path, summary, _stat(path))
+        if thread.archived_at is not None and not params.include_archived:
+            raise InvalidRequest(f"thread {thread_id} is archived")
+        if params.include_history:
+            thread = dataclasses.replace(thread, history=StoredThreadHistory(thread_id, resolved.items))
+        return thread
+
+    def _page_query(
+        self,
+        *,
+        archived: bool,
+        sort_key: str,
+        descending: bool,
+        cursor: str | None,
+        limit: int,
+        where: list[str],
+        args: list[Any],
+    ) -> list[tuple[Any, ...]]:
+        anchor = decode_cursor(cursor)
+        column = "updated_ms" if sort_key == "updated_at" else "created_ms"
+        clauses = ["archived = ?", "visible = 1", *where]
+        values: list[Any] = [1 if archived else 0, *args]
+        if anchor is not None:
+            op = "<" if descending else ">"
+            if anchor.thread_id is None:
+                clauses.append(f"{column} {op} ?")
+                values.append(anchor.ts_ms)
+            else:
+                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
+                values.extend([anchor.ts_ms, anchor.ts_ms, anchor.thread_id])
+        order = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
+            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
+        )
+        return self._index.query(sql, [*values, limit])
+
+    def _fresh_page(self, run: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """Run a page query, re-index any returned thread whose file changed, and re-run once."""
+        rows = run()
+        changed = False
+        for _num, thread_id, path, size, mtime_ns, ino, *_ in rows:
+            changed |= self._check_row(thread_id, path, size, mtime_ns, ino)
+        return run() if changed else rows
+
+    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
+        decode_cursor(params.cursor)
+        if params.cwd_filters is not None and not params.cwd_filters:
+            return ThreadPage(items=[], next_cursor=None)
+        self._refresh()
+        where: list[str] = []
+        args: list[Any] = []
+        if params.allowed_sources:
+            kinds = [s for s in params.allowed_sources if isinstance(s, str)]
+            objects = [_json.dumps_str(s) for s in params.allowed_sources if not isinstance(s, str)]
+            parts = []
+            if kinds:
+                parts.append(f"source_kind IN ({','.join('?' * len(kinds))})")
+                args.extend(kinds)
+            if objects:
+                parts.append(f"source_json IN ({','.join('?' * len(objects))})")
+                args.extend(objects)
+            where.append(f"({' OR '.join(parts)})")
+        if params.model_providers:
+            where.append(f"model_provider IN ({','.join('?' * len(params.model_providers))})")
+            args.extend(params.model_providers)
+        if params.cwd_filters:
+            where.append(f"cwd IN ({','.join('?' * len(params.cwd_filters))})")
+            args.extend(normalize_cwd(c) for c in params.cwd_filters)
+        if params.search_term:
+            where.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
+            args.extend([params.search_term] * 3)
+        rows = self._fresh_page(
+            lambda: self._page_query(
+                archived=params.archived,
+                sort_key=params.sort_key,
+                descending=params.sort_direction == "desc",
+                cursor=params.cursor,
+                limit=params.page_size + 1,
+                where=where,
+                args=args,
+            )
+        )
+        threads = [_thread_of(r) for r in rows[: params.page_size]]
+        next_cursor = None
+        if len(rows) > params.page_size and threads:
+            last = threads[-1]
+            next_cursor = encode_cursor(from_ms(rows[params.page_size - 1][7]), last.thread_id)
+        return ThreadPage(items=threads, next_cursor=next_cursor)
+
+    async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
+        decode_cursor(params.cursor)
+        self._refresh()
+        term = params.search_term.strip()
+        fts: str | None = None
+        if len(term) >= 3:
+            fts = '"' + term.replace('"', '""') + '"'
+            where = [f"num IN (SELECT rowid >> {24} FROM texts WHERE texts MATCH ?)"]
+            args: list[Any] = [fts]
+        else:
+            where = [f"num IN (SELECT rowid >> {24} FROM texts WHERE ts_contains(body, ?))"]
+            args = [term]
+        if params.allowed_sources:
+            kinds = [source_kind(s) for s in params.allowed_sources]
+            where.append(f"source_kind IN ({','.join('?' * len(kinds))})")
+            args.extend(kinds)
+        rows = self._fresh_page(
+            lambda: self._page_query(
+                archived=params.archived,
+                sort_key=params.sort_key,
+                descending=params.sort_direction == "desc",
+                cursor=params.cursor,
+                limit=params.page_size + 1,
+                where=where,
+                args=args,
+            )
+        )
+        hits: list[StoredThreadSearchResult] = []
+        for row in rows[: params.page_size]:
+            text = self._index.first_text(row[0], fts, term)
+            found = snippet(text, term) if text is not None else None
+            hits.append(StoredThreadSearchResult(_thread_of(row), found or (text or "")[:144]))
+        next_cursor = None
+        if len(rows) > params.page_size and hits:
+            next_cursor = encode_cursor(from_ms(rows[params.page_size - 1][7]), hits[-1].thread.thread_id)
+        return ThreadSearchPage(items=hits, next_cursor=next_cursor)
+
+    # -- metadata updates -----------------------------------------------------------------------
+
+    def _ensure_not_live_elsewhere(self, thread_id: str) -> None:
+        if self._local_writer(thread_id) is None and is_locked(self.layout.locks, thread_id):
+            raise Conflict(f"thread {thread_id} is being written by another process")
+
+    async def _append_to_thread(self, thread_id: str, path: Path, items: list[Item]) -> None:
+        """Append metadata lines: through the live writer when there is one, else directly."""
+        writer = self._local_writer(thread_id)
+        if writer is not None:
+            async with writer.lock:
+                if not writer.closed:
+                    await writer.write(items)
+                    return
+        self._ensure_not_live_elsewhere(thread_id)
+        lock = ThreadLock.acquire(self.layout.locks, thread_id)
+        cold = LocalWriter(self, thread_id, "extended", path, lock, ThreadSummary(thread_id), indexed=False)
+        try:
+            cold.open_existing()
+            await cold.write(items)
+            if self.fsync:
+                await cold.flush()
+        finally:
+            await cold.abandon()
+
+    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+        thread_id = params.thread_id
+        patch: ThreadMetadataPatch = params.patch
+        writer = self._local_writer(thread_id)
+        if writer is not None and not writer.materialized:
+            await self.persist_thread(thread_id)
+        row = self._thread_row(thread_id, params.include_archived)
+        path = Path(row.path)
+        current = row.thread()
+        lines: list[Item] = []
+        if patch.name is not UNSET:
+            lines.append(thread_name_updated(thread_id, patch.name))
+        if patch.memory_mode is not UNSET or isinstance(patch.git_info, GitInfoPatch):
+            first = read_first_line(path)
+            payload = (first or {}).get("payload")
+            if not isinstance(payload, dict) or first is None or first.get("type") != "session_meta":
+                raise Internal(f"rollout {path} does not start with session metadata")
+            if payload.get("id") != thread_id:
+                raise Internal(
+                    f"failed to update thread metadata: rollout session metadata id mismatch: expected {thread_id}, "
+                    f"found {payload.get('id')}"
+                )
+            amended = {k: v for k, v in payload.items() if k != "git"}
+            mode = patch.memory_mode if patch.memory_mode is not UNSET else current.memory_mode
+            amended["memory_mode"] = mode
+            if isinstance(patch.git_info, GitInfoPatch):
+                git = patch.git_info.apply(current.git_info)
+                amended["git"] = git.to_json() if git else {"commit_hash": None, "branch": None, "repository_url": None}
+            else:
+                amended["git"] = None
+            lines.append({"type": "session_meta", "payload": amended})
+        if lines:
+            await self._append_to_thread(thread_id, path, lines)
+        if patch.name is not UNSET:
+            append_name(self.layout.session_index, thread_id, patch.name)
+        rest = patch.without("name", "memory_mode", "git_info", "title")
+        if not rest.is_empty():
+            merged = self._index.overrides(thread_id).merge(rest)
+            with self._index.transaction():
+                self._index.set_overrides(thread_id, merged)
+        self._refresh()
+        row = self._index_file(Path(self._find_path(thread_id) or path), thread_id)
+        with self._index.transaction():
+            thread = self._compose(thread_id, Path(row.path), row.summary, _stat(Path(row.path)))
+            self._index.update_thread_json(thread)
+        return thread
+
+    # -- archive / unarchive / delete -----------------------------------------------------------
+
+    async def archive_thread(self, thread_id: str) -> None:
+        thread_id = validate_thread_id(thread_id)
+        row = self._row_for(thread_id)
+        if row is None:
+            raise ThreadNotFound(thread_id)
+        if row.archived:
+            raise InvalidRequest(f"thread {thread_id} is already archived")
+        self._ensure_not_live_elsewhere(thread_id)
+        source = self.layout.scoped(Path(row.path), self.layout.sessions, "sessions")
+        if thread_id_from_name(source.name) != thread_id:
+            raise InvalidRequest(f"rollout path `{source}` does not match thread id {thread_id}")
+        target = self.layout.archived / source.name
+        self._move(source, target)
+        writer = self._local_writer(thread_id)
+        if writer is not None:
+            writer.path = target
+        self._index_file(target, thread_id)
+
+    async def unarchive_thread(self, thread_id: str) -> StoredThread:
+        thread_id = validate_thread_id(thread_id)
+        row = self._row_for(thread_id)
+        if row is None:
+            raise ThreadNotFound(thread_id)
+        if not row.archived:
+            raise InvalidRequest(f"no archived rollout found for thread id {thread_id}")
+        self._ensure_not_live_elsewhere(thread_id)
+        source = self.layout.scoped(Path(row.path), self.layout.archived, "archived_sessions")
+        parts = date_parts(source.name)
+        if parts is None:
+            raise InvalidRequest(f"rollout path `{source}` missing filename timestamp")
+        target = self.layout.sessions.joinpath(*parts) / source.name
+        self._move(source, target)
+        with contextlib.suppress(OSError):
+            os.utime(target)
+        writer = self._local_writer(thread_id)
+        if writer is not None:
+            writer.path = target
+        with self._index.transaction():
+            merged = self._index.overrides(thread_id).merge(ThreadMetadataPatch(updated_at=utc_now()))
+            self._index.set_overrides(thread_id, merged)
+        return self._index_file(target, thread_id).thread()
+
+    def _move(self, source: Path, target: Path) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                raise Conflict(f"rollout {target} already exists")
+            os.rename(source, target)
+            if self.fsync:
+                for directory in {source.parent, target.parent}:
+                    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+        except OSError as exc:
+            raise os_error("move", source, exc) from None
+
+    async def delete_thread(self, thread_id: str) -> None:
+        thread_id = validate_thread_id(thread_id)
+        self._refresh()
+        paths: set[Path] = set()
+        row = self._index.get(thread_id)
+        if row is not None:
+            paths.add(Path(row.path))
+        writer = self._local_writer(thread_id)
+        if writer is not None:
+            paths.add(writer.path)
+        for root in (self.layout.sessions, self.layout.archived):
+            if root.is_dir() and row is None:
+                paths.update(root.rglob(f"*{thread_id}.jsonl"))
+        existing = [p for p in paths if os.path.exists(p) or os.path.exists(f"{p}.zst")]
+        if not existing:
+            if writer is not None:
+                await self.discard_thread(thread_id)
+                return
+            raise ThreadNotFound(thread_id)
+        self._ensure_not_live_elsewhere(thread_id)
+        for path in existing:
+            for candidate in (path, Path(f"{path}.zst")):
+                try:
+                    os.unlink(candidate)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise os_error("delete", candidate, exc) from None
+        remove_names(self.layout.session_index, thread_id)
+        self._dirty.pop(thread_id, None)
+        with self._index.transaction():
+            self._index.forget_thread(thread_id)
+        if writer is not None:
+            await self.discard_thread(thread_id)
+        self._dirty.pop(thread_id, None)
+
+    # -- resources -------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await super().close()
+        try:
+            self._take_dirty()
+        finally:
+            self._closed = True
+            self._index.close()
+
+
+def _ordinal(item: Item, index: int) -> int:
+    value = item.get("ordinal")
+    return value if isinstance(value, int) and not isinstance(value, bool) else index
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _thread_of(row: tuple[Any, ...]) -> StoredThread:
+    from ..serialize import thread_from_json
+
+    return thread_from_json(_json.loads(row[6]))

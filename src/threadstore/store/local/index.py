@@ -1,0 +1,389 @@
+"""The local store's SQLite index: a cache of every rollout's summary, names and message text.
+
+The index lives in its own file (``.threadstore/index.sqlite3``) and can always be rebuilt from
+the rollouts and ``session_index.jsonl`` (``LocalThreadStore.reindex``). It exists to make
+listing and search cost independent of the number of threads. A corrupt or foreign-version
+index file is deleted and rebuilt. Only the ``overrides`` table (metadata fields set by patches
+that have no home in the rollout format) is not derived from the files; a rebuild keeps it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from ... import _json
+from ...errors import Internal
+from ..patch import ThreadMetadataPatch
+from ..query import normalize_cwd
+from ..serialize import thread_from_json, thread_to_json
+from ..summary import ThreadSummary
+from ..types import StoredThread, source_kind
+
+__all__ = ["SCHEMA_VERSION", "Index", "IndexRow"]
+
+SCHEMA_VERSION: Final = 1
+TEXT_SHIFT: Final = 24  # texts.rowid = thread num << TEXT_SHIFT | sequence
+MAX_TEXT_CHARS: Final = 32_768
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (
+    num INTEGER PRIMARY KEY,
+    thread_id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    archived INTEGER NOT NULL,
+    visible INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    source_kind TEXT NOT NULL,
+    source_json TEXT NOT NULL,
+    model_provider TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    first_user_message TEXT NOT NULL,
+    name TEXT,
+    thread_json BLOB NOT NULL,
+    summary BLOB NOT NULL,
+    file_size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    text_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS threads_by_created ON threads (archived, visible, created_ms, thread_id);
+CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, updated_ms, thread_id);
+CREATE INDEX IF NOT EXISTS threads_by_path ON threads (path);
+CREATE TABLE IF NOT EXISTS names (thread_id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS overrides (thread_id TEXT PRIMARY KEY, patch TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram');
+"""
+
+
+@dataclass(slots=True)
+class IndexRow:
+    """One indexed rollout."""
+
+    num: int
+    thread_id: str
+    path: str
+    archived: bool
+    summary: ThreadSummary
+    file_size: int
+    mtime_ns: int
+    ino: int
+    text_count: int
+    thread_json: bytes
+
+    def thread(self) -> StoredThread:
+        return thread_from_json(_json.loads(self.thread_json))
+
+
+def _contains(haystack: object, needle: object) -> int:
+    if not isinstance(haystack, str) or not isinstance(needle, str):
+        return 0
+    return 1 if needle.casefold() in haystack.casefold() else 0
+
+
+class Index:
+    """Access to the index database (one connection, used from the event-loop thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = self._connect()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            try:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=10000")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version not in (0, SCHEMA_VERSION):
+                    conn.close()
+                    self._delete_files()
+                    continue
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.create_function("ts_contains", 2, _contains, deterministic=True)
+                return conn
+            except sqlite3.DatabaseError:
+                if attempt:
+                    raise
+                with contextlib.suppress(Exception):
+                    conn.close()
+                self._delete_files()
+        raise Internal(f"cannot open index {self.path}")
+
+    def _delete_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def reset(self, keep_overrides: bool = True) -> None:
+        """Empty every derived table (for a rebuild)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM threads")
+            conn.execute("DELETE FROM dirs")
+            conn.execute("DELETE FROM names")
+            conn.execute("DELETE FROM meta")
+            conn.execute("DELETE FROM texts")
+            if not keep_overrides:
+                conn.execute("DELETE FROM overrides")
+
+    # -- meta / dirs -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def dir_mtimes(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT path, mtime_ns FROM dirs").fetchall())
+
+    def set_dir(self, path: str, mtime_ns: int) -> None:
+        self._conn.execute(
+            "INSERT INTO dirs (path, mtime_ns) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns",
+            (path, mtime_ns),
+        )
+
+    def forget_dir(self, path: str) -> None:
+        self._conn.execute("DELETE FROM dirs WHERE path = ?", (path,))
+
+    # -- names and overrides -----------------------------------------------------------------------
+
+    def set_names(self, names: dict[str, str]) -> list[str]:
+        """Store names (id → name, "" = cleared); return the ids whose name changed."""
+        changed: list[str] = []
+        for thread_id, name in names.items():
+            row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
+            if row is None or row[0] != name:
+                self._conn.execute(
+                    "INSERT INTO names (thread_id, name) VALUES (?, ?) ON CONFLICT(thread_id) DO UPDATE SET name = excluded.name",
+                    (thread_id, name),
+                )
+                changed.append(thread_id)
+        return changed
+
+    def name_entry(self, thread_id: str) -> str | None:
+        """The ``session_index.jsonl`` name of a thread: None = no entry, "" = cleared."""
+        row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
+        return row[0] if row else None
+
+    def overrides(self, thread_id: str) -> ThreadMetadataPatch:
+        row = self._conn.execute("SELECT patch FROM overrides WHERE thread_id = ?", (thread_id,)).fetchone()
+        return ThreadMetadataPatch.from_json(_json.loads(row[0])) if row else ThreadMetadataPatch()
+
+    def set_overrides(self, thread_id: str, patch: ThreadMetadataPatch) -> None:
+        if patch.is_empty():
+            self._conn.execute("DELETE FROM overrides WHERE thread_id = ?", (thread_id,))
+            return
+        self._conn.execute(
+            "INSERT INTO overrides (thread_id, patch) VALUES (?, ?) ON CONFLICT(thread_id) DO UPDATE SET patch = excluded.patch",
+            (thread_id, _json.dumps_str(patch.to_json())),
+        )
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    _COLUMNS: Final = "num, thread_id, path, archived, summary, file_size, mtime_ns, ino, text_count, thread_json"
+
+    def _row(self, values: Sequence[Any]) -> IndexRow:
+        return IndexRow(
+            num=values[0],
+            thread_id=values[1],
+            path=values[2],
+            archived=bool(values[3]),
+            summary=ThreadSummary.from_state(_json.loads(values[4])),
+            file_size=values[5],
+            mtime_ns=values[6],
+            ino=values[7],
+            text_count=values[8],
+            thread_json=values[9],
+        )
+
+    def get(self, thread_id: str) -> IndexRow | None:
+        values = self._conn.execute(f"SELECT {self._COLUMNS} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        return self._row(values) if values else None
+
+    def get_by_path(self, path: str) -> IndexRow | None:
+        values = self._conn.execute(f"SELECT {self._COLUMNS} FROM threads WHERE path = ?", (path,)).fetchone()
+        return self._row(values) if values else None
+
+    def paths_under(self, directory: str) -> dict[str, str]:
+        """path → thread id for rows whose rollout lies directly in ``directory``."""
+        prefix = directory.rstrip("/") + "/"
+        rows = self._conn.execute(
+            "SELECT path, thread_id FROM threads WHERE path >= ? AND path < ?", (prefix, prefix + "\U0010ffff")
+        ).fetchall()
+        return {p: t for p, t in rows if "/" not in p[len(prefix) :]}
+
+    def rows_after(self, num: int, limit: int) -> list[tuple[int, str, str, int, int, int]]:
+        """(num, thread_id, path, file_size, mtime_ns, ino) of up to ``limit`` rows after ``num``."""
+        return self._conn.execute(
+            "SELECT num, thread_id, path, file_size, mtime_ns, ino FROM threads WHERE num > ? ORDER BY num LIMIT ?",
+            (num, limit),
+        ).fetchall()
+
+    def upsert(
+        self,
+        *,
+        thread: StoredThread,
+        path: str,
+        archived: bool,
+        summary: ThreadSummary,
+        file_size: int,
+        mtime_ns: int,
+        ino: int,
+        new_texts: Iterable[str],
+        reset_texts: bool,
+    ) -> None:
+        """Insert or replace one row and add its new message texts to the full-text index."""
+        conn = self._conn
+        visible = 1 if summary.meta_seen and summary.has_user_message else 0
+        thread_json = _json.dumps(thread_to_json(thread))
+        source_json = _json.dumps_str(thread.source)
+        existing = conn.execute(
+            "SELECT num, text_count FROM threads WHERE thread_id = ?", (thread.thread_id,)
+        ).fetchone()
+        values = (
+            path,
+            1 if archived else 0,
+            visible,
+            _ms(thread.created_at),
+            _ms(thread.updated_at),
+            source_kind(thread.source),
+            source_json,
+            thread.model_provider,
+            normalize_cwd(thread.cwd),
+            thread.preview,
+            thread.first_user_message or "",
+            thread.name,
+            thread_json,
+            _json.dumps(summary.to_state()),
+            file_size,
+            mtime_ns,
+            ino,
+        )
+        if existing is None:
+            cursor = conn.execute(
+                "INSERT INTO threads (path, archived, visible, created_ms, updated_ms, source_kind, source_json, "
+                "model_provider, cwd, preview, first_user_message, name, thread_json, summary, file_size, mtime_ns, "
+                "ino, thread_id, text_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                (*values, thread.thread_id),
+            )
+            num = cursor.lastrowid
+            assert num is not None
+            text_count = 0
+        else:
+            num, text_count = existing
+            if reset_texts:
+                self._delete_texts(num)
+                text_count = 0
+            conn.execute(
+                "UPDATE threads SET path = ?, archived = ?, visible = ?, created_ms = ?, updated_ms = ?, source_kind = ?, "
+                "source_json = ?, model_provider = ?, cwd = ?, preview = ?, first_user_message = ?, name = ?, "
+                "thread_json = ?, summary = ?, file_size = ?, mtime_ns = ?, ino = ? WHERE num = ?",
+                (*values, num),
+            )
+        added = 0
+        for text in new_texts:
+            conn.execute(
+                "INSERT INTO texts (rowid, body) VALUES (?, ?)",
+                ((num << TEXT_SHIFT) | (text_count + added), text[:MAX_TEXT_CHARS]),
+            )
+            added += 1
+        if added:
+            conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
+
+    def update_thread_json(self, thread: StoredThread) -> None:
+        """Refresh the cached thread (name and override changes) without touching the summary."""
+        self._conn.execute(
+            "UPDATE threads SET thread_json = ?, name = ?, updated_ms = ?, created_ms = ?, preview = ?, "
+            "first_user_message = ?, model_provider = ?, cwd = ?, source_kind = ?, source_json = ? WHERE thread_id = ?",
+            (
+                _json.dumps(thread_to_json(thread)),
+                thread.name,
+                _ms(thread.updated_at),
+                _ms(thread.created_at),
+                thread.preview,
+                thread.first_user_message or "",
+                thread.model_provider,
+                normalize_cwd(thread.cwd),
+                source_kind(thread.source),
+                _json.dumps_str(thread.source),
+                thread.thread_id,
+            ),
+        )
+
+    def _delete_texts(self, num: int) -> None:
+        self._conn.execute(
+            "DELETE FROM texts WHERE rowid >= ? AND rowid < ?", (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
+        )
+
+    def delete(self, thread_id: str) -> None:
+        row = self._conn.execute("SELECT num FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        if row is not None:
+            self._delete_texts(row[0])
+            self._conn.execute("DELETE FROM threads WHERE num = ?", (row[0],))
+
+    def forget_thread(self, thread_id: str) -> None:
+        """Remove every trace of a deleted thread (row, texts, name, overrides)."""
+        self.delete(thread_id)
+        self._conn.execute("DELETE FROM names WHERE thread_id = ?", (thread_id,))
+        self._conn.execute("DELETE FROM overrides WHERE thread_id = ?", (thread_id,))
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, args).fetchall()
+
+    def first_text(self, num: int, fts_query: str | None, like: str | None) -> str | None:
+        lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
+        if fts_query is not None:
+            row = self._conn.execute(
+                "SELECT body FROM texts WHERE texts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT 1",
+                (fts_query, lo, hi),
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT body FROM texts WHERE rowid >= ? AND rowid < ? AND ts_contains(body, ?) ORDER BY rowid LIMIT 1",
+                (lo, hi, like),
+            ).fetchone()
+        return row[0] if row else None
+
+
+def _ms(value: Any) -> int:
+    from ...timeutil import to_ms
+
+    return to_ms(value)

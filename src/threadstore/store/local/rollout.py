@@ -1,0 +1,146 @@
+"""The rollout JSONL format: one ``{"timestamp", "type", "payload"}`` object per line.
+
+Reading is tolerant by design. Lines are split on ``\\n`` only (a raw U+2028 inside a string is
+data, not a line break). Blank lines are skipped. A line that does not parse — a torn tail after
+a crash, a run of NUL bytes after power loss, bytes that are not UTF-8 — is skipped and counted,
+and never hides the lines after it. NUL padding around an otherwise valid line is stripped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ... import _json
+from ...errors import Internal, InvalidRequest, ThreadNotFound
+from ...items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
+
+__all__ = ["RolloutChunk", "encode_line", "read_rollout"]
+
+
+@dataclass(slots=True)
+class RolloutChunk:
+    """Items read from a rollout (or from one offset of it onwards)."""
+
+    items: list[Item] = field(default_factory=list)
+    timestamps: list[str | None] = field(default_factory=list)
+    #: Lines that could not be parsed and were skipped.
+    skipped: int = 0
+    #: Byte offset just after the last complete (newline-terminated) line.
+    end_offset: int = 0
+    #: Whether the data ends with an unterminated fragment (a torn or in-progress line).
+    torn_tail: bool = False
+
+
+def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
+    if b"\x00" in raw:
+        raw = raw.strip(b"\x00")
+    raw = raw.strip()
+    if not raw:
+        return None
+    value = _json.loads(raw)
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise ValueError("not a rollout line")
+    ts = value.pop("timestamp", None)
+    return value, ts if isinstance(ts, str) else None
+
+
+def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
+    """Parse ``data`` (which starts at a line boundary at ``base_offset``)."""
+    chunk = RolloutChunk(end_offset=base_offset)
+    start = 0
+    length = len(data)
+    while start < length:
+        newline = data.find(b"\n", start)
+        if newline < 0:
+            # An unterminated fragment. A complete line missing only its newline is taken (and
+            # counts as consumed); anything else is a torn or still-growing line: it is counted
+            # as skipped but not consumed, so an incremental reader looks at it again later.
+            fragment = data[start:]
+            try:
+                parsed = _parse_line(fragment)
+            except ValueError:
+                parsed = None
+                if fragment.strip(b"\x00").strip():
+                    chunk.skipped += 1
+                    chunk.torn_tail = True
+            if parsed is not None:
+                chunk.items.append(parsed[0])
+                chunk.timestamps.append(parsed[1])
+                chunk.end_offset = base_offset + length
+            break
+        raw = data[start:newline]
+        start = newline + 1
+        chunk.end_offset = base_offset + start
+        try:
+            parsed = _parse_line(raw)
+        except ValueError:
+            chunk.skipped += 1
+            continue
+        if parsed is not None:
+            chunk.items.append(parsed[0])
+            chunk.timestamps.append(parsed[1])
+    return chunk
+
+
+def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
+    """Read a rollout file from ``offset`` (a line boundary) to its end.
+
+    Raises ``ThreadNotFound``-free errors only: ``InvalidRequest`` when the path is not a
+    readable file, ``Internal`` on other I/O errors.
+    """
+    try:
+        with open(path, "rb") as f:
+            if offset:
+                f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
+    except IsADirectoryError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: path is a directory") from None
+    except OSError as exc:
+        raise Internal(f"failed to read rollout {path}: {exc}") from None
+    return parse_chunk(data, offset)
+
+
+def read_first_line(path: Path) -> Item | None:
+    """The first parseable item of a rollout (its canonical ``session_meta``), if any."""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                raw = f.readline(4 * 1024 * 1024)
+                if not raw:
+                    return None
+                try:
+                    parsed = _parse_line(raw)
+                except ValueError:
+                    continue
+                if parsed is not None:
+                    return parsed[0]
+    except OSError:
+        return None
+
+
+def encode_line(item: Mapping[str, Any], timestamp: str, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> bytes:
+    """One rollout line (``\\n``-terminated) for ``item`` written at ``timestamp``.
+
+    A ``timestamp`` already present in the item is kept (copies keep their original time)."""
+    if "timestamp" in item:
+        line: Mapping[str, Any] = item
+    else:
+        line = {"timestamp": timestamp, **item}
+    return encode_item(line, max_bytes) + b"\n"
+
+
+def missing_thread(thread_id: str) -> ThreadNotFound:
+    return ThreadNotFound(thread_id)
+
+
+def file_identity(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
