@@ -55,4 +55,14 @@ class MemoryBackend(Backend):
         await self._store.close()
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": MemoryBackend}
+class LocalBackend(Backend):
+    name = "local"
+    has_files = True
+
+    async def _open(self) -> ThreadStore:
+        from threadstore.store.local import LocalThreadStore
+
+        return LocalThreadStore(self.tmp_path / "home", collect_git_info=False)
+
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": MemoryBackend, "local": LocalBackend}
