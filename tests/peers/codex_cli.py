@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 __all__ = [
     "API_KEY_ENV",
@@ -221,14 +221,11 @@ def ensure_codex(
         )
         if result.returncode != 0:
             raise CodexInstallError(
-                f"npm install of @openai/codex@{version} failed ({result.returncode}):\n"
-                f"{result.stderr[-4000:]}"
+                f"npm install of @openai/codex@{version} failed ({result.returncode}):\n{result.stderr[-4000:]}"
             )
     found = find_codex_executable(prefix)
     if found is None:
-        raise CodexInstallError(
-            f"@openai/codex@{version} installed but no native binary for this platform was found"
-        )
+        raise CodexInstallError(f"@openai/codex@{version} installed but no native binary for this platform was found")
     return found
 
 
@@ -402,11 +399,7 @@ class CodexCli:
     rust_log: str = "warn"
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(_SCRUBBED_ENV_PREFIXES)
-        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith(_SCRUBBED_ENV_PREFIXES)}
         path_dirs = [str(d) for d in self.install.path_dirs]
         env["PATH"] = os.pathsep.join([*path_dirs, env.get("PATH", os.defpath)])
         env["CODEX_HOME"] = str(self.home)
@@ -531,9 +524,7 @@ def _as_text(value: str | bytes | None) -> str:
 class AppServerClient:
     """A minimal client for ``codex app-server`` over stdio."""
 
-    def __init__(
-        self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str]
-    ) -> None:
+    def __init__(self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> None:
         self.command = list(command)
         self.cwd = cwd
         self.env = dict(env)
@@ -561,8 +552,11 @@ class AppServerClient:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for target in (self._read_stdout, self._read_stderr):
-            thread = threading.Thread(target=target, daemon=True)
+        if self._proc.stdout is None or self._proc.stderr is None:
+            raise RuntimeError("app-server pipes were not created")
+        readers = ((self._read_stdout, self._proc.stdout), (self._read_stderr, self._proc.stderr))
+        for target, stream in readers:
+            thread = threading.Thread(target=target, args=(stream,), daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -604,10 +598,8 @@ class AppServerClient:
 
     # plumbing --------------------------------------------------------------------------------
 
-    def _read_stdout(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        for raw in proc.stdout:
+    def _read_stdout(self, stream: IO[bytes]) -> None:
+        for raw in stream:
             line = raw.strip()
             if not line:
                 continue
@@ -637,10 +629,8 @@ class AppServerClient:
         for waiter in waiters:
             waiter.put({"error": {"code": -1, "message": "app-server closed stdout"}})
 
-    def _read_stderr(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stderr is not None
-        for raw in proc.stderr:
+    def _read_stderr(self, stream: IO[bytes]) -> None:
+        for raw in stream:
             self._stderr_chunks.append(raw)
 
     def _send(self, message: JSON) -> None:
@@ -675,8 +665,7 @@ class AppServerClient:
             answer = waiter.get(timeout=timeout)
         except queue.Empty as exc:
             raise TimeoutError(
-                f"app-server gave no answer to {method} in {timeout}s; stderr:\n"
-                f"{self.stderr[-4000:]}"
+                f"app-server gave no answer to {method} in {timeout}s; stderr:\n{self.stderr[-4000:]}"
             ) from exc
         finally:
             with self._lock:
@@ -695,9 +684,7 @@ class AppServerClient:
         timeout: float = 60.0,
     ) -> JSON:
         """``initialize`` with ``clientInfo`` followed by the ``initialized`` notification."""
-        params: JSON = {
-            "clientInfo": {"name": client_name, "title": "threadstore tests", "version": version}
-        }
+        params: JSON = {"clientInfo": {"name": client_name, "title": "threadstore tests", "version": version}}
         if experimental_api:
             params["capabilities"] = {"experimentalApi": True}
         result = self.request("initialize", params, timeout=timeout)
@@ -708,9 +695,7 @@ class AppServerClient:
         """``thread/list`` (camelCase params such as ``limit``, ``sourceKinds``, ``archived``)."""
         return dict(self.request("thread/list", params, timeout=timeout) or {})
 
-    def thread_read(
-        self, thread_id: str, *, include_turns: bool = True, timeout: float = 60.0
-    ) -> JSON:
+    def thread_read(self, thread_id: str, *, include_turns: bool = True, timeout: float = 60.0) -> JSON:
         return dict(
             self.request(
                 "thread/read",
