@@ -34,6 +34,11 @@ def parse_timestamp(text: object) -> datetime | None:
     ``YYYY-MM-DDTHH-MM-SS`` (taken as UTC). Returns None when ``text`` is not a timestamp."""
     if not isinstance(text, str) or not text:
         return None
+    if len(text) == 24 and text[-1] == "Z":  # the canonical form: fast path
+        try:
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:
+            pass
     legacy = _LEGACY_RE.match(text)
     if legacy:
         y, mo, d, h, mi, s = (int(g) for g in legacy.groups())

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ..errors import Conflict, ThreadNotFound, ThreadStoreError
+from ..ids import validate_thread_id
 from ..items import Item
 from ..policy import EventPersistenceMode, persisted_items
 from .base import ThreadStore
@@ -114,6 +115,7 @@ class LiveWriterStore(ThreadStore, abc.ABC):
             self._writers[thread_id] = writer
 
     async def _with_writer(self, thread_id: str, action: Callable[[LiveWriter], Awaitable[T]]) -> T:
+        thread_id = validate_thread_id(thread_id)
         writer = self._live_writer(thread_id)
         async with writer.lock:
             if writer.closed:
@@ -149,6 +151,7 @@ class LiveWriterStore(ThreadStore, abc.ABC):
         await self._with_writer(thread_id, lambda w: w.flush())
 
     async def shutdown_thread(self, thread_id: str) -> None:
+        thread_id = validate_thread_id(thread_id)
         writer = self._live_writer(thread_id)
 
         async def work() -> None:
@@ -165,6 +168,7 @@ class LiveWriterStore(ThreadStore, abc.ABC):
         await run_detached(work)
 
     async def discard_thread(self, thread_id: str) -> None:
+        thread_id = validate_thread_id(thread_id)
         writer = self._writers.get(thread_id)
         if writer is None:
             return

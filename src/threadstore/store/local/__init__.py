@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,13 +56,15 @@ from ..types import (
 from .index import Index, IndexRow
 from .layout import Layout, date_parts, thread_id_from_name
 from .lock import ThreadLock, is_locked
-from .names import append_name, read_names, remove_names
+from .names import append_name, read_bytes_at, read_names, remove_names
 from .rollout import RolloutChunk, read_first_line, read_rollout
 from .writer import LocalWriter, os_error
 
 __all__ = ["LocalThreadStore", "ReindexReport"]
 
 SWEEP_BUDGET: Final = 64
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_NOTADB: Final = 26
 _MAX_FORK_DEPTH: Final = 16
 
 
@@ -114,6 +117,8 @@ class LocalThreadStore(LiveWriterStore):
         except OSError as exc:
             raise os_error("open home", self.home, exc) from None
         self._dirty: dict[str, LocalWriter] = {}
+        #: Directory changes made by this store: path -> (mtime before, mtime after).
+        self._own_dirs: dict[str, tuple[int, int]] = {}
         self._sweep_after = 0
         self._closed = False
 
@@ -127,6 +132,19 @@ class LocalThreadStore(LiveWriterStore):
 
     def _mark_dirty(self, writer: LocalWriter) -> None:
         self._dirty[writer.thread_id] = writer
+
+    def _own_dir_change(self, directory: Path, before_ns: int | None, after_ns: int | None) -> None:
+        """Record a directory change this store made itself (a rollout created or moved in), so
+        the next scan does not re-read the whole directory. Only when the index had seen the
+        directory as it was just before the change; otherwise the next scan looks at it."""
+        if before_ns is None or after_ns is None:
+            return
+        key = str(directory)
+        pending = self._own_dirs.get(key)
+        if pending is not None and pending[1] == before_ns:
+            self._own_dirs[key] = (pending[0], after_ns)
+        else:
+            self._own_dirs[key] = (before_ns, after_ns)
 
     def _writer_closed(self, writer: LocalWriter) -> None:
         # Keep it dirty until the index took its last lines.
@@ -143,11 +161,13 @@ class LocalThreadStore(LiveWriterStore):
 
     async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
         thread_id = params.thread_id
-        self._refresh()
-        if self._index.get(thread_id) is not None:
-            raise Conflict(f"thread {thread_id} already exists")
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
+            # Checked under the lock: another process may have created the thread and let it go
+            # (its new rollout shows up in the directory scan).
+            self._refresh(light=True)
+            if thread_id in self._dirty or self._index.get(thread_id) is not None:
+                raise Conflict(f"thread {thread_id} already exists")
             now = utc_now()
             fields: dict[str, Any] = {
                 "originator": params.originator,
@@ -193,6 +213,11 @@ class LocalThreadStore(LiveWriterStore):
                 raise InvalidRequest(f"rollout path `{path}` belongs to thread {file_id}, not {thread_id}")
             if not params.include_archived and self.layout.is_archived(path):
                 raise InvalidRequest(f"thread {thread_id} is archived")
+            # Appends go to this file: it must be a rollout of this very thread, not any file.
+            first = read_first_line(path)
+            meta = first.get("payload") if first is not None and first.get("type") == "session_meta" else None
+            if not isinstance(meta, dict) or meta.get("id") != thread_id:
+                raise InvalidRequest(f"rollout path `{path}` is not a rollout of thread {thread_id}")
         else:
             row = self._row_for(thread_id)
             if row is None:
@@ -212,12 +237,15 @@ class LocalThreadStore(LiveWriterStore):
 
     def _resolve_rollout_path(self, rollout_path: str) -> Path:
         path = self.layout.resolve(rollout_path)
-        if path.is_dir():
-            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is a directory")
-        if not path.exists():
-            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: file does not exist")
-        if not path.is_file():
-            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is not a file")
+        try:
+            if path.is_dir():
+                raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is a directory")
+            if not path.exists():
+                raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: file does not exist")
+            if not path.is_file():
+                raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is not a file")
+        except OSError as exc:  # a name too long, a permission denied on the way
+            raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: {exc.strerror}") from None
         return Path(os.path.realpath(path))
 
     # -- reading rollouts ------------------------------------------------------------------------
@@ -339,7 +367,7 @@ class LocalThreadStore(LiveWriterStore):
                 path=path_str,
                 archived=self.layout.is_archived(path),
                 summary=summary,
-                file_size=resolved.end_offset if resolved.end_offset else stat.st_size,
+                file_size=resolved.end_offset,
                 mtime_ns=stat.st_mtime_ns,
                 ino=stat.st_ino,
                 new_texts=texts,
@@ -379,6 +407,11 @@ class LocalThreadStore(LiveWriterStore):
     def _scan_dirs(self) -> None:
         """Index rollouts added, moved or removed by anyone since the last scan."""
         known = self._index.dir_mtimes()
+        own, self._own_dirs = self._own_dirs, {}
+        for key, (before, after) in own.items():
+            if known.get(key) == before:
+                known[key] = after
+                self._index.set_dir(key, after)
         seen: dict[str, int] = {}
         changed: list[Path] = []
 
@@ -447,18 +480,27 @@ class LocalThreadStore(LiveWriterStore):
     def _sync_names(self) -> None:
         path = self.layout.session_index
         stat = _stat(path)
-        size = stat.st_size if stat else 0
-        offset = int(self._index.get_meta("names_offset") or 0)
-        ino = str(stat.st_ino) if stat else ""
-        if size == offset and self._index.get_meta("names_ino") == ino:
+        state = f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}" if stat else ""
+        if self._index.get_meta("names_state") == state:
             return
-        if self._index.get_meta("names_ino") != ino or size < offset:
+        offset = int(self._index.get_meta("names_offset") or 0)
+        tail = bytes.fromhex(self._index.get_meta("names_tail") or "")
+        # Codex and this store only append. A file that is another file, did not grow, or no
+        # longer ends its old part with the last bytes read was rewritten: read it all again.
+        if (
+            stat is None
+            or self._index.get_meta("names_ino") != str(stat.st_ino)
+            or stat.st_size <= offset
+            or read_bytes_at(path, offset - len(tail), len(tail)) != tail
+        ):
             offset = 0
         names, end = read_names(path, offset)
         with self._index.transaction():
-            changed = self._index.set_names(names)
+            changed = self._index.set_names(names, replace=offset == 0)
             self._index.set_meta("names_offset", str(end))
-            self._index.set_meta("names_ino", ino)
+            self._index.set_meta("names_ino", str(stat.st_ino) if stat else "")
+            self._index.set_meta("names_tail", read_bytes_at(path, max(0, end - 64), min(end, 64)).hex())
+            self._index.set_meta("names_state", state)
             for thread_id in changed:
                 row = self._index.get(thread_id)
                 if row is not None:
@@ -478,8 +520,9 @@ class LocalThreadStore(LiveWriterStore):
         """Re-index one row if its file changed; True when it did."""
         if self._local_writer(thread_id) is not None:
             return False
-        stat = _stat(Path(path))
-        if stat is None:
+        try:
+            stat = os.stat(path)
+        except OSError:
             return False  # the directory scan handles removals
         if stat.st_size == size and stat.st_mtime_ns == mtime_ns and stat.st_ino == ino:
             return False
@@ -489,8 +532,23 @@ class LocalThreadStore(LiveWriterStore):
             return False
         return True
 
-    def _refresh(self) -> None:
+    def _refresh(self, light: bool = False) -> None:
+        """Bring the index up to date before a query (``light``: only look for new files)."""
         self._check_open()
+        try:
+            self._catch_up(light)
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                raise Internal(f"index {self.layout.index_db} failed: {exc}") from None
+            # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
+            self._index.recreate()
+            self._rebuild()
+            self._catch_up()
+
+    def _catch_up(self, light: bool = False) -> None:
+        if light:
+            self._scan_dirs()
+            return
         self._take_dirty()
         self._scan_dirs()
         self._sync_names()
@@ -520,6 +578,9 @@ class LocalThreadStore(LiveWriterStore):
         """Rebuild the index from the files (overrides are kept). ``progress(done, total)`` is
         called as rollouts are read."""
         self._check_open()
+        return self._rebuild(progress)
+
+    def _rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         self._take_dirty()
         self._index.reset()
         files: list[Path] = []
@@ -541,8 +602,6 @@ class LocalThreadStore(LiveWriterStore):
                 unreadable += 1
             if progress is not None:
                 progress(number, total)
-        self._index.set_meta("names_offset", "0")
-        self._index.set_meta("names_ino", "")
         self._scan_dirs_mark_all()
         self._sync_names()
         return ReindexReport(threads=count, skipped_lines=skipped, unreadable_files=unreadable)
@@ -849,7 +908,10 @@ class LocalThreadStore(LiveWriterStore):
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
                 raise Conflict(f"rollout {target} already exists")
+            before = {d: _mtime_ns(d) for d in (source.parent, target.parent)}
             os.rename(source, target)
+            for directory, mtime in before.items():
+                self._own_dir_change(directory, mtime, _mtime_ns(directory))
             if self.fsync:
                 for directory in {source.parent, target.parent}:
                     fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
@@ -912,6 +974,11 @@ class LocalThreadStore(LiveWriterStore):
 def _ordinal(item: Item, index: int) -> int:
     value = item.get("ordinal")
     return value if isinstance(value, int) and not isinstance(value, bool) else index
+
+
+def _mtime_ns(path: Path) -> int | None:
+    stat = _stat(path)
+    return stat.st_mtime_ns if stat else None
 
 
 def _stat(path: Path) -> os.stat_result | None:

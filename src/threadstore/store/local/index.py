@@ -132,6 +132,13 @@ class Index:
     def close(self) -> None:
         self._conn.close()
 
+    def recreate(self) -> None:
+        """Replace the database with an empty one (the old one is corrupt)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+        self._delete_files()
+        self._conn = self._connect()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn
@@ -172,6 +179,10 @@ class Index:
     def dir_mtimes(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT path, mtime_ns FROM dirs").fetchall())
 
+    def dir_mtime(self, path: str) -> int | None:
+        row = self._conn.execute("SELECT mtime_ns FROM dirs WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
     def set_dir(self, path: str, mtime_ns: int) -> None:
         self._conn.execute(
             "INSERT INTO dirs (path, mtime_ns) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns",
@@ -183,9 +194,15 @@ class Index:
 
     # -- names and overrides -----------------------------------------------------------------------
 
-    def set_names(self, names: dict[str, str]) -> list[str]:
-        """Store names (id → name, "" = cleared); return the ids whose name changed."""
+    def set_names(self, names: dict[str, str], replace: bool = False) -> list[str]:
+        """Store names (id → name, "" = cleared); return the ids whose name changed. With
+        ``replace``, ``names`` is the whole file: entries of other ids are dropped."""
         changed: list[str] = []
+        if replace:
+            for (thread_id,) in self._conn.execute("SELECT thread_id FROM names").fetchall():
+                if thread_id not in names:
+                    self._conn.execute("DELETE FROM names WHERE thread_id = ?", (thread_id,))
+                    changed.append(thread_id)
         for thread_id, name in names.items():
             row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
             if row is None or row[0] != name:

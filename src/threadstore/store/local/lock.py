@@ -51,11 +51,8 @@ class ThreadLock:
             except FileNotFoundError:
                 same = False
             if same:
-                try:
-                    os.ftruncate(fd, 0)
-                    os.write(fd, f"{os.getpid()}\n".encode())
-                except OSError:
-                    pass
+                # The file stays empty: with no data blocks, creating and unlinking it is cheap
+                # (on a filesystem mounted with `discard`, freeing blocks is not).
                 return cls(path, fd)
             os.close(fd)  # unlinked under us by a releasing holder: try again
         raise Internal(f"could not acquire writer lock {path}")

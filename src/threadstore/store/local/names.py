@@ -16,8 +16,9 @@ from pathlib import Path
 from ... import _json
 from ...errors import Internal, ResourceExhausted
 from ...timeutil import utc_now
+from .rollout import loads_line
 
-__all__ = ["append_name", "read_names", "remove_names"]
+__all__ = ["append_name", "read_bytes_at", "read_names", "remove_names"]
 
 
 def read_names(path: Path, offset: int = 0) -> tuple[dict[str, str], int]:
@@ -41,13 +42,23 @@ def read_names(path: Path, offset: int = 0) -> tuple[dict[str, str], int]:
         if not raw:
             continue
         try:
-            entry = _json.loads(raw)
+            entry = loads_line(raw)
         except ValueError:
             continue
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             name = entry.get("thread_name")
             names[entry["id"]] = name.strip() if isinstance(name, str) else ""
     return names, offset + end
+
+
+def read_bytes_at(path: Path, offset: int, size: int) -> bytes:
+    """``size`` bytes of ``path`` from ``offset`` (fewer at the end of the file; none if missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, offset))
+            return f.read(max(0, size))
+    except OSError:
+        return b""
 
 
 @contextlib.contextmanager

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ... import _json
 from ...errors import Internal, InvalidRequest, ThreadNotFound
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 
-__all__ = ["RolloutChunk", "encode_line", "read_rollout"]
+__all__ = ["RolloutChunk", "encode_line", "loads_line", "read_rollout"]
 
 
 @dataclass(slots=True)
@@ -35,13 +37,27 @@ class RolloutChunk:
     torn_tail: bool = False
 
 
+def loads_line(raw: bytes) -> Any:
+    """Parse one JSON line (``ValueError`` when it is not JSON).
+
+    A value only the standard-library fallback accepts (a huge integer, a lone surrogate escape
+    such as ``"\\ud800"``) must also encode back to UTF-8 JSON, or the line counts as corrupt:
+    the index and every writer downstream would fail on it."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = _json.loads(raw)
+        _json.dumps(value)
+        return value
+
+
 def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
     if b"\x00" in raw:
         raw = raw.strip(b"\x00")
     raw = raw.strip()
     if not raw:
         return None
-    value = _json.loads(raw)
+    value = loads_line(raw)
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise ValueError("not a rollout line")
     ts = value.pop("timestamp", None)

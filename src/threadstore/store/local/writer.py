@@ -41,6 +41,8 @@ def os_error(what: str, path: Path, exc: OSError) -> Exception:
     """Map an OS error to the store's error hierarchy."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ResourceExhausted(f"no space left on device while writing {path}")
+    if exc.errno == errno.EFBIG:
+        return ResourceExhausted(f"file size limit reached while writing {path}")
     return Internal(f"failed to {what} {path}: {exc}")
 
 
@@ -122,7 +124,9 @@ class LocalWriter(LiveWriter):
             probe = probe.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            before = os.stat(directory).st_mtime_ns
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            self.store._own_dir_change(directory, before, os.stat(directory).st_mtime_ns)
         except FileExistsError:
             raise Internal(f"rollout {self.path} already exists") from None
         except OSError as exc:

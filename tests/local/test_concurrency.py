@@ -1,0 +1,270 @@
+"""One live writer per thread, across processes and store objects; concurrent appends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from threadstore import (
+    AppendThreadItemsParams,
+    Conflict,
+    CreateThreadParams,
+    ListThreadsParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    new_thread_id,
+)
+from threadstore.items import user_message
+from threadstore.store.local import LocalThreadStore
+from threadstore.store.local import lock as lock_module
+
+from ._util import history, make_thread, numbered, numbers, open_store, rollout_files, spawn
+
+
+def _read_json_line(proc: subprocess.Popen[str], timeout: float = 20) -> dict[str, object]:
+    assert proc.stdout is not None
+    import select
+
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError("child said nothing")
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError(f"child exited: {proc.stderr.read() if proc.stderr else ''}")
+    value = json.loads(line)
+    assert isinstance(value, dict)
+    return value
+
+
+def _reap(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["create", "resume"])
+async def test_two_processes_race_for_one_thread(tmp_path: Path, existing: bool) -> None:
+    home = tmp_path / "home"
+    tid = new_thread_id()
+    if existing:
+        store = open_store(home)
+        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        await store.append_items(AppendThreadItemsParams(tid, [user_message("race")]))
+        await store.shutdown_thread(tid)
+        await store.close()
+    start_at = time.time() + 0.6
+    procs = [spawn("race", str(home), tid, str(start_at), "40", stdin=subprocess.PIPE) for _ in range(2)]
+    try:
+        results = [_read_json_line(p) for p in procs]
+        outcomes = sorted(str(r["result"]) for r in results)
+        assert outcomes == ["conflict", "won"], results
+        loser = next(r for r in results if r["result"] == "conflict")
+        assert "already" in str(loser["message"]) or "live writer" in str(loser["message"])
+        winner = procs[[r["result"] for r in results].index("won")]
+        # While the winner holds the thread, this process cannot take it either.
+        store = open_store(home)
+        try:
+            with pytest.raises(Conflict):
+                await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            if existing:
+                with pytest.raises(Conflict):
+                    await store.resume_thread(ResumeThreadParams(thread_id=tid))
+        finally:
+            await store.close()
+        assert winner.stdin is not None
+        winner.stdin.write("go\n")
+        winner.stdin.flush()
+        assert _read_json_line(winner) == {"done": 40}
+        for proc in procs:
+            assert proc.wait(timeout=20) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        _reap(procs)
+
+    store = open_store(home)
+    try:
+        items = await history(store, tid)
+        assert [i for i in items if i["type"] == "session_meta"][:1] == items[:1]
+        assert sum(1 for i in items if i["type"] == "session_meta") == 1
+        assert numbers(items) == list(range(40))
+        assert len({i["payload"]["pid"] for i in items if i["type"] == "response_item"}) == 1
+        assert len(rollout_files(home)) == 1
+        # The winner is gone: the thread can be resumed again.
+        await store.resume_thread(ResumeThreadParams(thread_id=tid))
+        await store.append_items(AppendThreadItemsParams(tid, [numbered(40)]))
+        await store.shutdown_thread(tid)
+        assert numbers(await history(store, tid)) == list(range(41))
+    finally:
+        await store.close()
+
+
+async def test_second_store_in_one_process_gets_conflict(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = open_store(home)
+    second = open_store(home)
+    try:
+        tid = new_thread_id()
+        await first.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        # Nothing is written yet, and still the id is taken.
+        with pytest.raises(Conflict):
+            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        await first.append_items(AppendThreadItemsParams(tid, [user_message("held"), numbered(0)]))
+        with pytest.raises(Conflict):
+            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        with pytest.raises(Conflict):
+            await second.resume_thread(ResumeThreadParams(thread_id=tid))
+        # The same store refuses a second writer too.
+        with pytest.raises(Conflict):
+            await first.resume_thread(ResumeThreadParams(thread_id=tid))
+        # Cold-thread operations that would move or rewrite the file are refused elsewhere.
+        with pytest.raises(Conflict):
+            await second.archive_thread(tid)
+        with pytest.raises(Conflict):
+            await second.delete_thread(tid)
+        # Reads are fine.
+        assert (await second.read_thread(ReadThreadParams(tid))).first_user_message == "held"
+
+        await first.shutdown_thread(tid)
+        await second.resume_thread(ResumeThreadParams(thread_id=tid))
+        await second.append_items(AppendThreadItemsParams(tid, [numbered(1)]))
+        with pytest.raises(Conflict):
+            await first.resume_thread(ResumeThreadParams(thread_id=tid))
+        await second.shutdown_thread(tid)
+        assert numbers(await history(first, tid)) == [0, 1]
+        assert len(rollout_files(home)) == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_closing_a_store_releases_its_threads(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = open_store(home)
+    tid = await make_thread(first, "x", shutdown=False)
+    second = open_store(home)
+    try:
+        with pytest.raises(Conflict):
+            await second.resume_thread(ResumeThreadParams(thread_id=tid))
+        await first.close()
+        await second.resume_thread(ResumeThreadParams(thread_id=tid))
+        await second.shutdown_thread(tid)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_create_rechecks_existence_after_taking_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process may create, write and release the thread between the existence check and
+    the lock: the create must still be refused, not start a second rollout for the same id."""
+    home = tmp_path / "home"
+    other = open_store(home)
+    store = open_store(home)
+    tid = new_thread_id()
+    real_acquire = lock_module.ThreadLock.acquire
+    raced = False
+
+    def acquire_after_the_other_writer(locks_dir: Path, thread_id: str) -> lock_module.ThreadLock:
+        nonlocal raced
+        if not raced:
+            raced = True
+            # The other writer runs to completion in this window (as another process would).
+            _run_other_writer(other, tid)
+        return real_acquire(locks_dir, thread_id)
+
+    monkeypatch.setattr(lock_module.ThreadLock, "acquire", staticmethod(acquire_after_the_other_writer))
+    try:
+        with pytest.raises(Conflict):
+            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        monkeypatch.undo()
+        assert raced
+        assert len(rollout_files(home)) == 1
+        assert numbers(await history(store, tid)) == [0]
+        page = await store.list_threads(ListThreadsParams())
+        assert [t.thread_id for t in page.items] == [tid]
+    finally:
+        monkeypatch.undo()
+        await other.close()
+        await store.close()
+
+
+def _run_other_writer(other: LocalThreadStore, tid: str) -> None:
+    """Create, write and shut down ``tid`` through ``other`` from inside a running event loop
+    (a helper thread with its own loop, so the caller's synchronous frame is not left)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        async def run() -> None:
+            await other.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await other.append_items(AppendThreadItemsParams(tid, [user_message("first"), numbered(0)]))
+            await other.shutdown_thread(tid)
+
+        try:
+            asyncio.run(run())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(20)
+    assert not errors, errors
+
+
+async def test_concurrent_tasks_appending_to_one_thread(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    store = open_store(home)
+    try:
+        tid = await make_thread(store, "many writers", shutdown=False)
+        tasks, per_call, calls_per_task = 25, 4, 8
+
+        async def writer(task: int) -> None:
+            for call in range(calls_per_task):
+                base = (task * calls_per_task + call) * per_call
+                batch = [{**numbered(base + k), "task": task} for k in range(per_call)]
+                await store.append_items(AppendThreadItemsParams(tid, batch))
+                if call % 3 == 0:
+                    await store.flush_thread(tid)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(writer(t) for t in range(tasks)))
+        await store.shutdown_thread(tid)
+        got = numbers(await history(store, tid))
+        total = tasks * calls_per_task * per_call
+        assert sorted(got) == list(range(total))
+        # Each call's items are contiguous and in their order.
+        for start in range(0, total, per_call):
+            assert got[start : start + per_call] == list(range(got[start], got[start] + per_call))
+        # Calls of one task stay in the task's order.
+        for task in range(tasks):
+            mine = [n for n in got if n // (calls_per_task * per_call) == task]
+            assert mine == sorted(mine)
+    finally:
+        await store.close()
+
+
+async def test_store_objects_share_one_home_for_reads(tmp_path: Path) -> None:
+    """A second store sees what the first writes without being told."""
+    home = tmp_path / "home"
+    a = LocalThreadStore(home, collect_git_info=False)
+    b = LocalThreadStore(home, collect_git_info=False)
+    try:
+        assert (await b.list_threads(ListThreadsParams())).items == []
+        tid = await make_thread(a, "shared", shutdown=False)
+        assert [t.thread_id for t in (await b.list_threads(ListThreadsParams())).items] == [tid]
+        await a.append_items(AppendThreadItemsParams(tid, [numbered(0)]))
+        assert numbers(await history(b, tid)) == [0]
+        await a.shutdown_thread(tid)
+    finally:
+        await a.close()
+        await b.close()
