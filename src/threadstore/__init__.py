@@ -79,3 +79,8 @@ __all__ = [
     "items",
     "new_thread_id",
 ]
+
+# The runtime layer: threads running above the store (see threadstore.runtime).
+from .runtime import Event, Thread, ThreadConfig, ThreadManager
+
+__all__ += ["Event", "Thread", "ThreadConfig", "ThreadManager"]

@@ -1,0 +1,59 @@
+"""The runtime layer: running threads above the storage contract.
+
+* :class:`ThreadManager` - the registry: start, resume, fork, get, remove, shut down threads.
+* :class:`Thread` - the handle of one running thread: submit ops, read events.
+* :class:`Session` - one task per thread turning ops into turns and events.
+* :class:`LiveThread` - the persistence lifecycle of one active thread, with
+  :class:`ThreadMetadataSync` deriving its metadata from what it appends.
+* :mod:`threadstore.runtime.history` - pure functions over rollout items (rollback, fork cuts,
+  model-history reconstruction).
+* :mod:`threadstore.runtime.models` - the :class:`ModelClient` interface, the offline
+  :class:`BuiltinModel` and :class:`OpenAIResponsesModel`.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from .config import ThreadConfig, ThreadConfigSnapshot
+from .errors import ModelError, ThreadClosed, ThreadRuntimeError
+from .events import Event, Submission
+from .live_thread import LiveThread, LiveThreadInitGuard
+from .manager import ThreadManager, ThreadShutdownReport
+from .metadata_sync import PendingMetadataUpdate, ThreadMetadataSync
+from .models import BuiltinModel, ModelClient, ModelCompleted, ModelRequest, TextDelta
+from .session import Session
+from .thread import Thread
+
+if TYPE_CHECKING:
+    from .models import OpenAIResponsesModel
+
+__all__ = [
+    "BuiltinModel",
+    "Event",
+    "LiveThread",
+    "LiveThreadInitGuard",
+    "ModelClient",
+    "ModelCompleted",
+    "ModelError",
+    "ModelRequest",
+    "OpenAIResponsesModel",
+    "PendingMetadataUpdate",
+    "Session",
+    "Submission",
+    "TextDelta",
+    "Thread",
+    "ThreadClosed",
+    "ThreadConfig",
+    "ThreadConfigSnapshot",
+    "ThreadManager",
+    "ThreadMetadataSync",
+    "ThreadRuntimeError",
+    "ThreadShutdownReport",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OpenAIResponsesModel":
+        from .models.openai_responses import OpenAIResponsesModel
+
+        return OpenAIResponsesModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

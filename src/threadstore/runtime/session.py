@@ -1,0 +1,486 @@
+"""The session: one asyncio task per thread that turns ops into turns and events.
+
+Ops are processed strictly in submission order by a single loop. A user turn runs in its own
+task so that an ``interrupt`` (or ``shutdown``) can reach it while the model streams; user input
+that arrives during a turn is queued and starts when the turn ends (Codex would steer it into
+the running turn). Events are persisted through the thread's :class:`LiveThread` *before* they
+are delivered, except ``session_configured`` and ``shutdown_complete``, which are never
+persisted and are delivered directly.
+
+A turn persists, in order: ``task_started``, ``turn_context``, the user ``message`` response
+item, ``user_message``; then ``agent_message``, the assistant ``message`` response item,
+``token_count`` and ``task_complete`` (or ``turn_aborted`` when interrupted, or ``error`` and
+``task_complete`` when the model failed), and flushes. Rollback appends a
+``thread_rolled_back`` marker (nothing is deleted). Shutdown aborts the running turn, shuts
+persistence down (an ``error`` event if that fails, and the writer is then discarded so it
+never leaks), and delivers ``shutdown_complete``. When the submission channel is closed without
+a shutdown op, persistence is shut down all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from ..errors import ThreadStoreError
+from ..ids import new_thread_id
+from ..items import Item, assistant_message, thread_rolled_back
+from ..items import turn_context as turn_context_item
+from ..store.types import MemoryMode, SessionSource, TokenUsage
+from .config import ThreadConfig, ThreadConfigSnapshot
+from .errors import ModelError, ThreadClosed
+from .events import INITIAL_SUBMIT_ID, Event, Submission
+from .history import event_messages, last_token_usage, reconstruct_model_history
+from .live_thread import LiveThread
+from .models.base import ModelClient, ModelCompleted, ModelRequest, TextDelta
+from .protocol import (
+    InvalidOp,
+    UserInput,
+    add_usage,
+    agent_message_msg,
+    error_msg,
+    event_item,
+    parse_user_input,
+    task_complete_msg,
+    task_started_msg,
+    token_count_msg,
+    turn_aborted_msg,
+    user_message_msg,
+)
+
+__all__ = ["Session"]
+
+logger: Final = logging.getLogger("threadstore.runtime")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@dataclass
+class _Turn:
+    sub_id: str
+    turn_id: str = field(default_factory=new_thread_id)
+    started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False
+    finished: bool = False
+    stream_task: asyncio.Task[ModelCompleted] | None = None
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        if self.stream_task is not None:
+            self.stream_task.cancel()
+
+
+class Session:
+    """Runs one thread (see the module documentation). Built and started by the manager."""
+
+    def __init__(
+        self,
+        *,
+        thread_id: str,
+        config: ThreadConfig,
+        model: ModelClient,
+        live: LiveThread | None,
+        source: SessionSource = "cli",
+        initial_items: Sequence[Item] = (),
+        forked_from_id: str | None = None,
+        rollout_path: str | None = None,
+        thread_name: str | None = None,
+    ) -> None:
+        if config.model is None or config.model_provider is None:
+            raise ValueError("Session needs a config whose model and model_provider are resolved")
+        self.thread_id = thread_id
+        self._config = config
+        self._model = model
+        self._live = live
+        self._source = source
+        self._forked_from_id = forked_from_id
+        self._rollout_path = rollout_path
+        self._thread_name = thread_name
+        self._memory_mode: MemoryMode = config.memory_mode
+        self._initial_messages = event_messages(initial_items) if initial_items else None
+        self._history: list[dict[str, Any]] = reconstruct_model_history(initial_items)
+        self._usage: TokenUsage | None = last_token_usage(initial_items)
+        self._ops: asyncio.Queue[Submission | None] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._pending: deque[tuple[str, UserInput]] = deque()
+        self._active: _Turn | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._accepting = True
+        self._terminated = asyncio.Event()
+        self._events_ended = False
+        #: Set when persistence could not be shut down cleanly (the writer was then discarded).
+        self.shutdown_error: BaseException | None = None
+
+    # -- public surface --------------------------------------------------------------------------
+
+    @property
+    def live(self) -> LiveThread | None:
+        return self._live
+
+    @property
+    def running(self) -> bool:
+        """True until the loop has ended."""
+        return not self._terminated.is_set()
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
+    @property
+    def model_history(self) -> list[dict[str, Any]]:
+        """A copy of the model-visible history the next turn will send."""
+        return list(self._history)
+
+    def snapshot(self) -> ThreadConfigSnapshot:
+        config = self._config
+        return ThreadConfigSnapshot(
+            thread_id=self.thread_id,
+            model=config.model or "",
+            model_provider_id=config.model_provider or "",
+            cwd=config.cwd,
+            approval_policy=config.approval_policy,
+            sandbox_policy=dict(config.sandbox_policy),
+            reasoning_effort=config.reasoning_effort,
+            ephemeral=config.ephemeral,
+            session_source=self._source,
+            forked_from_thread_id=self._forked_from_id,
+            memory_mode=self._memory_mode,
+            base_instructions=config.base_instructions,
+            event_persistence_mode=config.event_persistence_mode,
+            rollout_path=self._rollout_path,
+        )
+
+    def start(self) -> None:
+        """Deliver ``session_configured`` and start the op loop."""
+        if self._loop_task is not None:
+            return
+        self._emit(Event(INITIAL_SUBMIT_ID, self._session_configured()))
+        self._loop_task = asyncio.create_task(self._run(), name=f"threadstore-session-{self.thread_id}")
+
+    def submit(self, submission: Submission) -> None:
+        """Queue an op. Raises :class:`ThreadClosed` once the session stopped accepting ops."""
+        if not self._accepting:
+            raise ThreadClosed(self.thread_id)
+        self._ops.put_nowait(submission)
+
+    def close_submissions(self) -> None:
+        """Close the op channel: the loop finishes the queued ops, aborts a running turn and shuts
+        persistence down (without ``shutdown_complete``)."""
+        if self._accepting:
+            self._accepting = False
+            self._ops.put_nowait(None)
+
+    async def next_event(self) -> Event:
+        """The next event; raises :class:`ThreadClosed` after the last one was delivered."""
+        if self._events_ended:
+            raise ThreadClosed(self.thread_id)
+        event = await self._events.get()
+        if event is None:
+            self._events_ended = True
+            raise ThreadClosed(self.thread_id)
+        return event
+
+    async def wait_terminated(self) -> None:
+        await self._terminated.wait()
+
+    def abort(self) -> None:
+        """Stop the loop immediately without touching persistence (failed start-up only)."""
+        self._accepting = False
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        else:
+            self._finish()
+
+    # -- loop ------------------------------------------------------------------------------------
+
+    def _session_configured(self) -> dict[str, Any]:
+        config = self._config
+        msg: dict[str, Any] = {
+            "type": "session_configured",
+            "session_id": self.thread_id,
+            "forked_from_id": self._forked_from_id,
+            "thread_name": self._thread_name,
+            "model": config.model,
+            "model_provider_id": config.model_provider,
+            "approval_policy": config.approval_policy,
+            "sandbox_policy": dict(config.sandbox_policy),
+            "cwd": config.cwd,
+            "reasoning_effort": config.reasoning_effort,
+            "history_log_id": 0,
+            "history_entry_count": 0,
+            "initial_messages": self._initial_messages,
+        }
+        if self._rollout_path is not None:
+            msg["rollout_path"] = self._rollout_path
+        return msg
+
+    def _emit(self, event: Event) -> None:
+        self._events.put_nowait(event)
+
+    def _finish(self) -> None:
+        self._accepting = False
+        if not self._terminated.is_set():
+            self._events.put_nowait(None)
+            self._terminated.set()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                submission = await self._ops.get()
+                if submission is None:
+                    await self._teardown(INITIAL_SUBMIT_ID, complete=False)
+                    return
+                if submission.op.get("type") == "shutdown":
+                    self._accepting = False
+                    await self._teardown(submission.id, complete=True)
+                    return
+                await self._dispatch(submission)
+        finally:
+            if self._runner is not None and not self._runner.done():
+                self._runner.cancel()
+            self._finish()
+
+    async def _dispatch(self, submission: Submission) -> None:
+        op = submission.op
+        kind = op.get("type")
+        if kind == "user_input":
+            try:
+                parsed = parse_user_input(op)
+            except InvalidOp as exc:
+                await self._send(submission.id, error_msg(str(exc), "bad_request"))
+                return
+            self._pending.append((submission.id, parsed))
+            if self._runner is None or self._runner.done():
+                self._runner = asyncio.create_task(self._run_turns(), name=f"threadstore-turn-{self.thread_id}")
+        elif kind == "interrupt":
+            self._pending.clear()
+            if self._active is not None:
+                self._active.interrupt()
+        elif kind == "thread_rollback":
+            await self._rollback(submission.id, op.get("num_turns"))
+        elif kind == "set_thread_memory_mode":
+            await self._set_memory_mode(submission.id, op.get("mode"))
+        else:
+            await self._send(submission.id, error_msg(f"unsupported op: {kind!r}", "bad_request"))
+
+    async def _teardown(self, sub_id: str, *, complete: bool) -> None:
+        self._pending.clear()
+        if self._active is not None:
+            self._active.interrupt()
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                await self._runner
+        live = self._live
+        if live is not None and not live.closed:
+            try:
+                await live.shutdown()
+            except Exception as exc:  # reported as an event
+                self.shutdown_error = exc
+                logger.warning("failed to shut down persistence of thread %s: %s", self.thread_id, exc)
+                self._emit(Event(sub_id, error_msg(f"Failed to shutdown thread persistence: {exc}")))
+                if not live.closed:
+                    try:
+                        await live.discard()
+                    except Exception as discard_exc:  # best effort
+                        logger.warning("failed to discard persistence of thread %s: %s", self.thread_id, discard_exc)
+        if complete:
+            # Delivered directly: persistence is closed and this event is never stored.
+            self._emit(Event(sub_id, {"type": "shutdown_complete"}))
+
+    # -- persistence helpers ---------------------------------------------------------------------
+
+    async def _persist(self, sub_id: str, items: list[Item]) -> None:
+        if self._live is None:
+            return
+        try:
+            await self._live.append_items(items)
+        except ThreadStoreError as exc:
+            logger.warning("failed to record rollout items for thread %s: %s", self.thread_id, exc)
+            self._emit(Event(sub_id, error_msg(f"failed to record rollout items: {exc}")))
+
+    async def _send(self, sub_id: str, msg: dict[str, Any]) -> None:
+        """Persist an event message (the policy decides whether it is stored), then deliver it."""
+        await self._persist(sub_id, [event_item(msg)])
+        self._emit(Event(sub_id, msg))
+
+    async def _record(self, sub_id: str, item: Item) -> None:
+        """Persist a non-event item; response items also join the model history."""
+        if item.get("type") == "response_item":
+            self._history.append(dict(item["payload"]))
+        await self._persist(sub_id, [item])
+
+    async def _flush(self, sub_id: str) -> None:
+        if self._live is None:
+            return
+        try:
+            await self._live.flush()
+        except ThreadStoreError as exc:
+            logger.warning("failed to flush thread %s: %s", self.thread_id, exc)
+            self._emit(Event(sub_id, error_msg(f"failed to flush thread persistence: {exc}")))
+
+    # -- turns -----------------------------------------------------------------------------------
+
+    async def _run_turns(self) -> None:
+        while self._pending:
+            sub_id, parsed = self._pending.popleft()
+            await self._run_turn(sub_id, parsed)
+
+    def _turn_context(self, turn: _Turn) -> Item:
+        config = self._config
+        assert config.model is not None
+        now = datetime.now().astimezone()
+        return turn_context_item(
+            cwd=config.cwd,
+            model=config.model,
+            turn_id=turn.turn_id,
+            approval_policy=config.approval_policy,
+            effort=config.reasoning_effort,
+            sandbox_policy=dict(config.sandbox_policy),
+            current_date=now.strftime("%Y-%m-%d"),
+            timezone=now.tzname() or "UTC",
+        )
+
+    async def _run_turn(self, sub_id: str, parsed: UserInput) -> None:
+        turn = _Turn(sub_id)
+        self._active = turn
+        try:
+            await self._send(sub_id, task_started_msg(turn.turn_id, self._model.context_window))
+            await self._record(sub_id, self._turn_context(turn))
+            await self._record(
+                sub_id,
+                {"type": "response_item", "payload": {"type": "message", "role": "user", "content": parsed.content}},
+            )
+            await self._send(sub_id, user_message_msg(parsed))
+            completed = await self._sample(turn)
+            await self._complete_turn(turn, completed)
+        except _Interrupted:
+            turn.finished = True
+            await self._send(sub_id, turn_aborted_msg(turn.turn_id, self._elapsed_ms(turn)))
+        except ModelError as exc:
+            await self._send(sub_id, error_msg(str(exc), exc.kind))
+            await self._send(sub_id, self._task_complete(turn, None))
+        except Exception as exc:  # a turn never takes the session down
+            logger.exception("turn %s of thread %s failed", turn.turn_id, self.thread_id)
+            await self._send(sub_id, error_msg(f"turn failed: {exc}"))
+            await self._send(sub_id, self._task_complete(turn, None))
+        finally:
+            self._active = None
+        await self._flush(sub_id)
+
+    async def _sample(self, turn: _Turn) -> ModelCompleted:
+        if turn.interrupted:
+            raise _Interrupted
+        config = self._config
+        assert config.model is not None
+        request = ModelRequest(
+            model=config.model,
+            input=list(self._history),
+            instructions=config.base_instructions,
+            reasoning_effort=config.reasoning_effort,
+        )
+        task = asyncio.create_task(self._stream(turn, request))
+        turn.stream_task = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            if not task.done():
+                task.cancel()
+        if task.cancelled():
+            raise _Interrupted
+        return task.result()
+
+    async def _stream(self, turn: _Turn, request: ModelRequest) -> ModelCompleted:
+        completed: ModelCompleted | None = None
+        stream = self._model.stream(request)
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    self._emit(Event(turn.sub_id, {"type": "agent_message_delta", "delta": event.text}))
+                elif isinstance(event, ModelCompleted):
+                    completed = event
+                    break
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if completed is None:
+            raise ModelError("the model stream ended without a final answer", kind="response_stream_disconnected")
+        return completed
+
+    async def _complete_turn(self, turn: _Turn, completed: ModelCompleted) -> None:
+        sub_id = turn.sub_id
+        text = completed.text
+        await self._send(sub_id, agent_message_msg(text))
+        await self._record(sub_id, assistant_message(text))
+        if completed.usage is not None:
+            self._usage = add_usage(self._usage, completed.usage)
+        usage = self._usage if completed.usage is not None else None
+        await self._send(sub_id, token_count_msg(usage, completed.usage, self._model.context_window))
+        await self._send(sub_id, self._task_complete(turn, text))
+
+    def _task_complete(self, turn: _Turn, last_agent_message: str | None) -> dict[str, Any]:
+        turn.finished = True
+        return task_complete_msg(turn.turn_id, last_agent_message, self._elapsed_ms(turn))
+
+    @staticmethod
+    def _elapsed_ms(turn: _Turn) -> int:
+        return int((time.monotonic() - turn.started) * 1000)
+
+    # -- other ops -------------------------------------------------------------------------------
+
+    async def _rollback(self, sub_id: str, num_turns: object) -> None:
+        if not isinstance(num_turns, int) or isinstance(num_turns, bool) or num_turns < 1:
+            await self._send(sub_id, error_msg("num_turns must be >= 1", "thread_rollback_failed"))
+            return
+        if self._pending or (self._active is not None and not self._active.finished):
+            await self._send(sub_id, error_msg("cannot rollback while a turn is in progress", "thread_rollback_failed"))
+            return
+        if self._runner is not None:
+            # The last turn has ended and is only flushing: let it finish first.
+            with contextlib.suppress(Exception):
+                await self._runner
+        live = self._live
+        if live is None:
+            await self._send(
+                sub_id, error_msg("thread rollback requires persisted thread history", "thread_rollback_failed")
+            )
+            return
+        marker = thread_rolled_back(num_turns)
+        try:
+            await live.flush()
+            stored = await live.load_history()
+            replay = [*stored.items, marker]
+            history = reconstruct_model_history(replay)
+            usage = last_token_usage(replay)
+            await live.append_items([marker])
+        except ThreadStoreError as exc:
+            await self._send(sub_id, error_msg(f"thread rollback failed: {exc}", "thread_rollback_failed"))
+            return
+        self._history = history
+        self._usage = usage
+        await self._flush(sub_id)
+        self._emit(Event(sub_id, dict(marker["payload"])))
+
+    async def _set_memory_mode(self, sub_id: str, mode: object) -> None:
+        if mode not in ("enabled", "disabled"):
+            await self._send(sub_id, error_msg(f"unknown memory mode: {mode!r}", "bad_request"))
+            return
+        if self._live is None:
+            await self._send(sub_id, error_msg("ephemeral threads have no persisted memory mode", "bad_request"))
+            return
+        try:
+            await self._live.update_memory_mode("enabled" if mode == "enabled" else "disabled")
+        except ThreadStoreError as exc:
+            await self._send(sub_id, error_msg(f"Failed to set thread memory mode: {exc}"))
+            return
+        self._memory_mode = "enabled" if mode == "enabled" else "disabled"
