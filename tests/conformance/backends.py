@@ -66,3 +66,61 @@ class LocalBackend(Backend):
 
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": MemoryBackend, "local": LocalBackend}
+
+
+import subprocess  # noqa: E402  (kept with the backend that needs it)
+
+
+class RemoteBackend(Backend):
+    """A real ``threadstore serve --store memory:`` process on loopback; ``open()`` returns
+    :class:`~threadstore.remote.RemoteThreadStore` clients of it. The server keeps its state
+    while it runs, so every client sees what earlier ones stored."""
+
+    name = "remote"
+    durable = True
+    has_files = False
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self._process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def _start(self) -> None:
+        import sys
+
+        process = subprocess.Popen(
+            [sys.executable, "-m", "threadstore.server", "--listen", "127.0.0.1:0", "--store", "memory:", "--quiet"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self._process = process
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "listening on HOST:PORT" once it accepts connections
+        if not line.startswith("listening on "):
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"threadstore server did not start: {line!r}")
+        self.url = f"grpc://{line.split()[-1]}"
+
+    async def _open(self) -> ThreadStore:
+        from threadstore.remote import RemoteThreadStore
+
+        if self._process is None:
+            self._start()
+        return RemoteThreadStore(self.url, timeout=30)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            process, self._process = self._process, None
+            if process is not None:
+                process.kill()
+                process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()
+
+
+BACKENDS["remote"] = RemoteBackend

@@ -1,0 +1,22 @@
+"""The ``threadstore`` command line (console script entry point: :func:`main`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import serve as _serve  # noqa: F401  (registers the serve command)
+from .app import app
+from .jsonout import page_to_json, search_page_to_json, thread_to_json
+
+__all__ = ["app", "main", "page_to_json", "search_page_to_json", "thread_to_json"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="threadstore")
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0

@@ -1,0 +1,51 @@
+"""The JSON form of threads, shared by the command line and the app server.
+
+A thread's JSON uses the :class:`~threadstore.StoredThread` field names; timestamps are RFC 3339
+strings (UTC, millisecond precision, ``Z``); ``git_info`` and ``token_usage`` are objects or
+null; ``history`` is the list of items when it was loaded and null otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from ..store.types import GitInfo, StoredThread, StoredThreadSearchResult, ThreadPage, ThreadSearchPage, TokenUsage
+from ..timeutil import format_rfc3339
+
+__all__ = ["page_to_json", "search_page_to_json", "thread_to_json"]
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_rfc3339(value)
+    if isinstance(value, GitInfo | TokenUsage):
+        return value.to_json()
+    return value
+
+
+def thread_to_json(thread: StoredThread) -> dict[str, Any]:
+    """``thread`` as a JSON-compatible dict (see the module documentation)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(thread):
+        value = getattr(thread, field.name)
+        if field.name == "history":
+            out["history"] = list(value.items) if value is not None else None
+        else:
+            out[field.name] = _value(value)
+    return out
+
+
+def page_to_json(page: ThreadPage) -> dict[str, Any]:
+    """``{"threads": [...], "next_cursor": ...}``."""
+    return {"threads": [thread_to_json(t) for t in page.items], "next_cursor": page.next_cursor}
+
+
+def _hit(result: StoredThreadSearchResult) -> dict[str, Any]:
+    return {"thread": thread_to_json(result.thread), "snippet": result.snippet}
+
+
+def search_page_to_json(page: ThreadSearchPage) -> dict[str, Any]:
+    """``{"results": [{"thread": ..., "snippet": ...}], "next_cursor": ...}``."""
+    return {"results": [_hit(r) for r in page.items], "next_cursor": page.next_cursor}

@@ -1,0 +1,113 @@
+"""``threadstore serve``: run the gRPC thread-store server over the selected store."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ThreadStoreError
+from ..urls import open_store
+from .app import app, fail, store_url
+
+__all__ = ["serve_cmd"]
+
+
+def _read_token(token: str | None, token_file: Path | None) -> str | None:
+    if token_file is not None:
+        try:
+            text = token_file.read_text().strip()
+        except OSError as exc:
+            raise fail(f"cannot read token file: {exc}") from None
+        if not text:
+            raise fail(f"token file {token_file} is empty")
+        return text
+    return token or None
+
+
+@app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    listen: Annotated[str, typer.Option("--listen", "-l", help="HOST:PORT to listen on (port 0: any free port).")] = (
+        "127.0.0.1:50051"
+    ),
+    store: Annotated[
+        str | None, typer.Option("--store", "-s", help="Store URL (overrides the global --store).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Require this bearer token.", envvar="THREADSTORE_SERVER_TOKEN")
+    ] = None,
+    token_file: Annotated[Path | None, typer.Option("--token-file", help="Read the bearer token from a file.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate chain (enables TLS).")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of the certificate.")] = None,
+    max_message_mb: Annotated[int, typer.Option("--max-message-mb", help="Largest request accepted, in MiB.")] = 64,
+    default_model_provider: Annotated[
+        str,
+        typer.Option("--default-model-provider", help="Provider of threads whose client never names one."),
+    ] = "",
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log each request's content.")] = False,
+) -> None:
+    """Serve the store over gRPC codex.thread_store.v1 until SIGINT/SIGTERM.
+
+    Point Codex at it with experimental_thread_store_endpoint = "http://HOST:PORT" in its
+    config.toml; threadstore clients use --store grpc://HOST:PORT.
+    """
+    import logging
+
+    try:
+        from ..server.app import RunningServer, TlsFiles, serve
+        from ..server.logs import configure_logging
+    except ImportError as exc:
+        raise fail(f"the server needs the grpc extra (pip install 'threadstore[grpc]'): {exc}") from None
+
+    if (tls_cert is None) != (tls_key is None):
+        raise fail("--tls-cert and --tls-key go together")
+    if log_format not in ("text", "json"):
+        raise fail("--log-format must be text or json")
+    if max_message_mb < 1:
+        raise fail("--max-message-mb must be at least 1")
+    secret = _read_token(token, token_file)
+    tls = TlsFiles(cert=tls_cert, key=tls_key) if tls_cert is not None and tls_key is not None else None
+    url = store or store_url(ctx)
+    configure_logging(
+        "json" if log_format == "json" else "text",
+        logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
+    )
+
+    def ready(running: RunningServer) -> None:
+        # The first stdout line is machine-readable; the rest is for people.
+        scheme = "https" if running.tls else "http"
+        sys.stdout.write(f"listening on {running.address}\n")
+        sys.stdout.write(
+            f"serving {url}; clients: threadstore --store {running.url} ...; Codex: set "
+            f'experimental_thread_store_endpoint = "{scheme}://{running.address}" in config.toml\n'
+        )
+        sys.stdout.flush()
+
+    async def main() -> None:
+        backend = open_store(url)
+        try:
+            await serve(
+                listen,
+                backend,
+                token=secret,
+                tls=tls,
+                max_message_bytes=max_message_mb * 1024 * 1024,
+                default_model_provider=default_model_provider,
+                ready=ready,
+            )
+        except BaseException:
+            await backend.close()
+            raise
+
+    try:
+        asyncio.run(main())
+    except ThreadStoreError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,52 @@
+"""Store URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from threadstore import InMemoryThreadStore, InvalidRequest, Unsupported
+from threadstore.remote import RemoteThreadStore
+from threadstore.urls import default_store_url, open_store
+
+
+def test_memory_and_grpc_urls() -> None:
+    assert isinstance(open_store("memory:"), InMemoryThreadStore)
+    remote = open_store("grpc://127.0.0.1:50051", environ={"THREADSTORE_TOKEN": "t"})
+    assert isinstance(remote, RemoteThreadStore)
+    assert remote.target == "127.0.0.1:50051"
+    assert not remote.tls
+    assert remote._metadata == (("authorization", "Bearer t"),)
+    assert open_store("grpcs://[::1]:443", environ={}).tls  # type: ignore[attr-defined]
+
+
+def test_local_url(tmp_path: Path) -> None:
+    local = pytest.importorskip("threadstore.store.local")
+    store = open_store(f"local:{tmp_path / 'home'}")
+    assert isinstance(store, local.LocalThreadStore)
+
+
+def test_default_url() -> None:
+    assert default_store_url({"THREADSTORE_HOME": "/srv/threads"}) == "local:/srv/threads"
+    assert default_store_url({}).endswith(".threadstore")
+    assert default_store_url({}).startswith("local:/")
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "text"),
+    [
+        ("", InvalidRequest, "empty"),
+        ("nothing", InvalidRequest, "no scheme"),
+        ("memory:extra", InvalidRequest, "no location"),
+        ("local:", InvalidRequest, "needs a directory"),
+        ("grpc://host", InvalidRequest, "HOST:PORT"),
+        ("grpc://host:99999", InvalidRequest, "HOST:PORT"),
+        ("grpc://host:1/path", InvalidRequest, "HOST:PORT"),
+        ("ftp://x", InvalidRequest, "unknown store URL scheme"),
+        ("postgresql://db/threads", Unsupported, "not available yet"),
+    ],
+)
+def test_malformed_urls(url: str, error: type[Exception], text: str) -> None:
+    with pytest.raises(error, match=text):
+        open_store(url)
