@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "format_rfc3339",
+    "now_rfc3339",
     "from_ms",
     "parse_timestamp",
     "to_ms",
@@ -21,6 +23,19 @@ _LEGACY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})$")
 def utc_now() -> datetime:
     """The current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+_last_stamp: tuple[int, str] = (-1, "")
+
+
+def now_rfc3339() -> str:
+    """The current time in the rollout format (cached per millisecond: this is on the append path)."""
+    global _last_stamp
+    ms = time.time_ns() // 1_000_000
+    if _last_stamp[0] != ms:
+        seconds, millis = divmod(ms, 1000)
+        _last_stamp = (ms, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z")
+    return _last_stamp[1]
 
 
 def format_rfc3339(value: datetime) -> str:

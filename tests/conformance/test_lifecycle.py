@@ -1,4 +1,4 @@
-"""The live-writer lifecycle rules (codex-thread-store.md §1.2–1.8, §1.18)."""
+"""The live-writer lifecycle rules (codex-thread-store.md §1.2-1.8, §1.18)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ async def test_create_writes_nothing_until_a_persisted_item(store: ThreadStore) 
     await store.create_thread(params)
     with pytest.raises(ThreadNotFound):
         await store.read_thread(ReadThreadParams(thread_id=params.thread_id))
-    await append(store, params.thread_id, [items.event("agent_message_delta", delta="x"), items.event("warning", message="w")])
+    await append(
+        store, params.thread_id, [items.event("agent_message_delta", delta="x"), items.event("warning", message="w")]
+    )
     await store.flush_thread(params.thread_id)
     with pytest.raises(ThreadNotFound):
         await store.read_thread(ReadThreadParams(thread_id=params.thread_id))
@@ -206,7 +208,8 @@ async def test_concurrent_appends_keep_each_call_contiguous(store: ThreadStore) 
     messages = [m for m in messages if "-" in m]
     assert len(messages) == 100
     for first, second in zip(messages[::2], messages[1::2], strict=True):
-        assert first.endswith("-a") and second == first[:-1] + "b"
+        assert first.endswith("-a")
+        assert second == first[:-1] + "b"
 
 
 async def test_append_is_all_or_nothing(store: ThreadStore) -> None:
@@ -269,7 +272,10 @@ async def test_unknown_kinds_and_fields_round_trip_losslessly(backend: Backend) 
     weird = [
         {"type": "world_state", "payload": {"full": True, "state": {"nested": [1, 2.5, None, "é"]}}},
         {"type": "response_item", "payload": {"type": "future_thing", "x": 1}, "metadata": {"seq": 9}},
-        {"type": "event_msg", "payload": {"type": "user_message", "message": "line\u2028sep \u2029 😀 \"q\"", "new_field": [1]}},
+        {
+            "type": "event_msg",
+            "payload": {"type": "user_message", "message": 'line\u2028sep \u2029 😀 "q"', "new_field": [1]},
+        },
         {"type": "turn_context", "payload": {"cwd": "/w", "model": "m", "unknown": {"a": "b"}}},
     ]
     params = create_params()
@@ -279,4 +285,4 @@ async def test_unknown_kinds_and_fields_round_trip_losslessly(backend: Backend) 
     reopened = await backend.open()
     assert (await read_items(reopened, params.thread_id))[1:] == weird
     thread = await reopened.read_thread(ReadThreadParams(thread_id=params.thread_id))
-    assert thread.preview == "line\u2028sep \u2029 😀 \"q\""
+    assert thread.preview == 'line\u2028sep \u2029 😀 "q"'

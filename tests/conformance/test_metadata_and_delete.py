@@ -25,7 +25,9 @@ from .helpers import append, create_params, new_thread, turn
 
 async def update(store: ThreadStore, thread_id: str, include_archived: bool = False, **fields: object):
     return await store.update_thread_metadata(
-        UpdateThreadMetadataParams(thread_id=thread_id, patch=ThreadMetadataPatch(**fields), include_archived=include_archived)  # type: ignore[arg-type]
+        UpdateThreadMetadataParams(
+            thread_id=thread_id, patch=ThreadMetadataPatch(**fields), include_archived=include_archived
+        )  # type: ignore[arg-type]
     )
 
 

@@ -35,7 +35,15 @@ async def test_read_thread_reports_derived_metadata(store: ThreadStore) -> None:
         [
             items.turn_context(cwd="/work/project", model="gpt-test", effort="high"),
             *turn("## My request for Codex: fix the bug"),
-            items.token_count({"input_tokens": 10, "cached_input_tokens": 1, "output_tokens": 5, "reasoning_output_tokens": 0, "total_tokens": 15}),
+            items.token_count(
+                {
+                    "input_tokens": 10,
+                    "cached_input_tokens": 1,
+                    "output_tokens": 5,
+                    "reasoning_output_tokens": 0,
+                    "total_tokens": 15,
+                }
+            ),
             *turn("second question"),
         ],
     )
@@ -50,7 +58,8 @@ async def test_read_thread_reports_derived_metadata(store: ThreadStore) -> None:
     assert thread.reasoning_effort == "high"
     assert thread.source == "exec"
     assert thread.token_usage == TokenUsage(10, 1, 5, 0, 15)
-    assert thread.created_at.tzinfo is not None and thread.created_at.utcoffset() == UTC.utcoffset(None)
+    assert thread.created_at.tzinfo is not None
+    assert thread.created_at.utcoffset() == UTC.utcoffset(None)
     assert thread.updated_at >= thread.created_at
     assert thread.archived_at is None
     assert thread.memory_mode == "enabled"
@@ -96,7 +105,8 @@ async def test_read_by_rollout_path(backend: Backend) -> None:
     )
     assert by_path.thread_id == thread_id
     assert by_path.preview == "by path"
-    assert by_path.history is not None and len(by_path.history.items) == 5
+    assert by_path.history is not None
+    assert len(by_path.history.items) == 5
 
 
 async def test_listing_shows_threads_with_a_user_message_newest_first(store: ThreadStore) -> None:
@@ -202,7 +212,8 @@ async def test_search_finds_messages_with_snippets(store: ThreadStore) -> None:
     long_id = await new_thread(store, long_text)
     hits = (await store.search_threads(SearchThreadsParams(search_term="NEEDLE"))).items
     assert [h.thread.thread_id for h in hits] == [long_id]
-    assert hits[0].snippet.startswith("... ") and hits[0].snippet.endswith(" ...")
+    assert hits[0].snippet.startswith("... ")
+    assert hits[0].snippet.endswith(" ...")
     assert "needle" in hits[0].snippet
     assert (await store.search_threads(SearchThreadsParams(search_term="zzz-absent"))).items == []
     with pytest.raises(InvalidRequest):
@@ -237,6 +248,8 @@ async def test_create_params_validation() -> None:
     with pytest.raises(InvalidRequest):
         CreateThreadParams(thread_id=create_params().thread_id, cwd="/", model_provider="x", memory_mode="maybe")  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest):
-        CreateThreadParams(thread_id=create_params().thread_id, cwd="/", model_provider="x", event_persistence_mode="all")  # type: ignore[arg-type]
+        CreateThreadParams(
+            thread_id=create_params().thread_id, cwd="/", model_provider="x", event_persistence_mode="all"
+        )  # type: ignore[arg-type]
     upper = create_params().thread_id.upper()
     assert CreateThreadParams(thread_id=upper, cwd="/", model_provider="x").thread_id == upper.lower()

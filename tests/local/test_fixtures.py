@@ -26,7 +26,9 @@ pytestmark = pytest.mark.skipif(not HOMES, reason="shared fixtures not present")
 
 
 @pytest.fixture(params=HOMES)
-async def home(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[LocalThreadStore, dict[str, Any]]]:
+async def home(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[LocalThreadStore, dict[str, Any]]]:
     target = tmp_path / "home"
     shutil.copytree(FIXTURES / "codex-homes" / request.param, target)
     for path in target.rglob("*"):
@@ -160,7 +162,9 @@ async def test_rename_archive_and_delete_on_a_codex_home(home: tuple[LocalThread
     assert restored.archived_at is None
     await store.delete_thread(ids["A"])
     active = [t.thread_id for t in (await store.list_threads(ListThreadsParams())).items]
-    assert ids["A"] not in active and ids["D"] in active and ids["E"] not in active
+    assert ids["A"] not in active
+    assert ids["D"] in active
+    assert ids["E"] not in active
 
 
 ROLLOUTS = sorted((FIXTURES / "rollouts").glob("*.jsonl")) if (FIXTURES / "rollouts").is_dir() else []

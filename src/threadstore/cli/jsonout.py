@@ -7,34 +7,12 @@ null; ``history`` is the list of items when it was loaded and null otherwise.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
 from typing import Any
 
-from ..store.types import GitInfo, StoredThread, StoredThreadSearchResult, ThreadPage, ThreadSearchPage, TokenUsage
-from ..timeutil import format_rfc3339
+from ..store.serialize import thread_to_json
+from ..store.types import StoredThreadSearchResult, ThreadPage, ThreadSearchPage
 
 __all__ = ["page_to_json", "search_page_to_json", "thread_to_json"]
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_rfc3339(value)
-    if isinstance(value, GitInfo | TokenUsage):
-        return value.to_json()
-    return value
-
-
-def thread_to_json(thread: StoredThread) -> dict[str, Any]:
-    """``thread`` as a JSON-compatible dict (see the module documentation)."""
-    out: dict[str, Any] = {}
-    for field in dataclasses.fields(thread):
-        value = getattr(thread, field.name)
-        if field.name == "history":
-            out["history"] = list(value.items) if value is not None else None
-        else:
-            out[field.name] = _value(value)
-    return out
 
 
 def page_to_json(page: ThreadPage) -> dict[str, Any]:

@@ -132,10 +132,11 @@ class LiveWriterStore(ThreadStore, abc.ABC):
 
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         # Policy first: items that no mode persists never need a writer.
-        if not persisted_items(params.items, "extended"):
+        candidates = persisted_items(params.items, "extended")
+        if not candidates:
             return
         writer = self._live_writer(params.thread_id)
-        kept = persisted_items(params.items, writer.mode)
+        kept = candidates if writer.mode == "extended" else persisted_items(candidates, writer.mode)
         if not kept:
             return
 

@@ -65,40 +65,54 @@ def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
 
 
 def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
-    """Parse ``data`` (which starts at a line boundary at ``base_offset``)."""
+    """Parse ``data`` (which starts at a line boundary at ``base_offset``).
+
+    The common case — a well-formed line — takes one ``orjson.loads``; only lines that fail it go
+    through the tolerant path (NUL stripping, fallback decoder, corruption counting)."""
     chunk = RolloutChunk(end_offset=base_offset)
-    start = 0
-    length = len(data)
-    while start < length:
-        newline = data.find(b"\n", start)
-        if newline < 0:
-            # An unterminated fragment. A complete line missing only its newline is taken (and
-            # counts as consumed); anything else is a torn or still-growing line: it is counted
-            # as skipped but not consumed, so an incremental reader looks at it again later.
-            fragment = data[start:]
-            try:
-                parsed = _parse_line(fragment)
-            except ValueError:
-                parsed = None
-                if fragment.strip(b"\x00").strip():
-                    chunk.skipped += 1
-                    chunk.torn_tail = True
-            if parsed is not None:
-                chunk.items.append(parsed[0])
-                chunk.timestamps.append(parsed[1])
-                chunk.end_offset = base_offset + length
-            break
-        raw = data[start:newline]
-        start = newline + 1
-        chunk.end_offset = base_offset + start
+    lines = data.split(b"\n")
+    fragment = lines.pop()  # what follows the last newline ("" when the data ends with one)
+    items = chunk.items
+    stamps = chunk.timestamps
+    fast_loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for raw in lines:
+        if not raw:
+            continue
         try:
-            parsed = _parse_line(raw)
-        except ValueError:
+            value = fast_loads(raw)
+        except decode_error:
+            try:
+                parsed = _parse_line(raw)
+            except ValueError:
+                chunk.skipped += 1
+                continue
+            if parsed is not None:
+                items.append(parsed[0])
+                stamps.append(parsed[1])
+            continue
+        if type(value) is not dict or type(value.get("type")) is not str:
             chunk.skipped += 1
             continue
+        ts = value.pop("timestamp", None)
+        items.append(value)
+        stamps.append(ts if type(ts) is str else None)
+    chunk.end_offset = base_offset + len(data) - len(fragment)
+    if fragment:
+        # An unterminated fragment. A complete line missing only its newline is taken (and
+        # counts as consumed); anything else is a torn or still-growing line: it is counted as
+        # skipped but not consumed, so an incremental reader looks at it again later.
+        try:
+            parsed = _parse_line(fragment)
+        except ValueError:
+            parsed = None
+            if fragment.strip(b"\x00").strip():
+                chunk.skipped += 1
+                chunk.torn_tail = True
         if parsed is not None:
-            chunk.items.append(parsed[0])
-            chunk.timestamps.append(parsed[1])
+            items.append(parsed[0])
+            stamps.append(parsed[1])
+            chunk.end_offset = base_offset + len(data)
     return chunk
 
 
