@@ -7,6 +7,8 @@ matching extras installed, the remote (gRPC) store.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import items
 from .errors import (
     Conflict,
@@ -82,5 +84,18 @@ __all__ = [
 
 # The runtime layer: threads running above the store (see threadstore.runtime).
 from .runtime import Event, Thread, ThreadConfig, ThreadManager
+from .store.local import LocalThreadStore
 
-__all__ += ["Event", "Thread", "ThreadConfig", "ThreadManager"]
+__all__ += ["Event", "LocalThreadStore", "RemoteThreadStore", "Thread", "ThreadConfig", "ThreadManager"]
+
+if TYPE_CHECKING:
+    from .remote import RemoteThreadStore
+
+
+def __getattr__(name: str) -> Any:
+    # The remote store needs the optional `grpc` extra: import it only when asked for.
+    if name == "RemoteThreadStore":
+        from .remote import RemoteThreadStore
+
+        return RemoteThreadStore
+    raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
