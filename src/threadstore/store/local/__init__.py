@@ -105,7 +105,7 @@ class LocalThreadStore(LiveWriterStore):
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
     ) -> None:
         super().__init__()
-        self.home = Path(os.path.abspath(os.fspath(home)))
+        self.home = Path(os.path.abspath(os.path.expanduser(os.fspath(home))))
         self.fsync = fsync
         self.default_model_provider = default_model_provider
         self.collect_git_info = collect_git_info
