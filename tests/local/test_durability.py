@@ -306,3 +306,25 @@ async def test_copied_codex_rollout_with_damage_is_still_read(tmp_path: Path) ->
         assert after[5:] == before[6:]
     finally:
         await store.close()
+
+
+async def test_skipped_lines_are_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from threadstore import CreateThreadParams, LoadThreadHistoryParams
+    from threadstore.store.local import LocalThreadStore
+
+    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    try:
+        tid = new_thread_id()
+        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/w", model_provider="p"))
+        await store.append_items(AppendThreadItemsParams(tid, [user_message("before")]))
+        path = store.live_rollout_path(tid)
+        await store.shutdown_thread(tid)
+        append_bytes(path, b'{"torn": \n' + b"\x00" * 16 + b"\n")
+        with caplog.at_level(logging.WARNING, logger="threadstore.local"):
+            history = await store.load_history(LoadThreadHistoryParams(tid))
+        assert len(history.items) == 2
+        assert "skipped 2 unreadable line(s)" in caplog.text
+    finally:
+        await store.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -61,6 +62,8 @@ from .rollout import RolloutChunk, read_first_line, read_rollout
 from .writer import LocalWriter, os_error
 
 __all__ = ["LocalThreadStore", "ReindexReport"]
+
+_log = logging.getLogger("threadstore.local")
 
 SWEEP_BUDGET: Final = 64
 _SQLITE_CORRUPT: Final = 11
@@ -282,7 +285,11 @@ class LocalThreadStore(LiveWriterStore):
         return _Resolved(items, stamps, chunk.skipped, chunk.end_offset)
 
     def _read_items(self, path: Path) -> _Resolved:
-        return self._resolve(path, read_rollout(path))
+        resolved = self._resolve(path, read_rollout(path))
+        if resolved.skipped:
+            # Torn, corrupt or NUL-padded lines: skipped (the lines after them are kept), counted.
+            _log.warning("skipped %d unreadable line(s) in %s", resolved.skipped, path)
+        return resolved
 
     # -- the index -------------------------------------------------------------------------------
 

@@ -53,7 +53,9 @@ def loads_line(raw: bytes) -> Any:
 
 def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
     if b"\x00" in raw:
-        raw = raw.strip(b"\x00")
+        raw = raw.strip(b"\x00").strip()
+        if not raw:
+            raise ValueError("a run of NUL bytes")  # power-loss padding: counted, not data
     raw = raw.strip()
     if not raw:
         return None
