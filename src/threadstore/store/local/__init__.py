@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ... import _json
-from ...errors import Conflict, Internal, InvalidRequest, ThreadNotFound
+from ...errors import Conflict, Internal, InvalidRequest, ThreadNotFound, ThreadStoreError
 from ...ids import validate_thread_id
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, session_meta, thread_name_updated
 from ...timeutil import format_rfc3339, from_ms, utc_now
@@ -150,9 +150,18 @@ class LocalThreadStore(LiveWriterStore):
             self._own_dirs[key] = (before_ns, after_ns)
 
     def _writer_closed(self, writer: LocalWriter) -> None:
-        # Keep it dirty until the index took its last lines.
-        if writer.materialized or writer.size:
+        """A writer ended: index what it wrote now, so queries do not pay for it later."""
+        if not writer.size:
+            return
+        self._dirty.pop(writer.thread_id, None)
+        if self._closed:
             self._dirty[writer.thread_id] = writer
+            return
+        try:
+            with self._index.transaction():
+                self._index_writer(writer)
+        except (sqlite3.Error, ThreadStoreError):
+            self._dirty[writer.thread_id] = writer  # the next query retries
 
     def _local_writer(self, thread_id: str) -> LocalWriter | None:
         writer = self._writers.get(thread_id)
@@ -391,25 +400,27 @@ class LocalThreadStore(LiveWriterStore):
         dirty, self._dirty = self._dirty, {}
         with self._index.transaction():
             for writer in dirty.values():
-                stat = _stat(writer.path)
-                if stat is None:
-                    continue
-                thread = self._compose(writer.thread_id, writer.path, writer.summary, stat)
-                texts, writer.new_texts = writer.new_texts, []
-                existing = self._index.get(writer.thread_id)
-                self._index.upsert(
-                    thread=thread,
-                    path=str(writer.path),
-                    archived=self.layout.is_archived(writer.path),
-                    summary=writer.summary,
-                    file_size=writer.size,
-                    mtime_ns=stat.st_mtime_ns,
-                    ino=stat.st_ino,
-                    new_texts=texts,
-                    reset_texts=existing is not None
-                    and existing.path != str(writer.path)
-                    and existing.ino != stat.st_ino,
-                )
+                self._index_writer(writer)
+
+    def _index_writer(self, writer: LocalWriter) -> None:
+        stat = _stat(writer.path)
+        if stat is None:
+            return
+        thread = self._compose(writer.thread_id, writer.path, writer.summary, stat)
+        texts, writer.new_texts = writer.new_texts, []
+        path = str(writer.path)
+        known = self._index.location(writer.thread_id)
+        self._index.upsert(
+            thread=thread,
+            path=path,
+            archived=self.layout.is_archived(writer.path),
+            summary=writer.summary,
+            file_size=writer.size,
+            mtime_ns=stat.st_mtime_ns,
+            ino=stat.st_ino,
+            new_texts=texts,
+            reset_texts=known is not None and known[1] != stat.st_ino,
+        )
 
     def _scan_dirs(self) -> None:
         """Index rollouts added, moved or removed by anyone since the last scan."""

@@ -253,6 +253,11 @@ class Index:
         values = self._conn.execute(f"SELECT {self._COLUMNS} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
         return self._row(values) if values else None
 
+    def location(self, thread_id: str) -> tuple[str, int] | None:
+        """(path, inode) of an indexed thread."""
+        row = self._conn.execute("SELECT path, ino FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def get_by_path(self, path: str) -> IndexRow | None:
         values = self._conn.execute(f"SELECT {self._COLUMNS} FROM threads WHERE path = ?", (path,)).fetchone()
         return self._row(values) if values else None

@@ -25,6 +25,9 @@ _NAME_RE: Final = re.compile(
 )
 
 
+_ARCHIVED_PART: Final = f"{os.sep}archived_sessions{os.sep}"
+
+
 def rollout_file_name(created_local: datetime, thread_id: str) -> str:
     """``rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl`` for a thread created at ``created_local``."""
     return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{thread_id}.jsonl"
@@ -57,18 +60,16 @@ class Layout:
         self.private = home / ".threadstore"
         self.index_db = self.private / "index.sqlite3"
         self.locks = self.private / "locks"
+        self._archived_prefix = str(self.archived) + os.sep
 
     def new_rollout_path(self, created_local: datetime, thread_id: str) -> Path:
         day = self.sessions / created_local.strftime("%Y") / created_local.strftime("%m") / created_local.strftime("%d")
         return day / rollout_file_name(created_local, thread_id)
 
-    def is_archived(self, path: Path) -> bool:
-        """Archived when under ``archived_sessions`` of this home or any ``archived_sessions``."""
-        try:
-            path.relative_to(self.archived)
-            return True
-        except ValueError:
-            return "archived_sessions" in path.parts
+    def is_archived(self, path: Path | str) -> bool:
+        """Archived when under ``archived_sessions`` (of this home, or any directory so named)."""
+        text = os.fspath(path)
+        return text.startswith(self._archived_prefix) or _ARCHIVED_PART in text
 
     def resolve(self, path: str | Path) -> Path:
         """An absolute path: relative ones are taken from the home."""
