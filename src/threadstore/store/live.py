@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 from ..errors import Conflict, ThreadNotFound, ThreadStoreError
 from ..ids import validate_thread_id
-from ..items import Item
+from ..items import Item, session_meta
 from ..policy import EventPersistenceMode, persisted_items
 from .base import ThreadStore
 from .types import AppendThreadItemsParams, CreateThreadParams, ResumeThreadParams
 
-__all__ = ["LiveWriter", "LiveWriterStore", "run_detached"]
+__all__ = ["LiveWriter", "LiveWriterStore", "initial_session_meta", "run_detached"]
 
 T = TypeVar("T")
 W = TypeVar("W", bound="LiveWriter")
@@ -37,6 +37,30 @@ async def run_detached(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     _background.add(task)
     task.add_done_callback(_background.discard)
     return await asyncio.shield(task)
+
+
+def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
+    """The first ``session_meta`` line a store writes for a new thread, in the Codex shape."""
+    fields: dict[str, Any] = {}
+    if params.forked_from_id:
+        fields["forked_from_id"] = params.forked_from_id
+    fields.update(
+        originator=params.originator,
+        cli_version=params.cli_version,
+        source=params.source,
+        model_provider=params.model_provider,
+    )
+    if params.parent_thread_id:
+        fields["parent_thread_id"] = params.parent_thread_id
+    if params.base_instructions is not None:
+        fields["base_instructions"] = {"text": params.base_instructions}
+    if params.dynamic_tools:
+        fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
+    if params.memory_mode == "disabled":
+        fields["memory_mode"] = "disabled"
+    if params.git_info is not None:
+        fields["git"] = params.git_info.to_json()
+    return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
 
 
 class LiveWriter(abc.ABC):

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import Conflict, InvalidRequest, ThreadNotFound, Unsupported
-from ..items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item, session_meta
+from ..items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 from ..policy import EventPersistenceMode
 from ..timeutil import format_rfc3339, utc_now
-from .live import LiveWriter, LiveWriterStore
+from .live import LiveWriter, LiveWriterStore, initial_session_meta
 from .patch import UNSET, ThreadMetadataPatch, apply_patch
 from .query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
 from .summary import ThreadSummary, search_texts
@@ -111,25 +111,7 @@ class InMemoryThreadStore(LiveWriterStore):
     async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
         if params.thread_id in self._threads:
             raise Conflict(f"thread {params.thread_id} already exists")
-        fields: dict[str, object] = {
-            "originator": params.originator,
-            "cli_version": params.cli_version,
-            "source": params.source,
-            "model_provider": params.model_provider,
-        }
-        if params.forked_from_id:
-            fields["forked_from_id"] = params.forked_from_id
-        if params.parent_thread_id:
-            fields["parent_thread_id"] = params.parent_thread_id
-        if params.base_instructions is not None:
-            fields["base_instructions"] = {"text": params.base_instructions}
-        if params.dynamic_tools:
-            fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
-        if params.memory_mode == "disabled":
-            fields["memory_mode"] = "disabled"
-        if params.git_info is not None:
-            fields["git"] = params.git_info.to_json()
-        meta = session_meta(params.thread_id, timestamp=format_rfc3339(utc_now()), cwd=params.cwd, **fields)
+        meta = initial_session_meta(params, format_rfc3339(utc_now()))
         return _MemoryWriter(self, params.thread_id, params.event_persistence_mode, meta)
 
     async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:

@@ -23,7 +23,7 @@ import dataclasses
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +32,9 @@ from typing import Any, Final
 from ... import _json
 from ...errors import Conflict, Internal, InvalidRequest, ThreadNotFound, ThreadStoreError
 from ...ids import validate_thread_id
-from ...items import DEFAULT_MAX_ITEM_BYTES, Item, session_meta, thread_name_updated
+from ...items import DEFAULT_MAX_ITEM_BYTES, Item, thread_name_updated
 from ...timeutil import format_rfc3339, from_ms, utc_now
-from ..live import LiveWriter, LiveWriterStore
+from ..live import LiveWriter, LiveWriterStore, initial_session_meta
 from ..patch import UNSET, GitInfoPatch, ThreadMetadataPatch, apply_patch
 from ..query import decode_cursor, encode_cursor, normalize_cwd, snippet
 from ..summary import ThreadSummary, search_texts
@@ -46,15 +46,15 @@ from ..types import (
     ReadThreadParams,
     ResumeThreadParams,
     SearchThreadsParams,
+    SessionSource,
     StoredThread,
     StoredThreadHistory,
     StoredThreadSearchResult,
     ThreadPage,
     ThreadSearchPage,
     UpdateThreadMetadataParams,
-    source_kind,
 )
-from .index import Index, IndexRow
+from .index import TEXT_SHIFT, Index, IndexRow
 from .layout import Layout, date_parts, thread_id_from_name
 from .lock import ThreadLock, is_locked
 from .names import append_name, read_bytes_at, read_names, remove_names
@@ -181,25 +181,7 @@ class LocalThreadStore(LiveWriterStore):
             if thread_id in self._dirty or self._index.get(thread_id) is not None:
                 raise Conflict(f"thread {thread_id} already exists")
             now = utc_now()
-            fields: dict[str, Any] = {
-                "originator": params.originator,
-                "cli_version": params.cli_version,
-                "source": params.source,
-                "model_provider": params.model_provider,
-            }
-            if params.forked_from_id:
-                fields = {"forked_from_id": params.forked_from_id, **fields}
-            if params.parent_thread_id:
-                fields["parent_thread_id"] = params.parent_thread_id
-            if params.base_instructions is not None:
-                fields["base_instructions"] = {"text": params.base_instructions}
-            if params.dynamic_tools:
-                fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
-            if params.memory_mode == "disabled":
-                fields["memory_mode"] = "disabled"
-            if params.git_info is not None:
-                fields["git"] = params.git_info.to_json()
-            meta = session_meta(thread_id, timestamp=format_rfc3339(now), cwd=params.cwd, **fields)
+            meta = initial_session_meta(params, format_rfc3339(now))
             path = self.layout.new_rollout_path(now.astimezone(), thread_id)
             collect = params.cwd if self.collect_git_info and params.git_info is None else None
             return LocalWriter(
@@ -715,6 +697,26 @@ class LocalThreadStore(LiveWriterStore):
         )
         return self._index.query(sql, [*values, limit])
 
+    def _page(
+        self, params: ListThreadsParams | SearchThreadsParams, where: list[str], args: list[Any]
+    ) -> tuple[list[tuple[Any, ...]], str | None]:
+        """One page of index rows in the requested order, and the cursor after it (if more)."""
+        rows = self._fresh_page(
+            lambda: self._page_query(
+                archived=params.archived,
+                sort_key=params.sort_key,
+                descending=params.sort_direction == "desc",
+                cursor=params.cursor,
+                limit=params.page_size + 1,
+                where=where,
+                args=args,
+            )
+        )
+        if len(rows) <= params.page_size:
+            return rows, None
+        last = rows[params.page_size - 1]
+        return rows[: params.page_size], encode_cursor(from_ms(last[7]), last[1])
+
     def _fresh_page(self, run: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
         """Run a page query, re-index any returned thread whose file changed, and re-run once."""
         rows = run()
@@ -731,16 +733,7 @@ class LocalThreadStore(LiveWriterStore):
         where: list[str] = []
         args: list[Any] = []
         if params.allowed_sources:
-            kinds = [s for s in params.allowed_sources if isinstance(s, str)]
-            objects = [_json.dumps_str(s) for s in params.allowed_sources if not isinstance(s, str)]
-            parts = []
-            if kinds:
-                parts.append(f"source_kind IN ({','.join('?' * len(kinds))})")
-                args.extend(kinds)
-            if objects:
-                parts.append(f"source_json IN ({','.join('?' * len(objects))})")
-                args.extend(objects)
-            where.append(f"({' OR '.join(parts)})")
+            _source_filter(params.allowed_sources, where, args)
         if params.model_providers:
             where.append(f"model_provider IN ({','.join('?' * len(params.model_providers))})")
             args.extend(params.model_providers)
@@ -750,23 +743,8 @@ class LocalThreadStore(LiveWriterStore):
         if params.search_term:
             where.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
             args.extend([params.search_term] * 3)
-        rows = self._fresh_page(
-            lambda: self._page_query(
-                archived=params.archived,
-                sort_key=params.sort_key,
-                descending=params.sort_direction == "desc",
-                cursor=params.cursor,
-                limit=params.page_size + 1,
-                where=where,
-                args=args,
-            )
-        )
-        threads = [_thread_of(r) for r in rows[: params.page_size]]
-        next_cursor = None
-        if len(rows) > params.page_size and threads:
-            last = threads[-1]
-            next_cursor = encode_cursor(from_ms(rows[params.page_size - 1][7]), last.thread_id)
-        return ThreadPage(items=threads, next_cursor=next_cursor)
+        rows, next_cursor = self._page(params, where, args)
+        return ThreadPage(items=[_thread_of(r) for r in rows], next_cursor=next_cursor)
 
     async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
@@ -775,34 +753,19 @@ class LocalThreadStore(LiveWriterStore):
         fts: str | None = None
         if len(term) >= 3:
             fts = '"' + term.replace('"', '""') + '"'
-            where = [f"num IN (SELECT rowid >> {24} FROM texts WHERE texts MATCH ?)"]
+            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"]
             args: list[Any] = [fts]
         else:
-            where = [f"num IN (SELECT rowid >> {24} FROM texts WHERE ts_contains(body, ?))"]
+            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))"]
             args = [term]
         if params.allowed_sources:
-            kinds = [source_kind(s) for s in params.allowed_sources]
-            where.append(f"source_kind IN ({','.join('?' * len(kinds))})")
-            args.extend(kinds)
-        rows = self._fresh_page(
-            lambda: self._page_query(
-                archived=params.archived,
-                sort_key=params.sort_key,
-                descending=params.sort_direction == "desc",
-                cursor=params.cursor,
-                limit=params.page_size + 1,
-                where=where,
-                args=args,
-            )
-        )
+            _source_filter(params.allowed_sources, where, args)
+        rows, next_cursor = self._page(params, where, args)
         hits: list[StoredThreadSearchResult] = []
-        for row in rows[: params.page_size]:
+        for row in rows:
             text = self._index.first_text(row[0], fts, term)
             found = snippet(text, term) if text is not None else None
             hits.append(StoredThreadSearchResult(_thread_of(row), found or (text or "")[:144]))
-        next_cursor = None
-        if len(rows) > params.page_size and hits:
-            next_cursor = encode_cursor(from_ms(rows[params.page_size - 1][7]), hits[-1].thread.thread_id)
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
     # -- metadata updates -----------------------------------------------------------------------
@@ -992,6 +955,21 @@ class LocalThreadStore(LiveWriterStore):
 def _ordinal(item: Item, index: int) -> int:
     value = item.get("ordinal")
     return value if isinstance(value, int) and not isinstance(value, bool) else index
+
+
+def _source_filter(allowed: Sequence[SessionSource], where: list[str], args: list[Any]) -> None:
+    """Match a thread whose source kind is one of the allowed strings, or whose whole source
+    equals one of the allowed objects."""
+    kinds = [s for s in allowed if isinstance(s, str)]
+    objects = [_json.dumps_str(s) for s in allowed if not isinstance(s, str)]
+    parts = []
+    if kinds:
+        parts.append(f"source_kind IN ({','.join('?' * len(kinds))})")
+        args.extend(kinds)
+    if objects:
+        parts.append(f"source_json IN ({','.join('?' * len(objects))})")
+        args.extend(objects)
+    where.append(f"({' OR '.join(parts)})")
 
 
 def _mtime_ns(path: Path) -> int | None:
