@@ -253,3 +253,18 @@ async def test_create_params_validation() -> None:
         )  # type: ignore[arg-type]
     upper = create_params().thread_id.upper()
     assert CreateThreadParams(thread_id=upper, cwd="/", model_provider="x").thread_id == upper.lower()
+
+
+async def test_created_at_can_be_given(backend: Backend) -> None:
+    from datetime import datetime
+
+    store = await backend.open()
+    when = datetime(2024, 2, 29, 12, 30, 15, 250000, tzinfo=UTC)
+    thread_id = await new_thread(store, "from the past", created_at=when)
+    thread = await store.read_thread(ReadThreadParams(thread_id=thread_id))
+    assert thread.created_at == when
+    listed = await store.list_threads(ListThreadsParams(sort_direction="asc"))
+    assert listed.items[0].thread_id == thread_id
+    if backend.has_files:
+        assert thread.rollout_path is not None
+        assert "rollout-2024-02-" in thread.rollout_path

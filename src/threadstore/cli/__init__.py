@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import chat as _chat  # noqa: F401  (registers the chat command)
+from . import copy as _copy  # noqa: F401  (registers the copy command)
+from . import fork as _fork  # noqa: F401  (registers the fork command)
 from . import serve as _serve  # noqa: F401  (registers the serve command)
 from .app import app
 from .jsonout import page_to_json, search_page_to_json, thread_to_json

@@ -18,6 +18,7 @@ import typer
 
 from .. import _json
 from ..errors import InvalidRequest, ThreadStoreError
+from ..runtime.errors import ThreadRuntimeError
 from ..store.base import ThreadStore
 from ..store.patch import ThreadMetadataPatch
 from ..store.types import (
@@ -62,7 +63,8 @@ def store_url(ctx: typer.Context) -> str:
 
 
 def run_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
-    """Open ``url``, run ``work`` on it, close it; store errors become a one-line exit 1."""
+    """Open ``url``, run ``work`` on it, close it; store and runtime errors become a one-line
+    exit 1."""
 
     async def main() -> T:
         store = open_store(url)
@@ -73,7 +75,7 @@ def run_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (ThreadStoreError, CliError) as exc:
+    except (ThreadStoreError, ThreadRuntimeError, CliError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"{type(exc).__name__}: {exc}") from None

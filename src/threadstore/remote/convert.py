@@ -52,6 +52,7 @@ from ..store.types import (
     TokenUsage,
     UpdateThreadMetadataParams,
 )
+from ..timeutil import format_rfc3339, parse_timestamp
 from ._proto import thread_store_pb2 as pb
 from .sources import source_from_proto, source_to_proto
 
@@ -336,6 +337,8 @@ def create_to_proto(params: CreateThreadParams) -> pb.CreateThreadRequest:
         metadata["parent_thread_id"] = params.parent_thread_id
     if params.git_info is not None:
         metadata["git_info"] = params.git_info.to_json()
+    if params.created_at is not None:
+        metadata["created_at"] = format_rfc3339(params.created_at)
     message = pb.CreateThreadRequest(
         thread_id=params.thread_id,
         source=source_to_proto(params.source),
@@ -403,6 +406,12 @@ def create_from_proto(message: pb.CreateThreadRequest) -> tuple[CreateThreadPara
         value = _opt_str(metadata, key, "metadata_json")
         if value is not None:
             optional[key] = value
+    created = _opt_str(metadata, "created_at", "metadata_json")
+    if created is not None:
+        parsed = parse_timestamp(created)
+        if parsed is None:
+            raise InvalidRequest("metadata_json created_at must be an RFC 3339 timestamp")
+        optional["created_at"] = parsed
     params = CreateThreadParams(
         thread_id=message.thread_id,
         cwd=cwd or "",

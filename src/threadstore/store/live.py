@@ -19,6 +19,7 @@ from ..errors import Conflict, ThreadNotFound, ThreadStoreError
 from ..ids import validate_thread_id
 from ..items import Item, session_meta
 from ..policy import EventPersistenceMode, persisted_items
+from ..timeutil import format_rfc3339
 from .base import ThreadStore
 from .types import AppendThreadItemsParams, CreateThreadParams, ResumeThreadParams
 
@@ -40,7 +41,11 @@ async def run_detached(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
-    """The first ``session_meta`` line a store writes for a new thread, in the Codex shape."""
+    """The first ``session_meta`` line a store writes for a new thread, in the Codex shape.
+
+    ``timestamp`` is the creation time unless the parameters carry their own ``created_at``."""
+    if params.created_at is not None:
+        timestamp = format_rfc3339(params.created_at)
     fields: dict[str, Any] = {}
     if params.forked_from_id:
         fields["forked_from_id"] = params.forked_from_id

@@ -217,9 +217,16 @@ class CreateThreadParams:
     originator: str = "threadstore"
     cli_version: str = ""
     git_info: GitInfo | None = None
+    #: When the thread was created; None means now. Set it to keep the original time when a
+    #: thread is copied from another store.
+    created_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
+        if self.created_at is not None and (
+            not isinstance(self.created_at, datetime) or self.created_at.tzinfo is None
+        ):
+            raise InvalidRequest("created_at must be a timezone-aware datetime")
         if self.forked_from_id is not None:
             _set(self, "forked_from_id", validate_thread_id(self.forked_from_id, "forked_from_id"))
         if self.parent_thread_id is not None:

@@ -180,7 +180,7 @@ class LocalThreadStore(LiveWriterStore):
             self._refresh(light=True)
             if thread_id in self._dirty or self._index.get(thread_id) is not None:
                 raise Conflict(f"thread {thread_id} already exists")
-            now = utc_now()
+            now = params.created_at or utc_now()
             meta = initial_session_meta(params, format_rfc3339(now))
             path = self.layout.new_rollout_path(now.astimezone(), thread_id)
             collect = params.cwd if self.collect_git_info and params.git_info is None else None

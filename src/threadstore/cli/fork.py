@@ -1,0 +1,58 @@
+"""``threadstore fork ID [--at N]``: start a new thread from a copy of another one's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..runtime.manager import ThreadManager
+from ..store.base import ThreadStore
+from ..store.types import ReadThreadParams, StoredThread
+from .app import CliError, app, print_json, run_store, store_url
+from .jsonout import thread_to_json
+
+__all__ = ["fork_cmd", "fork_thread"]
+
+SHUTDOWN_TIMEOUT = 30.0
+
+
+async def fork_thread(store: ThreadStore, thread_id: str, nth_user_message: int | None = None) -> StoredThread:
+    """Fork ``thread_id`` through :meth:`ThreadManager.fork_thread` (the whole thread, or the
+    part before its ``nth_user_message``-th user message, 0-based; a source that ends mid-turn
+    gets an interrupted boundary), shut the new thread down so everything it copied is durable,
+    and return it as stored. Raises :class:`CliError` if the new thread did not shut down
+    cleanly."""
+    manager = ThreadManager(store)
+    try:
+        thread = await manager.fork_thread(thread_id, nth_user_message=nth_user_message)
+    finally:
+        report = await manager.shutdown_all(timeout=SHUTDOWN_TIMEOUT)
+    if not report.all_stopped:
+        raise CliError(f"the fork {thread.thread_id} did not shut down cleanly")
+    return await store.read_thread(ReadThreadParams(thread.thread_id, include_archived=True))
+
+
+@app.command("fork")
+def fork_cmd(
+    ctx: typer.Context,
+    thread_id: Annotated[str, typer.Argument(help="Thread to fork.")],
+    at: Annotated[
+        int | None,
+        typer.Option("--at", min=0, help="Cut before the N-th user message (0-based); default: the whole thread."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the new thread as JSON.")] = False,
+) -> None:
+    """Fork a thread: a new thread (new id, forked_from_id = ID) with a copy of its history.
+
+    Prints the new thread's id (or, with --json, the new thread).
+    """
+
+    async def work(store: ThreadStore) -> StoredThread:
+        return await fork_thread(store, thread_id, at)
+
+    forked = run_store(store_url(ctx), work)
+    if as_json:
+        print_json(thread_to_json(forked))
+    else:
+        typer.echo(forked.thread_id)
