@@ -144,3 +144,40 @@ async def test_threadstore_continues_a_thread_written_by_codex(
     assert again.ok, again.describe()
     assert again.agent_messages == ["echo: back in codex"], again.describe()
     assert await _user_texts(home, thread_id) == ["from codex", "from threadstore", "back in codex"]
+
+
+async def test_codex_app_server_lists_and_reads_a_thread_written_by_threadstore(
+    codex_install: CodexInstall, fake_server: FakeResponsesServer, tmp_path: Path
+) -> None:
+    from threadstore import ThreadMetadataPatch
+
+    home = tmp_path / "codex-home"
+    write_codex_home(home, base_url=fake_server.base_url)
+    repo = make_git_repo(tmp_path / "repo")
+    store = LocalThreadStore(home=home)
+    model = _model(fake_server)
+    try:
+        manager = ThreadManager(store, model=model)
+        thread = await manager.start_thread(ThreadConfig(cwd=str(repo), model="gpt-fake", model_provider="fake"))
+        await run_turn(thread, "plan the storage layer")
+        await run_turn(thread, "write the tests")
+        await manager.update_thread_metadata(thread.thread_id, ThreadMetadataPatch(name="Named by threadstore"))
+        assert (await manager.shutdown_all(timeout=10)).all_stopped
+    finally:
+        await model.aclose()
+        await store.close()
+
+    cli = CodexCli(codex_install, home=home, cwd=repo)
+    listed, reads = await asyncio.to_thread(cli.list_and_read_threads)
+    by_id = {t["id"]: t for t in listed["data"]}
+    assert thread.thread_id in by_id, listed
+    entry = by_id[thread.thread_id]
+    assert entry["preview"] == "plan the storage layer"
+    assert entry["name"] == "Named by threadstore"
+    assert entry["cwd"] == str(repo)
+    read = next(r["thread"] for r in reads if r["thread"]["id"] == thread.thread_id)
+    turns = [[(i["type"], i.get("text")) for i in turn["items"]] for turn in read["turns"]]
+    assert turns == [
+        [("userMessage", None), ("agentMessage", "echo: plan the storage layer")],
+        [("userMessage", None), ("agentMessage", "echo: write the tests")],
+    ]
