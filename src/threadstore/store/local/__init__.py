@@ -54,7 +54,7 @@ from ..types import (
     ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
-from .index import TEXT_SHIFT, Index, IndexRow
+from .index import TEXT_SHIFT, Index, IndexRow, trigram_query
 from .layout import Layout, date_parts, thread_id_from_name
 from .lock import ThreadLock, is_locked
 from .names import append_name, read_bytes_at, read_names, remove_names
@@ -750,11 +750,14 @@ class LocalThreadStore(LiveWriterStore):
         decode_cursor(params.cursor)
         self._refresh()
         term = params.search_term.strip()
-        fts: str | None = None
-        if len(term) >= 3:
-            fts = '"' + term.replace('"', '""') + '"'
-            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"]
-            args: list[Any] = [fts]
+        # The trigram index narrows the candidates (every trigram of the term occurs); the
+        # substring test on the stored text decides. Terms under three characters are scanned.
+        fts = trigram_query(term)
+        if fts is not None:
+            where = [
+                f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ? AND ts_contains(body, ?))"
+            ]
+            args: list[Any] = [fts, term]
         else:
             where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))"]
             args = [term]

@@ -25,9 +25,9 @@ from ..serialize import thread_from_json, thread_to_json
 from ..summary import ThreadSummary
 from ..types import StoredThread, source_kind
 
-__all__ = ["SCHEMA_VERSION", "Index", "IndexRow"]
+__all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "trigram_query"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 TEXT_SHIFT: Final = 24  # texts.rowid = thread num << TEXT_SHIFT | sequence
 MAX_TEXT_CHARS: Final = 32_768
 
@@ -61,7 +61,7 @@ CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, upd
 CREATE INDEX IF NOT EXISTS threads_by_path ON threads (path);
 CREATE TABLE IF NOT EXISTS names (thread_id TEXT PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS overrides (thread_id TEXT PRIMARY KEY, patch TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram');
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram', detail = none, columnsize = 0);
 """
 
 
@@ -130,6 +130,9 @@ class Index:
                 os.unlink(f"{self.path}{suffix}")
 
     def close(self) -> None:
+        # Fold the write-ahead log back into the database so it does not linger on disk.
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
 
     def recreate(self) -> None:
@@ -394,8 +397,9 @@ class Index:
         lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
         if fts_query is not None:
             row = self._conn.execute(
-                "SELECT body FROM texts WHERE texts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT 1",
-                (fts_query, lo, hi),
+                "SELECT body FROM texts WHERE texts MATCH ? AND rowid >= ? AND rowid < ? AND ts_contains(body, ?) "
+                "ORDER BY rowid LIMIT 1",
+                (fts_query, lo, hi, like),
             ).fetchone()
         else:
             row = self._conn.execute(
@@ -403,6 +407,16 @@ class Index:
                 (lo, hi, like),
             ).fetchone()
         return row[0] if row else None
+
+
+def trigram_query(term: str) -> str | None:
+    """An FTS5 query matching texts that hold every trigram of ``term`` (None when the term is
+    shorter than three characters). The index keeps no positions (``detail=none``, a third of
+    the size), so callers confirm each candidate with a substring test."""
+    if len(term) < 3:
+        return None
+    grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
 def _ms(value: Any) -> int:
