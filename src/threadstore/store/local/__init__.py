@@ -284,8 +284,16 @@ class LocalThreadStore(LiveWriterStore):
 
     # -- the index -------------------------------------------------------------------------------
 
-    def _compose(self, thread_id: str, path: Path, summary: ThreadSummary, stat: os.stat_result | None) -> StoredThread:
-        """The StoredThread a rollout describes, with names and overrides applied."""
+    def _compose(
+        self,
+        thread_id: str,
+        path: Path,
+        summary: ThreadSummary,
+        stat: os.stat_result | None,
+        *,
+        overrides: bool = True,
+    ) -> StoredThread:
+        """The StoredThread a rollout describes, with names (and overrides) applied."""
         mtime = datetime.fromtimestamp(stat.st_mtime, UTC) if stat else utc_now()
         archived = self.layout.is_archived(path)
         archived_at = None
@@ -303,7 +311,7 @@ class LocalThreadStore(LiveWriterStore):
         )
         if entry is not None and not entry:
             thread = dataclasses.replace(thread, name=None)
-        return apply_patch(thread, self._index.overrides(thread_id))
+        return apply_patch(thread, self._index.overrides(thread_id)) if overrides else thread
 
     def _index_file(
         self,
@@ -754,9 +762,7 @@ class LocalThreadStore(LiveWriterStore):
         # substring test on the stored text decides. Terms under three characters are scanned.
         fts = trigram_query(term)
         if fts is not None:
-            where = [
-                f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ? AND ts_contains(body, ?))"
-            ]
+            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ? AND ts_contains(body, ?))"]
             args: list[Any] = [fts, term]
         else:
             where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))"]
@@ -833,15 +839,38 @@ class LocalThreadStore(LiveWriterStore):
             append_name(self.layout.session_index, thread_id, patch.name)
         rest = patch.without("name", "memory_mode", "git_info", "title")
         if not rest.is_empty():
-            merged = self._index.overrides(thread_id).merge(rest)
-            with self._index.transaction():
-                self._index.set_overrides(thread_id, merged)
+            self._store_overrides(thread_id, Path(row.path), row.summary, rest)
         self._refresh()
         row = self._index_file(Path(self._find_path(thread_id) or path), thread_id)
         with self._index.transaction():
             thread = self._compose(thread_id, Path(row.path), row.summary, _stat(Path(row.path)))
             self._index.update_thread_json(thread)
         return thread
+
+    def _store_overrides(self, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch) -> None:
+        """Keep the fields of ``patch`` that differ from what the rollout itself says.
+
+        The rollout is the truth for derived facts (preview, token usage, model, ...): a patch that
+        repeats them — what ``LiveThread`` sends after each append — stores nothing, so a later
+        append by any program still shows through. A value that differs is an explicit override
+        and stays (``updated_at`` only ever moves forward); patching a field back to the derived
+        value removes its override."""
+        derived = self._compose(thread_id, path, summary, _stat(path), overrides=False)
+        current = self._index.overrides(thread_id)
+        keep: dict[str, Any] = {}
+        drop: list[str] = []
+        for name, value in patch.present().items():
+            if name == "updated_at":
+                if value > derived.updated_at:
+                    keep[name] = value
+            elif value == getattr(derived, name):
+                drop.append(name)
+            else:
+                keep[name] = value
+        updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
+        if updated != current:
+            with self._index.transaction():
+                self._index.set_overrides(thread_id, updated)
 
     # -- archive / unarchive / delete -----------------------------------------------------------
 
