@@ -268,3 +268,13 @@ async def test_created_at_can_be_given(backend: Backend) -> None:
     if backend.has_files:
         assert thread.rollout_path is not None
         assert "rollout-2024-02-" in thread.rollout_path
+
+
+async def test_search_matches_substrings_not_scattered_pieces(store: ThreadStore) -> None:
+    # Every trigram of "storage" occurs in the decoy ("stor", "rage" ...), but the word does not.
+    decoy = await new_thread(store, "stor tora orag rage")
+    real = await new_thread(store, "the STORAGE layer")
+    hits = (await store.search_threads(SearchThreadsParams(search_term="storage"))).items
+    assert [h.thread.thread_id for h in hits] == [real]
+    assert decoy not in {h.thread.thread_id for h in hits}
+    assert hits[0].snippet == "the STORAGE layer"

@@ -758,23 +758,50 @@ class LocalThreadStore(LiveWriterStore):
         decode_cursor(params.cursor)
         self._refresh()
         term = params.search_term.strip()
-        # The trigram index narrows the candidates (every trigram of the term occurs); the
-        # substring test on the stored text decides. Terms under three characters are scanned.
+        # The trigram index finds candidates holding every trigram of the term, in listing order;
+        # each candidate is then confirmed (and its snippet found) by a substring test on its
+        # stored texts. Terms under three characters have no trigram: their texts are scanned.
         fts = trigram_query(term)
         if fts is not None:
-            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ? AND ts_contains(body, ?))"]
-            args: list[Any] = [fts, term]
+            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"]
+            args: list[Any] = [fts]
         else:
             where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))"]
             args = [term]
         if params.allowed_sources:
             _source_filter(params.allowed_sources, where, args)
-        rows, next_cursor = self._page(params, where, args)
-        hits: list[StoredThreadSearchResult] = []
-        for row in rows:
-            text = self._index.first_text(row[0], fts, term)
-            found = snippet(text, term) if text is not None else None
-            hits.append(StoredThreadSearchResult(_thread_of(row), found or (text or "")[:144]))
+        wanted = params.page_size + 1  # one more than a page tells whether another page exists
+        found: list[tuple[tuple[Any, ...], str]] = []
+        cursor = params.cursor
+        while len(found) < wanted:
+            batch = self._fresh_page(
+                lambda cursor=cursor: self._page_query(
+                    archived=params.archived,
+                    sort_key=params.sort_key,
+                    descending=params.sort_direction == "desc",
+                    cursor=cursor,
+                    limit=wanted,
+                    where=where,
+                    args=args,
+                )
+            )
+            for row in batch:
+                text = self._index.first_text(row[0], fts, term)
+                if text is not None:
+                    found.append((row, text))
+                    if len(found) == wanted:
+                        break
+            if len(batch) < wanted:
+                break
+            cursor = encode_cursor(from_ms(batch[-1][7]), batch[-1][1])
+        next_cursor = None
+        if len(found) > params.page_size:
+            last = found[params.page_size - 1][0]
+            next_cursor = encode_cursor(from_ms(last[7]), last[1])
+        hits = [
+            StoredThreadSearchResult(_thread_of(row), snippet(text, term) or text[:144])
+            for row, text in found[: params.page_size]
+        ]
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
     # -- metadata updates -----------------------------------------------------------------------

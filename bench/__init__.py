@@ -1,0 +1,1 @@
+"""Benchmarks of threadstore (not part of the package). See bench/README.md."""
