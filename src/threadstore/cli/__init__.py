@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import appserver as _appserver  # noqa: F401  (registers the app-server command)
 from . import chat as _chat  # noqa: F401  (registers the chat command)
 from . import copy as _copy  # noqa: F401  (registers the copy command)
 from . import fork as _fork  # noqa: F401  (registers the fork command)

@@ -15,7 +15,6 @@ import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Annotated, Any, Final, TextIO
 
 import typer
@@ -23,25 +22,17 @@ import typer
 from ..runtime.config import ThreadConfig
 from ..runtime.errors import ThreadClosed
 from ..runtime.manager import ThreadManager
-from ..runtime.models.base import ModelClient
-from ..runtime.models.builtin import BuiltinModel
 from ..runtime.thread import Thread
 from ..store.base import ThreadStore
 from ..store.types import LoadThreadHistoryParams, ReadThreadParams
 from .app import CliError, app, run_store, store_url
+from .models import ModelChoice, model_client
 
 __all__ = ["ModelChoice", "chat_cmd", "converse"]
 
 QUIT: Final = "/quit"
 SHUTDOWN_TIMEOUT: Final = 30.0
 _TURN_END: Final = frozenset({"task_complete", "turn_aborted"})
-
-
-class ModelChoice(StrEnum):
-    """Which model answers: the offline built-in one or an OpenAI Responses API server."""
-
-    builtin = "builtin"
-    openai = "openai"
 
 
 class LineReader:
@@ -125,16 +116,6 @@ async def converse(thread: Thread, reader: LineReader, out: TextIO, err: TextIO,
         turns += 1
 
 
-def _model(choice: ModelChoice, base_url: str | None, api_key_env: str, model_name: str | None) -> ModelClient:
-    if choice is ModelChoice.builtin:
-        return BuiltinModel()
-    from ..runtime.models.openai_responses import OpenAIResponsesModel
-
-    if model_name is None:
-        return OpenAIResponsesModel(base_url=base_url, api_key_env=api_key_env)
-    return OpenAIResponsesModel(base_url=base_url, api_key_env=api_key_env, model=model_name)
-
-
 def _base_instructions(items: Sequence[Mapping[str, Any]]) -> str | None:
     payload = items[0].get("payload") if items and items[0].get("type") == "session_meta" else None
     value = payload.get("base_instructions") if isinstance(payload, Mapping) else None
@@ -201,7 +182,7 @@ def chat_cmd(
     opened: list[str] = []
 
     async def work(store: ThreadStore) -> int:
-        client = _model(model, base_url, api_key_env, model_name)
+        client = model_client(model, base_url, api_key_env, model_name)
         manager = ThreadManager(store, model=client)
         try:
             thread = await open_thread(manager, thread_id, cwd=cwd, model_name=model_name)

@@ -774,8 +774,9 @@ class LocalThreadStore(LiveWriterStore):
         found: list[tuple[tuple[Any, ...], str]] = []
         cursor = params.cursor
         while len(found) < wanted:
-            batch = self._fresh_page(
-                lambda cursor=cursor: self._page_query(
+
+            def query(cursor: str | None = cursor) -> list[tuple[Any, ...]]:
+                return self._page_query(
                     archived=params.archived,
                     sort_key=params.sort_key,
                     descending=params.sort_direction == "desc",
@@ -784,7 +785,8 @@ class LocalThreadStore(LiveWriterStore):
                     where=where,
                     args=args,
                 )
-            )
+
+            batch = self._fresh_page(query)
             for row in batch:
                 text = self._index.first_text(row[0], fts, term)
                 if text is not None:

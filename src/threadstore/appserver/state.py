@@ -1,0 +1,127 @@
+"""What the app server keeps per connection: the outbox and the loaded threads.
+
+A :class:`LoadedThread` is the server's side of one thread loaded in the
+:class:`~threadstore.runtime.ThreadManager`: its listener task, the turn it is running (as far
+as the events said so far), and the requests whose answers wait for an event (``turn/start``
+waits for ``task_started``, ``turn/interrupt`` for ``turn_aborted``, ``thread/rollback`` for
+``thread_rolled_back``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..runtime.thread import Thread
+from ..timeutil import utc_now
+from .convert import ThreadStatus
+from .errors import RpcError
+from .framing import RequestId, error_response, notification, response
+from .transport import Transport
+
+__all__ = ["LiveTurn", "LoadedThread", "Outbox", "PendingRollback", "Registry"]
+
+
+class Outbox:
+    """Sends responses and notifications through the transport, in call order."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def respond(self, request_id: RequestId, result: Any) -> None:
+        self._transport.send(response(request_id, result))
+
+    def fail(self, request_id: RequestId | None, error: RpcError) -> None:
+        self._transport.send(error_response(request_id, error))
+
+    def notify(self, method: str, params: Any) -> None:
+        self._transport.send(notification(method, params))
+
+
+@dataclass
+class LiveTurn:
+    """The turn a loaded thread is running, built from its events."""
+
+    turn_id: str
+    started_at: int | None
+    agent_item_id: str | None = None
+    agent_text: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PendingRollback:
+    submission_id: str
+    request_id: RequestId
+
+
+@dataclass
+class LoadedThread:
+    thread: Thread
+    listener: asyncio.Task[None] | None = None
+    active_turn: LiveTurn | None = None
+    #: turn/start requests waiting for their ``task_started``, by submission id.
+    pending_starts: dict[str, RequestId] = field(default_factory=dict)
+    #: turn/interrupt requests waiting for the turn to end.
+    pending_interrupts: list[RequestId] = field(default_factory=list)
+    pending_rollback: PendingRollback | None = None
+    #: When this server loaded it (the creation time shown before anything is stored).
+    loaded_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def thread_id(self) -> str:
+        return self.thread.thread_id
+
+    @property
+    def turn_busy(self) -> bool:
+        """A turn runs, or one was asked for and has not started yet."""
+        return self.active_turn is not None or bool(self.pending_starts)
+
+    @property
+    def status(self) -> ThreadStatus:
+        return "active" if self.turn_busy else "idle"
+
+    def take_pending(self) -> list[RequestId]:
+        """Every request still waiting on this thread (cleared)."""
+        waiting = [*self.pending_starts.values(), *self.pending_interrupts]
+        if self.pending_rollback is not None:
+            waiting.append(self.pending_rollback.request_id)
+        self.pending_starts.clear()
+        self.pending_interrupts.clear()
+        self.pending_rollback = None
+        return waiting
+
+
+class Registry:
+    """The loaded threads of this server, by id."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, LoadedThread] = {}
+
+    def get(self, thread_id: str) -> LoadedThread | None:
+        return self._threads.get(thread_id)
+
+    def require(self, thread_id: str) -> LoadedThread:
+        loaded = self._threads.get(thread_id)
+        if loaded is None:
+            raise RpcError.invalid_request(f"thread not loaded: {thread_id} (start, resume or fork it first)")
+        return loaded
+
+    def add(self, loaded: LoadedThread) -> None:
+        self._threads[loaded.thread_id] = loaded
+
+    def discard(self, loaded: LoadedThread) -> None:
+        if self._threads.get(loaded.thread_id) is loaded:
+            del self._threads[loaded.thread_id]
+
+    def ids(self) -> list[str]:
+        return sorted(self._threads)
+
+    def all(self) -> list[LoadedThread]:
+        return list(self._threads.values())
+
+    def status_of(self, thread_id: str) -> ThreadStatus:
+        loaded = self._threads.get(thread_id)
+        return loaded.status if loaded is not None else "notLoaded"

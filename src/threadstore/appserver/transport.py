@@ -1,0 +1,154 @@
+"""Transports: where lines come from and where messages go.
+
+A :class:`Transport` yields incoming lines (``None`` at end of input) and queues outgoing
+messages. Outgoing messages are written by one writer task in the order they were queued, so a
+response queued before a notification is always written before it. :class:`StdioTransport`
+reads a binary stream in a daemon thread (waiting for input never blocks the event loop nor the
+process's exit) and writes each message as one line, flushed. :class:`QueueTransport` is the
+in-process variant (tests, embedding).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import Any, BinaryIO, Final
+
+from .framing import encode
+
+__all__ = ["QueueTransport", "StdioTransport", "Transport"]
+
+logger: Final = logging.getLogger("threadstore.appserver")
+
+
+class Transport(abc.ABC):
+    """Incoming lines and outgoing messages of one connection."""
+
+    @abc.abstractmethod
+    async def read_line(self) -> bytes | None:
+        """The next incoming line, or ``None`` once input has ended."""
+
+    @abc.abstractmethod
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue one message; messages are written in the order they were queued."""
+
+    @abc.abstractmethod
+    async def drain(self) -> None:
+        """Wait until every queued message has been written."""
+
+    async def close(self) -> None:
+        """Write what is queued and release the transport."""
+        await self.drain()
+
+
+class _QueuedWriter:
+    """Writes queued messages in order from one task (started lazily on the running loop)."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.broken = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.broken:
+            return
+        self._queue.put_nowait(encode(message))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="threadstore-appserver-writer")
+
+    async def _run(self) -> None:
+        while True:
+            data = await self._queue.get()
+            try:
+                await self.write(data)
+            except (OSError, ValueError) as exc:
+                logger.warning("cannot write to the client (%s); dropping further output", exc)
+                self.broken = True
+            finally:
+                self._queue.task_done()
+
+    async def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        await self._queue.join()
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class StdioTransport(Transport):
+    """Newline-delimited JSON over a pair of binary streams (stdin/stdout by default)."""
+
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._writer = _StreamWriter(stdout)
+        threading.Thread(target=self._pump, args=(stdin,), daemon=True, name="threadstore-appserver-stdin").start()
+
+    def _pump(self, stream: BinaryIO) -> None:
+        try:
+            for line in stream:
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        except (OSError, ValueError, RuntimeError):  # a closed stream, or the loop is gone
+            pass
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop may already be closed
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
+
+    async def read_line(self) -> bytes | None:
+        return await self._lines.get()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._writer.send(message)
+
+    async def drain(self) -> None:
+        await self._writer.drain()
+
+    async def close(self) -> None:
+        await self._writer.stop()
+
+
+class _StreamWriter(_QueuedWriter):
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    async def write(self, data: bytes) -> None:
+        # In a worker thread: a slow reader on the other end must not stall the event loop.
+        await asyncio.to_thread(self._write_sync, data)
+
+    def _write_sync(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._stream.flush()
+
+
+class QueueTransport(Transport):
+    """An in-process transport: the peer puts lines with :meth:`feed` (``None`` ends input) and
+    reads the server's messages (decoded dicts) from :attr:`outgoing`."""
+
+    def __init__(self) -> None:
+        self._lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def feed(self, line: bytes | None) -> None:
+        self._lines.put_nowait(line)
+
+    async def read_line(self) -> bytes | None:
+        return await self._lines.get()
+
+    def send(self, message: dict[str, Any]) -> None:
+        # Round-trip through the wire encoding so in-process tests see exactly what stdio sends.
+        from .. import _json
+
+        self.outgoing.put_nowait(_json.loads(encode(message)))
+
+    async def drain(self) -> None:
+        return None

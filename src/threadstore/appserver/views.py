@@ -1,0 +1,86 @@
+"""Reading threads as v2 ``Thread`` objects, for cold and loaded threads alike.
+
+A loaded thread is read from the store after its buffered items were flushed; one that has not
+stored anything yet (a fresh ``thread/start``, or an ephemeral thread) is described from its
+running configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from ..errors import ThreadNotFound, ThreadStoreError
+from ..runtime.config import RUNTIME_VERSION
+from ..runtime.manager import ThreadManager
+from ..store.types import ReadThreadParams, StoredThread
+from .convert import build_turns, thread_json
+from .state import LoadedThread, Registry
+
+__all__ = ["ThreadViews"]
+
+logger: Final = logging.getLogger("threadstore.appserver")
+
+
+def describe_running(loaded: LoadedThread) -> StoredThread:
+    """A loaded thread that has nothing stored, described from its configuration."""
+    snapshot = loaded.thread.config_snapshot()
+    return StoredThread(
+        thread_id=loaded.thread_id,
+        created_at=loaded.loaded_at,
+        updated_at=loaded.loaded_at,
+        rollout_path=snapshot.rollout_path,
+        forked_from_id=snapshot.forked_from_thread_id,
+        model_provider=snapshot.model_provider_id,
+        model=snapshot.model,
+        reasoning_effort=snapshot.reasoning_effort,
+        cwd=snapshot.cwd,
+        cli_version=RUNTIME_VERSION,
+        source=snapshot.session_source,
+        memory_mode=snapshot.memory_mode,
+    )
+
+
+class ThreadViews:
+    def __init__(self, manager: ThreadManager, registry: Registry) -> None:
+        self._manager = manager
+        self._registry = registry
+
+    async def stored(self, thread_id: str, *, include_history: bool) -> StoredThread:
+        """The thread as stored (archived ones too), or as running when nothing is stored."""
+        loaded = self._registry.get(thread_id)
+        if loaded is not None:
+            if loaded.thread.ephemeral:
+                return describe_running(loaded)
+            live = loaded.thread.live_thread
+            if live is not None and not live.closed:
+                try:
+                    await live.flush()
+                except ThreadStoreError as exc:  # the read shows what is durable
+                    logger.warning("could not flush thread %s before reading it: %s", thread_id, exc)
+        try:
+            return await self._manager.store.read_thread(
+                ReadThreadParams(thread_id, include_archived=True, include_history=include_history)
+            )
+        except ThreadNotFound:
+            if loaded is None:
+                raise
+            return describe_running(loaded)
+
+    def to_json(self, stored: StoredThread, *, include_turns: bool) -> dict[str, Any]:
+        """The v2 ``Thread`` of ``stored`` with this server's view of its status."""
+        loaded = self._registry.get(stored.thread_id)
+        turns: list[dict[str, Any]] = []
+        if include_turns and stored.history is not None:
+            active = loaded.active_turn.turn_id if loaded is not None and loaded.active_turn is not None else None
+            turns = build_turns(stored.history.items, active_turn_id=active)
+        return thread_json(
+            stored,
+            status=self._registry.status_of(stored.thread_id),
+            ephemeral=loaded is not None and loaded.thread.ephemeral,
+            turns=turns,
+        )
+
+    async def read(self, thread_id: str, *, include_turns: bool) -> dict[str, Any]:
+        stored = await self.stored(thread_id, include_history=include_turns)
+        return self.to_json(stored, include_turns=include_turns)
