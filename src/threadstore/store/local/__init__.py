@@ -66,6 +66,7 @@ __all__ = ["LocalThreadStore", "ReindexReport"]
 _log = logging.getLogger("threadstore.local")
 
 SWEEP_BUDGET: Final = 64
+_INDEX_BATCH: Final = 256
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_NOTADB: Final = 26
 _MAX_FORK_DEPTH: Final = 16
@@ -368,7 +369,7 @@ class LocalThreadStore(LiveWriterStore):
                     texts.append(text)
         thread = self._compose(thread_id, path, summary, stat)
         with self._index.transaction():
-            self._index.upsert(
+            return self._index.upsert(
                 thread=thread,
                 path=path_str,
                 archived=self.layout.is_archived(path),
@@ -379,9 +380,6 @@ class LocalThreadStore(LiveWriterStore):
                 new_texts=texts,
                 reset_texts=not incremental,
             )
-        fresh = self._index.get(thread_id)
-        assert fresh is not None
-        return fresh
 
     def _take_dirty(self) -> None:
         """Move what in-process writers appended into the index (no file reads needed)."""
@@ -454,36 +452,49 @@ class LocalThreadStore(LiveWriterStore):
             self._index.forget_dir(key)
 
     def _scan_dir(self, directory: Path) -> None:
+        """Index the rollouts that appeared in ``directory`` and forget those that left it.
+
+        Files the index already knows are not read here (appends to them are found by the
+        per-query checks), so a rescan costs one directory listing plus the new files."""
         on_disk: dict[str, str] = {}
         try:
             for entry in os.scandir(directory):
-                if entry.is_file() and entry.name.endswith(".jsonl"):
+                if entry.name.endswith(".jsonl") and entry.is_file():
                     thread_id = thread_id_from_name(entry.name)
                     if thread_id is not None:
                         on_disk[entry.path] = thread_id
         except OSError:
             return
         indexed = self._index.paths_under(str(directory))
-        for path, thread_id in indexed.items():
-            if path not in on_disk:
-                current = self._index.get(thread_id)
-                if current is not None and current.path == path and self._local_writer(thread_id) is None:
+        gone = [(p, t) for p, t in indexed.items() if p not in on_disk]
+        new = sorted((p, t) for p, t in on_disk.items() if p not in indexed)
+        with self._index.transaction():
+            for path, thread_id in gone:
+                location = self._index.location(thread_id)
+                if location is not None and location[0] == path and self._local_writer(thread_id) is None:
                     self._index.delete(thread_id)
-        for path, thread_id in sorted(on_disk.items()):
-            row = self._index.get(thread_id)
-            # Two files claiming one thread: the active one wins over the archived one.
-            if (
-                row is not None
-                and row.path != path
-                and os.path.exists(row.path)
-                and self.layout.is_archived(Path(path))
-                and not self.layout.is_archived(Path(row.path))
-            ):
-                continue
-            try:
-                self._index_file(Path(path), thread_id, row)
-            except (InvalidRequest, Internal):
-                continue
+        # New files are indexed in batches: one transaction each, short enough not to hold other
+        # processes' writers back for long.
+        for start in range(0, len(new), _INDEX_BATCH):
+            with self._index.transaction():
+                for path, thread_id in new[start : start + _INDEX_BATCH]:
+                    self._index_new_file(Path(path), thread_id)
+
+    def _index_new_file(self, path: Path, thread_id: str) -> None:
+        location = self._index.location(thread_id)
+        # Two files claiming one thread: the active one wins over the archived one.
+        if (
+            location is not None
+            and location[0] != str(path)
+            and os.path.exists(location[0])
+            and self.layout.is_archived(path)
+            and not self.layout.is_archived(location[0])
+        ):
+            return
+        try:
+            self._index_file(path, thread_id)
+        except (InvalidRequest, Internal):
+            return
 
     def _sync_names(self) -> None:
         path = self.layout.session_index

@@ -292,8 +292,9 @@ class Index:
         ino: int,
         new_texts: Iterable[str],
         reset_texts: bool,
-    ) -> None:
-        """Insert or replace one row and add its new message texts to the full-text index."""
+    ) -> IndexRow:
+        """Insert or replace one row, add its new message texts to the full-text index, and
+        return the row as stored."""
         conn = self._conn
         visible = 1 if summary.meta_seen and summary.has_user_message else 0
         thread_json = _json.dumps(thread_to_json(thread))
@@ -350,6 +351,18 @@ class Index:
             added += 1
         if added:
             conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
+        return IndexRow(
+            num=num,
+            thread_id=thread.thread_id,
+            path=path,
+            archived=archived,
+            summary=summary,
+            file_size=file_size,
+            mtime_ns=mtime_ns,
+            ino=ino,
+            text_count=text_count + added,
+            thread_json=thread_json,
+        )
 
     def update_thread_json(self, thread: StoredThread) -> None:
         """Refresh the cached thread (name and override changes) without touching the summary."""
