@@ -14,9 +14,9 @@ import abc
 import asyncio
 import contextlib
 import logging
-import threading
 from typing import Any, BinaryIO, Final
 
+from .._lines import LineReader
 from .framing import encode
 
 __all__ = ["QueueTransport", "StdioTransport", "Transport"]
@@ -88,23 +88,11 @@ class StdioTransport(Transport):
     """Newline-delimited JSON over a pair of binary streams (stdin/stdout by default)."""
 
     def __init__(self, stdin: BinaryIO, stdout: BinaryIO) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._lines = LineReader(stdin, "threadstore-appserver-stdin")
         self._writer = _StreamWriter(stdout)
-        threading.Thread(target=self._pump, args=(stdin,), daemon=True, name="threadstore-appserver-stdin").start()
-
-    def _pump(self, stream: BinaryIO) -> None:
-        try:
-            for line in stream:
-                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
-        except (OSError, ValueError, RuntimeError):  # a closed stream, or the loop is gone
-            pass
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop may already be closed
-                self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
 
     async def read_line(self) -> bytes | None:
-        return await self._lines.get()
+        return await self._lines.readline()
 
     def send(self, message: dict[str, Any]) -> None:
         self._writer.send(message)

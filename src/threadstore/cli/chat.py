@@ -9,16 +9,14 @@ same with stdin piped (``printf 'hi\\n' | threadstore chat``); prompts appear on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, TextIO
 
 import typer
 
+from .._lines import LineReader
 from ..runtime.config import ThreadConfig
 from ..runtime.errors import ThreadClosed
 from ..runtime.manager import ThreadManager
@@ -33,29 +31,6 @@ __all__ = ["ModelChoice", "chat_cmd", "converse"]
 QUIT: Final = "/quit"
 SHUTDOWN_TIMEOUT: Final = 30.0
 _TURN_END: Final = frozenset({"task_complete", "turn_aborted"})
-
-
-class LineReader:
-    """Lines of a text stream, read by a daemon thread so that waiting for input never blocks
-    the event loop nor the process's exit. ``None`` marks the end of input."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True, name="threadstore-chat-stdin").start()
-
-    def _pump(self, stream: TextIO) -> None:
-        try:
-            for line in stream:
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, line)
-        except (OSError, ValueError, RuntimeError):  # a closed stream, or the loop is gone
-            pass
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop may already be closed
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
-
-    async def readline(self) -> str | None:
-        return await self._queue.get()
 
 
 def _write(stream: TextIO, text: str) -> None:
@@ -95,7 +70,7 @@ async def run_turn(thread: Thread, text: str, out: TextIO, err: TextIO) -> None:
             return
 
 
-async def converse(thread: Thread, reader: LineReader, out: TextIO, err: TextIO, *, prompt: bool) -> int:
+async def converse(thread: Thread, reader: LineReader[str], out: TextIO, err: TextIO, *, prompt: bool) -> int:
     """Run one turn per input line until ``/quit`` or end of input; returns the number of turns.
     Blank lines are ignored."""
     turns = 0
@@ -190,7 +165,9 @@ def chat_cmd(
             if interactive:
                 snapshot = thread.config_snapshot()
                 _write(sys.stderr, f"thread {thread.thread_id} ({snapshot.model}); {QUIT} or Ctrl-D to leave\n")
-            turns = await converse(thread, LineReader(sys.stdin), sys.stdout, sys.stderr, prompt=interactive)
+            turns = await converse(
+                thread, LineReader(sys.stdin, "threadstore-chat-stdin"), sys.stdout, sys.stderr, prompt=interactive
+            )
         except ThreadClosed as exc:
             raise CliError(f"the thread stopped unexpectedly: {exc}") from None
         finally:
