@@ -799,7 +799,7 @@ class LocalThreadStore(LiveWriterStore):
 
             batch = self._fresh_page(query)
             for row in batch:
-                text = self._index.first_text(row[0], fts, term)
+                text = self._index.first_text(row[0], term)
                 if text is not None:
                     found.append((row, text))
                     if len(found) == wanted:

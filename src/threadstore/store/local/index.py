@@ -406,19 +406,16 @@ class Index:
     def query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, args).fetchall()
 
-    def first_text(self, num: int, fts_query: str | None, like: str | None) -> str | None:
+    def first_text(self, num: int, term: str) -> str | None:
+        """The first stored text of thread ``num`` that contains ``term`` (case-insensitive).
+
+        A rowid-range scan of that thread's texts: cheap, unlike a MATCH restricted to the
+        range, which would evaluate the term's whole posting list once per thread."""
         lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
-        if fts_query is not None:
-            row = self._conn.execute(
-                "SELECT body FROM texts WHERE texts MATCH ? AND rowid >= ? AND rowid < ? AND ts_contains(body, ?) "
-                "ORDER BY rowid LIMIT 1",
-                (fts_query, lo, hi, like),
-            ).fetchone()
-        else:
-            row = self._conn.execute(
-                "SELECT body FROM texts WHERE rowid >= ? AND rowid < ? AND ts_contains(body, ?) ORDER BY rowid LIMIT 1",
-                (lo, hi, like),
-            ).fetchone()
+        row = self._conn.execute(
+            "SELECT body FROM texts WHERE rowid >= ? AND rowid < ? AND ts_contains(body, ?) ORDER BY rowid LIMIT 1",
+            (lo, hi, term),
+        ).fetchone()
         return row[0] if row else None
 
 
