@@ -224,7 +224,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _sync(fd: int, dirs: list[Path]) -> None:
-    os.fsync(fd)
+    os.fdatasync(fd)  # data and the metadata needed to read it (the size): enough for appends
     for directory in dirs:
         dfd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
         try:
