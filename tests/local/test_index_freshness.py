@@ -335,3 +335,27 @@ async def test_corrupt_session_index_lines_are_skipped(tmp_path: Path) -> None:
         assert {t.thread_id: t.name for t in await _list(fresh)} == {tid: "good name", other: None}
     finally:
         await fresh.close()
+
+
+async def test_index_progress_reports_new_rollouts(tmp_path: Path) -> None:
+    from threadstore import ListThreadsParams
+    from threadstore.store.local import LocalThreadStore
+
+    source = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    try:
+        for n in range(300):
+            await make_thread(source, f"thread {n}")
+    finally:
+        await source.close()
+    import shutil
+
+    shutil.rmtree(tmp_path / "home" / ".threadstore")
+    reports: list[tuple[int, int]] = []
+    store = LocalThreadStore(tmp_path / "home", index_progress=lambda done, total: reports.append((done, total)))
+    try:
+        page = await store.list_threads(ListThreadsParams(page_size=10))
+        assert len(page.items) == 10
+    finally:
+        await store.close()
+    assert reports[-1] == (300, 300)
+    assert [done for done, _ in reports] == sorted(done for done, _ in reports)

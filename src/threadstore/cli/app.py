@@ -9,8 +9,9 @@ line on stderr and exit with status 1 (usage errors: 2).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -68,10 +69,11 @@ def run_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
 
     async def main() -> T:
         store = open_store(url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
+        with _index_progress(store):
+            try:
+                return await work(store)
+            finally:
+                await store.close()
 
     try:
         return asyncio.run(main())
@@ -79,6 +81,37 @@ def run_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
         raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"{type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _index_progress(store: ThreadStore) -> Iterator[None]:
+    """A progress bar on stderr (for people only) while a local store indexes many rollouts."""
+    from ..store.local import LocalThreadStore
+
+    if not isinstance(store, LocalThreadStore) or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=True)
+    task: list[Any] = []
+
+    def report(done: int, total: int) -> None:
+        if total < 500:
+            return
+        if not task:
+            progress.start()
+            task.append(progress.add_task("indexing rollouts", total=total))
+        progress.update(task[0], completed=done, total=total)
+
+    store.index_progress = report
+    try:
+        yield
+    finally:
+        store.index_progress = None
+        if task:
+            progress.stop()
 
 
 def print_json(value: Any) -> None:

@@ -107,8 +107,12 @@ class LocalThreadStore(LiveWriterStore):
         default_model_provider: str = "openai",
         collect_git_info: bool = True,
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__()
+        #: Called with (done, total) while new rollouts are being indexed (a first look at a
+        #: large existing home takes a while).
+        self.index_progress = index_progress
         self.home = Path(os.path.abspath(os.path.expanduser(os.fspath(home))))
         self.fsync = fsync
         self.default_model_provider = default_model_provider
@@ -479,6 +483,8 @@ class LocalThreadStore(LiveWriterStore):
             with self._index.transaction():
                 for path, thread_id in new[start : start + _INDEX_BATCH]:
                     self._index_new_file(Path(path), thread_id)
+            if self.index_progress is not None:
+                self.index_progress(min(start + _INDEX_BATCH, len(new)), len(new))
 
     def _index_new_file(self, path: Path, thread_id: str) -> None:
         location = self._index.location(thread_id)
