@@ -17,7 +17,8 @@ def test_memory_and_grpc_urls() -> None:
     assert isinstance(remote, RemoteThreadStore)
     assert remote.target == "127.0.0.1:50051"
     assert not remote.tls
-    assert remote._metadata == (("authorization", "Bearer t"),)
+    assert remote._metadata[0] == ("authorization", "Bearer t")
+    assert remote._metadata[1][0] == "x-threadstore-writer"
     assert open_store("grpcs://[::1]:443", environ={}).tls  # type: ignore[attr-defined]
 
 

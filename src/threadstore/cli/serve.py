@@ -48,6 +48,14 @@ def serve_cmd(
         str,
         typer.Option("--default-model-provider", help="Provider of threads whose client never names one."),
     ] = "",
+    idle_writer_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-writer-timeout",
+            help="Release a live thread's writer after this many idle seconds (a client that comes "
+            "back re-acquires it; 0 never releases).",
+        ),
+    ] = 1800.0,
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log each request's content.")] = False,
@@ -99,6 +107,7 @@ def serve_cmd(
                 tls=tls,
                 max_message_bytes=max_message_mb * 1024 * 1024,
                 default_model_provider=default_model_provider,
+                idle_writer_timeout=idle_writer_timeout or None,
                 ready=ready,
             )
         except BaseException:

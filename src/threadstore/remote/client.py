@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -45,7 +46,7 @@ from ..store.types import (
 )
 from . import convert
 from ._proto import thread_store_pb2 as pb
-from .methods import METHODS, path_of
+from .methods import METHODS, WRITER_METADATA_KEY, path_of
 from .status import error_of
 
 __all__ = ["DEFAULT_TIMEOUT", "RemoteThreadStore", "parse_grpc_url"]
@@ -106,7 +107,12 @@ class RemoteThreadStore(ThreadStore):
             self.tls = True
         self.timeout = timeout
         self.max_send_bytes = max_send_bytes
-        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
+        # Every call carries this client's writer token: the server refuses live calls on a
+        # thread whose writer another client opened (Conflict), as a local store would.
+        writer = (WRITER_METADATA_KEY, uuid.uuid4().hex)
+        self._metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"), writer) if token else (writer,)
+        )
         self._channel: grpc.aio.Channel | None = None
         self._channel_loop: asyncio.AbstractEventLoop | None = None
         self._stubs: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}

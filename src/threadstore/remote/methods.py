@@ -13,9 +13,13 @@ from google.protobuf.message import Message
 
 from ._proto import thread_store_pb2 as pb
 
-__all__ = ["METHODS", "SERVICE", "Method", "path_of"]
+__all__ = ["METHODS", "SERVICE", "WRITER_METADATA_KEY", "Method", "path_of"]
 
 SERVICE: Final = "codex.thread_store.v1.ThreadStore"
+
+#: Request metadata naming the client instance that sends a call (an extension: Codex clients
+#: send none). The server binds a live writer to the client that opened it.
+WRITER_METADATA_KEY: Final = "x-threadstore-writer"
 
 
 class Method(NamedTuple):

@@ -33,9 +33,10 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from ..errors import Internal, InvalidRequest, ThreadStoreError
-from ..remote.methods import METHODS, SERVICE
+from ..remote.methods import METHODS, SERVICE, WRITER_METADATA_KEY
 from ..remote.status import error_metadata, status_of
 from ..store.base import ThreadStore
+from .leases import caller_token
 from .service import Handler, ThreadStoreService
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "RunningServer", "TlsFiles", "serve", "start_server"]
@@ -87,6 +88,13 @@ def _log(method: str, thread_id: str | None, code: grpc.StatusCode, started: flo
     logger.log(level, text, extra={"rpc": rpc})
 
 
+def _writer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:
+    for key, value in metadata or ():
+        if key == WRITER_METADATA_KEY:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return None
+
+
 def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[..., Any]:
     async def handle(request: Message, context: grpc.aio.ServicerContext[Message, Message]) -> Message:
         started = time.perf_counter()
@@ -97,6 +105,7 @@ def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[...,
             _log(method, thread_id, grpc.StatusCode.UNAUTHENTICATED, started, None)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
         error: ThreadStoreError
+        caller_token.set(_writer_token(context.invocation_metadata()))
         try:
             response = await impl(request)
         except ThreadStoreError as exc:
@@ -166,6 +175,7 @@ class RunningServer:
             return
         self._stopped = True
         await self.server.stop(grace)
+        await self.service.leases.stop()
         if close_store:
             await self.service.store.close()
 
@@ -178,11 +188,14 @@ async def start_server(
     tls: TlsFiles | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     default_model_provider: str = "",
+    idle_writer_timeout: float | None = None,
 ) -> RunningServer:
     """Bind ``listen`` (``HOST:PORT``; port 0 picks a free one) and start serving ``store``."""
     host, _ = split_listen(listen)
     auth = _BearerAuth(token.encode("utf-8")) if token else None
-    service = ThreadStoreService(store, default_model_provider=default_model_provider)
+    service = ThreadStoreService(
+        store, default_model_provider=default_model_provider, idle_writer_timeout=idle_writer_timeout
+    )
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
@@ -204,6 +217,7 @@ async def start_server(
     if port == 0:
         raise InvalidRequest(f"cannot listen on {listen}")
     await server.start()
+    service.leases.start()
     return RunningServer(server, service, host, port, tls is not None)
 
 
@@ -215,6 +229,7 @@ async def serve(
     tls: TlsFiles | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     default_model_provider: str = "",
+    idle_writer_timeout: float | None = None,
     ready: Callable[[RunningServer], None] | None = None,
 ) -> None:
     """Serve ``store`` on ``listen`` until SIGINT or SIGTERM, then shut down gracefully
@@ -227,6 +242,7 @@ async def serve(
         tls=tls,
         max_message_bytes=max_message_bytes,
         default_model_provider=default_model_provider,
+        idle_writer_timeout=idle_writer_timeout,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,11 +14,13 @@ from typing import Any
 from google.protobuf.message import Message
 
 from ..errors import InvalidRequest
+from ..policy import persisted_items
 from ..remote import convert
 from ..remote._proto import thread_store_pb2 as pb
 from ..store.base import ThreadStore
 from ..store.types import ReadThreadParams
 from .deferred import DeferredCreateStore
+from .leases import WriterLeases
 
 __all__ = ["Handler", "ThreadStoreService"]
 
@@ -34,8 +36,16 @@ class ThreadStoreService:
     ``default_model_provider`` is the provider such a thread gets when its items never name one.
     """
 
-    def __init__(self, store: ThreadStore, *, default_model_provider: str = "") -> None:
+    def __init__(
+        self,
+        store: ThreadStore,
+        *,
+        default_model_provider: str = "",
+        idle_writer_timeout: float | None = None,
+    ) -> None:
         self.store = DeferredCreateStore(store, default_model_provider=default_model_provider)
+        #: Releases writers idle for longer than ``idle_writer_timeout`` seconds (see leases.py).
+        self.leases = WriterLeases(self.store, idle_writer_timeout)
 
     def handlers(self) -> dict[str, Handler]:
         """Every RPC of the service, by method name."""
@@ -64,30 +74,46 @@ class ThreadStoreService:
             await self.store.create_thread(params)
         else:
             await self.store.create_thread_deferred(params)
+        self.leases.opened(params.thread_id, params.event_persistence_mode)
         return _EMPTY
 
     async def resume_thread(self, request: pb.ResumeThreadRequest) -> pb.Empty:
-        await self.store.resume_thread(convert.resume_from_proto(request))
+        params = convert.resume_from_proto(request)
+        await self.store.resume_thread(params)
+        self.leases.opened(params.thread_id, params.event_persistence_mode)
         return _EMPTY
 
     async def append_items(self, request: pb.AppendThreadItemsRequest) -> pb.Empty:
-        await self.store.append_items(convert.append_from_proto(request))
+        params = convert.append_from_proto(request)
+        if persisted_items(params.items, "extended"):  # only these need the writer
+            await self.leases.use(params.thread_id)
+        await self.store.append_items(params)
         return _EMPTY
 
     async def persist_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
-        await self.store.persist_thread(_thread_id(request.thread_id))
+        thread_id = _thread_id(request.thread_id)
+        await self.leases.use(thread_id)
+        await self.store.persist_thread(thread_id)
         return _EMPTY
 
     async def flush_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
-        await self.store.flush_thread(_thread_id(request.thread_id))
+        thread_id = _thread_id(request.thread_id)
+        await self.leases.use(thread_id)
+        await self.store.flush_thread(thread_id)
         return _EMPTY
 
     async def shutdown_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
-        await self.store.shutdown_thread(_thread_id(request.thread_id))
+        thread_id = _thread_id(request.thread_id)
+        self.leases.check_owner(thread_id)
+        if not self.leases.closed(thread_id):  # a released writer is already shut down
+            await self.store.shutdown_thread(thread_id)
         return _EMPTY
 
     async def discard_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
-        await self.store.discard_thread(_thread_id(request.thread_id))
+        thread_id = _thread_id(request.thread_id)
+        self.leases.check_owner(thread_id)
+        self.leases.closed(thread_id)
+        await self.store.discard_thread(thread_id)
         return _EMPTY
 
     async def load_history(self, request: pb.LoadThreadHistoryRequest) -> pb.StoredThreadHistory:
