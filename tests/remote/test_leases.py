@@ -97,7 +97,8 @@ async def test_shutdown_of_a_released_writer_succeeds(server: RunningServer) -> 
         await client.create_thread(CreateThreadParams(thread_id=tid, cwd="/w", model_provider="p"))
         await client.append_items(AppendThreadItemsParams(tid, [items.user_message("hi")]))
         await _wait_released(server, tid)
-        await client.shutdown_thread(tid)
+        await client.shutdown_thread(tid)  # succeeds although the writer was already closed
+        assert tid not in server.service.leases._released
         # A fresh resume works: nothing holds the thread.
         await client.resume_thread(ResumeThreadParams(tid))
         await client.shutdown_thread(tid)
