@@ -440,3 +440,23 @@ def test_child_helper_is_importable() -> None:
     assert proc.returncode != 0
     assert "unknown command" in err
     assert isinstance(proc, subprocess.Popen)
+
+
+async def test_driver_errors_do_not_escape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from threadstore import Internal, ListThreadsParams
+    from threadstore.store.local import LocalThreadStore
+
+    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    try:
+
+        def locked(*_: object) -> list[tuple[object, ...]]:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(store._index, "query", locked)
+        with pytest.raises(Internal, match="database is locked"):
+            await store.list_threads(ListThreadsParams())
+    finally:
+        monkeypatch.undo()
+        await store.close()

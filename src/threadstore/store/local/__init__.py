@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import functools
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from ... import _json
-from ...errors import Conflict, Internal, InvalidRequest, ThreadNotFound, ThreadStoreError
+from ...errors import Conflict, Internal, InvalidRequest, ResourceExhausted, ThreadNotFound, ThreadStoreError
 from ...ids import validate_thread_id
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, thread_name_updated
 from ...timeutil import format_rfc3339, from_ms, utc_now
@@ -70,6 +72,27 @@ _INDEX_BATCH: Final = 256
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_NOTADB: Final = 26
 _MAX_FORK_DEPTH: Final = 16
+
+
+_F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
+
+
+def _store_errors(method: _F) -> _F:
+    """Let no SQLite or OS exception escape a public operation: they become ``Internal`` (or
+    ``ResourceExhausted`` for a full disk). Errors of the store's own kinds pass unchanged."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise Internal(f"index error: {exc}") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ResourceExhausted(f"no space left on device: {exc}") from None
+            raise Internal(f"{type(exc).__name__}: {exc}") from None
+
+    return cast(_F, wrapper)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +199,7 @@ class LocalThreadStore(LiveWriterStore):
 
     # -- opening writers -------------------------------------------------------------------------
 
+    @_store_errors
     async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
         thread_id = params.thread_id
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
@@ -203,6 +227,7 @@ class LocalThreadStore(LiveWriterStore):
             lock.release()
             raise
 
+    @_store_errors
     async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
         thread_id = params.thread_id
         if params.rollout_path is not None:
@@ -599,6 +624,7 @@ class LocalThreadStore(LiveWriterStore):
             return self._index_file(Path(row.path), thread_id, row)
         return row
 
+    @_store_errors
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         """Rebuild the index from the files (overrides are kept). ``progress(done, total)`` is
         called as rollouts are read."""
@@ -659,10 +685,12 @@ class LocalThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {thread_id} is archived")
         return row
 
+    @_store_errors
     async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         row = self._thread_row(params.thread_id, params.include_archived)
         return StoredThreadHistory(params.thread_id, self._read_items(Path(row.path)).items)
 
+    @_store_errors
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         row = self._thread_row(params.thread_id, params.include_archived)
         thread = row.thread()
@@ -671,6 +699,7 @@ class LocalThreadStore(LiveWriterStore):
             thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, items))
         return thread
 
+    @_store_errors
     async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
         self._check_open()
         path = self._resolve_rollout_path(params.rollout_path)
@@ -750,6 +779,7 @@ class LocalThreadStore(LiveWriterStore):
             changed |= self._check_row(thread_id, path, size, mtime_ns, ino)
         return run() if changed else rows
 
+    @_store_errors
     async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
         decode_cursor(params.cursor)
         if params.cwd_filters is not None and not params.cwd_filters:
@@ -771,6 +801,7 @@ class LocalThreadStore(LiveWriterStore):
         rows, next_cursor = self._page(params, where, args)
         return ThreadPage(items=[_thread_of(r) for r in rows], next_cursor=next_cursor)
 
+    @_store_errors
     async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
         self._refresh()
@@ -848,6 +879,7 @@ class LocalThreadStore(LiveWriterStore):
         finally:
             await cold.abandon()
 
+    @_store_errors
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         thread_id = params.thread_id
         patch: ThreadMetadataPatch = params.patch
@@ -920,6 +952,7 @@ class LocalThreadStore(LiveWriterStore):
 
     # -- archive / unarchive / delete -----------------------------------------------------------
 
+    @_store_errors
     async def archive_thread(self, thread_id: str) -> None:
         thread_id = validate_thread_id(thread_id)
         row = self._row_for(thread_id)
@@ -938,6 +971,7 @@ class LocalThreadStore(LiveWriterStore):
             writer.path = target
         self._index_file(target, thread_id)
 
+    @_store_errors
     async def unarchive_thread(self, thread_id: str) -> StoredThread:
         thread_id = validate_thread_id(thread_id)
         row = self._row_for(thread_id)
@@ -981,6 +1015,7 @@ class LocalThreadStore(LiveWriterStore):
         except OSError as exc:
             raise os_error("move", source, exc) from None
 
+    @_store_errors
     async def delete_thread(self, thread_id: str) -> None:
         thread_id = validate_thread_id(thread_id)
         self._refresh()
