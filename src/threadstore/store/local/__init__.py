@@ -57,10 +57,10 @@ from ..types import (
     UpdateThreadMetadataParams,
 )
 from .index import TEXT_SHIFT, Index, IndexRow, trigram_query
-from .layout import Layout, date_parts, thread_id_from_name
+from .layout import COMPRESSED_SUFFIX, Layout, date_parts, is_compressed, logical_path, thread_id_from_name
 from .lock import ThreadLock, is_locked
 from .names import append_name, read_bytes_at, read_names, remove_names
-from .rollout import RolloutChunk, read_first_line, read_rollout
+from .rollout import RolloutChunk, decompress, read_first_line, read_rollout
 from .writer import LocalWriter, os_error
 
 __all__ = ["LocalThreadStore", "ReindexReport"]
@@ -251,6 +251,7 @@ class LocalThreadStore(LiveWriterStore):
             path = Path(row.path)
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
+            path = self._plain_rollout(path)
             row = self._index_file(path, thread_id)
             writer = LocalWriter(self, thread_id, params.event_persistence_mode, path, lock, row.summary)
             writer.open_existing()
@@ -261,6 +262,9 @@ class LocalThreadStore(LiveWriterStore):
 
     def _resolve_rollout_path(self, rollout_path: str) -> Path:
         path = self.layout.resolve(rollout_path)
+        compressed = Path(f"{path}{COMPRESSED_SUFFIX}")
+        if not path.exists() and str(path).endswith(".jsonl") and compressed.is_file():
+            path = compressed  # the logical path of a compressed rollout
         try:
             if path.is_dir():
                 raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is a directory")
@@ -305,6 +309,35 @@ class LocalThreadStore(LiveWriterStore):
                         stamps = [stamps[0], *(t for _, t in kept), *stamps[1:]]
         return _Resolved(items, stamps, chunk.skipped, chunk.end_offset)
 
+    def _plain_rollout(self, path: Path) -> Path:
+        """The rollout to append to: a compressed one is first re-materialized as plain JSONL,
+        as Codex does (the plain file is written and synced before the compressed one goes)."""
+        if not is_compressed(path):
+            return path
+        plain = Path(logical_path(path))
+        tmp = plain.with_name(f".{plain.name}.tmp")
+        try:
+            data = decompress(path)
+            with open(tmp, "wb") as f:
+                f.write(data if data.endswith(b"\n") or not data else data + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, plain)
+            os.unlink(path)
+            directory = os.open(plain.parent, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise os_error("decompress", path, exc) from None
+        thread_id = thread_id_from_name(plain.name)
+        if thread_id is not None:
+            self._index_file(plain, thread_id)
+        return plain
+
     def _read_items(self, path: Path) -> _Resolved:
         resolved = self._resolve(path, read_rollout(path))
         if resolved.skipped:
@@ -334,7 +367,7 @@ class LocalThreadStore(LiveWriterStore):
         thread = summary.to_thread(
             thread_id=thread_id,
             fallback_time=mtime,
-            rollout_path=str(path),
+            rollout_path=logical_path(path),
             archived_at=archived_at,
             name=name,
             default_provider=self.default_model_provider,
@@ -378,7 +411,11 @@ class LocalThreadStore(LiveWriterStore):
         ):
             return row
         incremental = (
-            row is not None and row.path == path_str and row.ino == stat.st_ino and stat.st_size >= row.file_size
+            row is not None
+            and row.path == path_str
+            and row.ino == stat.st_ino
+            and stat.st_size >= row.file_size
+            and not is_compressed(path)
         )
         if incremental:
             assert row is not None
@@ -403,7 +440,8 @@ class LocalThreadStore(LiveWriterStore):
                 path=path_str,
                 archived=self.layout.is_archived(path),
                 summary=summary,
-                file_size=resolved.end_offset,
+                # A compressed rollout is read whole; its row remembers the compressed size.
+                file_size=stat.st_size if is_compressed(path) else resolved.end_offset,
                 mtime_ns=stat.st_mtime_ns,
                 ino=stat.st_ino,
                 new_texts=texts,
@@ -488,12 +526,16 @@ class LocalThreadStore(LiveWriterStore):
         on_disk: dict[str, str] = {}
         try:
             for entry in os.scandir(directory):
-                if entry.name.endswith(".jsonl") and entry.is_file():
+                if entry.name.endswith((".jsonl", ".jsonl.zst")) and entry.is_file():
                     thread_id = thread_id_from_name(entry.name)
                     if thread_id is not None:
                         on_disk[entry.path] = thread_id
         except OSError:
             return
+        # A plain rollout and its compressed twin: the plain one is current.
+        for path in [p for p in on_disk if is_compressed(p)]:
+            if logical_path(path) in on_disk:
+                del on_disk[path]
         indexed = self._index.paths_under(str(directory))
         gone = [(p, t) for p, t in indexed.items() if p not in on_disk]
         new = sorted((p, t) for p, t in on_disk.items() if p not in indexed)
@@ -638,6 +680,11 @@ class LocalThreadStore(LiveWriterStore):
         for root in (self.layout.sessions, self.layout.archived):
             if root.is_dir():
                 files.extend(p for p in root.rglob("*.jsonl") if thread_id_from_name(p.name))
+                files.extend(
+                    p
+                    for p in root.rglob("*.jsonl.zst")
+                    if thread_id_from_name(p.name) and not os.path.exists(logical_path(p))
+                )
         skipped = unreadable = count = 0
         total = len(files)
         for number, path in enumerate(sorted(files, key=lambda p: (self.layout.is_archived(p), str(p))), 1):
@@ -870,6 +917,11 @@ class LocalThreadStore(LiveWriterStore):
                     return
         self._ensure_not_live_elsewhere(thread_id)
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
+        try:
+            path = self._plain_rollout(path)
+        except BaseException:
+            lock.release()
+            raise
         cold = LocalWriter(self, thread_id, "extended", path, lock, ThreadSummary(thread_id), indexed=False)
         try:
             cold.open_existing()
@@ -1029,7 +1081,9 @@ class LocalThreadStore(LiveWriterStore):
         for root in (self.layout.sessions, self.layout.archived):
             if root.is_dir() and row is None:
                 paths.update(root.rglob(f"*{thread_id}.jsonl"))
-        existing = [p for p in paths if os.path.exists(p) or os.path.exists(f"{p}.zst")]
+                paths.update(root.rglob(f"*{thread_id}.jsonl.zst"))
+        paths = {Path(logical_path(p)) for p in paths}
+        existing = [p for p in paths if os.path.exists(p) or os.path.exists(f"{p}{COMPRESSED_SUFFIX}")]
         if not existing:
             if writer is not None:
                 await self.discard_thread(thread_id)
@@ -1037,7 +1091,7 @@ class LocalThreadStore(LiveWriterStore):
             raise ThreadNotFound(thread_id)
         self._ensure_not_live_elsewhere(thread_id)
         for path in existing:
-            for candidate in (path, Path(f"{path}.zst")):
+            for candidate in (path, Path(f"{path}{COMPRESSED_SUFFIX}")):
                 try:
                     os.unlink(candidate)
                 except FileNotFoundError:

@@ -17,11 +17,18 @@ from typing import Final
 from ...errors import InvalidRequest
 from ...ids import is_thread_id
 
-__all__ = ["Layout", "rollout_file_name", "thread_id_from_name"]
+__all__ = [
+    "COMPRESSED_SUFFIX",
+    "Layout",
+    "is_compressed",
+    "logical_path",
+    "rollout_file_name",
+    "thread_id_from_name",
+]
 
 _NAME_RE: Final = re.compile(
     r"^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-"
-    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?:\.zst)?$"
 )
 
 
@@ -33,8 +40,24 @@ def rollout_file_name(created_local: datetime, thread_id: str) -> str:
     return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{thread_id}.jsonl"
 
 
+COMPRESSED_SUFFIX: Final = ".zst"
+
+
+def is_compressed(path: str | os.PathLike[str]) -> bool:
+    """Whether a rollout is zstd-compressed (``….jsonl.zst``, as newer Codex builds write)."""
+    return os.fspath(path).endswith(".jsonl" + COMPRESSED_SUFFIX)
+
+
+def logical_path(path: str | os.PathLike[str]) -> str:
+    """The plain ``.jsonl`` path a rollout stands for (a compressed one included)."""
+    text = os.fspath(path)
+    return text[: -len(COMPRESSED_SUFFIX)] if is_compressed(text) else text
+
+
 def thread_id_from_name(name: str) -> str | None:
-    """The thread id a rollout file name carries (its last 36 characters before ``.jsonl``)."""
+    """The thread id a rollout file name carries (its last 36 characters before ``.jsonl``;
+    ``.jsonl.zst`` names too)."""
+    name = logical_path(name)
     if not name.endswith(".jsonl") or len(name) < 43:
         return None
     candidate = name[-42:-6]

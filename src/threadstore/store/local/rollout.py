@@ -19,6 +19,7 @@ import orjson
 from ... import _json
 from ...errors import Internal, InvalidRequest, ThreadNotFound
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
+from .layout import is_compressed
 
 __all__ = ["RolloutChunk", "encode_line", "loads_line", "read_rollout"]
 
@@ -125,10 +126,13 @@ def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
     readable file, ``Internal`` on other I/O errors.
     """
     try:
-        with open(path, "rb") as f:
-            if offset:
-                f.seek(offset)
-            data = f.read()
+        if is_compressed(path):
+            data = decompress(path)[offset:]
+        else:
+            with open(path, "rb") as f:
+                if offset:
+                    f.seek(offset)
+                data = f.read()
     except FileNotFoundError:
         raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
     except IsADirectoryError:
@@ -138,8 +142,26 @@ def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
     return parse_chunk(data, offset)
 
 
+def decompress(path: Path) -> bytes:
+    """The content of a zstd-compressed rollout. Raises ``OSError`` for I/O problems and
+    ``Internal`` for data that is not zstd."""
+    import zstandard
+
+    with open(path, "rb") as f:
+        try:
+            return zstandard.ZstdDecompressor().stream_reader(f).read()
+        except zstandard.ZstdError as exc:
+            raise Internal(f"rollout {path} is not valid zstd data: {exc}") from None
+
+
 def read_first_line(path: Path) -> Item | None:
     """The first parseable item of a rollout (its canonical ``session_meta``), if any."""
+    if is_compressed(path):
+        try:
+            chunk = read_rollout(path)
+        except (InvalidRequest, Internal):
+            return None
+        return dict(chunk.items[0]) if chunk.items else None
     try:
         with open(path, "rb") as f:
             while True:
