@@ -262,10 +262,10 @@ class LocalThreadStore(LiveWriterStore):
 
     def _resolve_rollout_path(self, rollout_path: str) -> Path:
         path = self.layout.resolve(rollout_path)
-        compressed = Path(f"{path}{COMPRESSED_SUFFIX}")
-        if not path.exists() and str(path).endswith(".jsonl") and compressed.is_file():
-            path = compressed  # the logical path of a compressed rollout
         try:
+            compressed = Path(f"{path}{COMPRESSED_SUFFIX}")
+            if not path.exists() and str(path).endswith(".jsonl") and compressed.is_file():
+                path = compressed  # the logical path of a compressed rollout
             if path.is_dir():
                 raise InvalidRequest(f"failed to resolve rollout path `{rollout_path}`: path is a directory")
             if not path.exists():
