@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -268,3 +269,69 @@ async def test_store_objects_share_one_home_for_reads(tmp_path: Path) -> None:
     finally:
         await a.close()
         await b.close()
+
+
+def test_many_processes_opening_a_new_home_at_once(tmp_path: Path) -> None:
+    # Several stores creating the index of a fresh home together: none fails, none deletes the
+    # index under the others (a busy database is waited for, not treated as corrupt).
+    home = tmp_path / "home"
+    script = (
+        "import asyncio, sys, time\n"
+        "from threadstore import ListThreadsParams\n"
+        "from threadstore.store.local import LocalThreadStore\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "async def main():\n"
+        "    store = LocalThreadStore(sys.argv[1])\n"
+        "    await store.list_threads(ListThreadsParams())\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print('ok')\n"
+    )
+    start = time.time() + 0.5
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(home), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert out.strip() == "ok"
+
+
+async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from threadstore import ListThreadsParams
+    from threadstore.store.local import LocalThreadStore
+    from threadstore.store.local import index as index_module
+
+    home = tmp_path / "home"
+    store = open_store(home)
+    tid = await make_thread(store, "kept in the index")
+    await store.close()
+    real_connect = sqlite3.connect
+    calls = {"n": 0}
+
+    def busy_once(*args: object, **kwargs: object) -> sqlite3.Connection:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = 5  # type: ignore[attr-defined]
+            raise error
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module.sqlite3, "connect", busy_once)
+    reopened = LocalThreadStore(home)
+    monkeypatch.undo()
+    try:
+        assert calls["n"] == 2
+        # The index survived: its row is there without re-reading the rollout.
+        assert reopened._index.get(tid) is not None
+        assert [t.thread_id for t in (await reopened.list_threads(ListThreadsParams())).items] == [tid]
+    finally:
+        await reopened.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,11 @@ from ..types import StoredThread, source_kind
 __all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "trigram_query"]
 
 SCHEMA_VERSION: Final = 2
+_OPEN_TIMEOUT: Final = 30.0
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_NOTADB: Final = 26
 TEXT_SHIFT: Final = 24  # texts.rowid = thread num << TEXT_SHIFT | sequence
 MAX_TEXT_CHARS: Final = 32_768
 
@@ -100,29 +106,42 @@ class Index:
     # -- connection ------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        """Open (creating or upgrading) the index. A corrupt file or one of another schema
+        version is deleted and rebuilt; a file busy in other processes (several stores opening a
+        new home at once) is waited for, never deleted."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(2):
+        rebuilt = False
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            conn: sqlite3.Connection | None = None
             try:
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                conn.execute("PRAGMA busy_timeout=10000")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=10000")
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, SCHEMA_VERSION):
+                if version not in (0, SCHEMA_VERSION) and not rebuilt:
                     conn.close()
                     self._delete_files()
+                    rebuilt = True
                     continue
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.create_function("ts_contains", 2, _contains, deterministic=True)
                 return conn
-            except sqlite3.DatabaseError:
-                if attempt:
-                    raise
-                with contextlib.suppress(Exception):
-                    conn.close()
-                self._delete_files()
-        raise Internal(f"cannot open index {self.path}")
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+                if code in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) and not rebuilt:
+                    self._delete_files()
+                    rebuilt = True
+                    continue
+                raise Internal(f"cannot open index {self.path}: {exc}") from None
 
     def _delete_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):
