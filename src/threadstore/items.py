@@ -19,10 +19,12 @@ __all__ = [
     "Item",
     "agent_message",
     "assistant_message",
+    "base_instructions",
     "compacted",
     "encode_item",
     "event",
     "event_type",
+    "instructions_text",
     "is_event",
     "response_item",
     "session_meta",
@@ -176,6 +178,27 @@ def compacted(message: str, replacement_history: Sequence[Mapping[str, Any]] | N
 def session_meta(thread_id: str, *, timestamp: str, cwd: str, **fields: Any) -> Item:
     """A ``session_meta`` item (fields flattened as in Codex, plus an optional ``git`` object)."""
     return {"type": SESSION_META, "payload": {"id": thread_id, "timestamp": timestamp, "cwd": cwd, **fields}}
+
+
+def instructions_text(value: object) -> str | None:
+    """The text of a ``base_instructions`` value (``{"text": ...}``, or a bare string in old files)."""
+    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+        return str(value["text"])
+    return value if isinstance(value, str) else None
+
+
+def base_instructions(history: Sequence[Mapping[str, Any]], thread_id: str | None = None) -> str | None:
+    """The base instructions a thread's ``session_meta`` records: that of ``thread_id``, or of
+    the first ``session_meta`` when no id is given (fork copies carry their parent's too)."""
+    for item in history:
+        payload = item.get("payload")
+        if (
+            item.get("type") == "session_meta"
+            and isinstance(payload, Mapping)
+            and (thread_id is None or payload.get("id") == thread_id)
+        ):
+            return instructions_text(payload.get("base_instructions"))
+    return None
 
 
 def is_event(item: Mapping[str, Any], kind: str) -> bool:

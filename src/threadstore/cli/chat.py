@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final, TextIO
+from collections.abc import Mapping
+from typing import Annotated, Final, TextIO
 
 import typer
 
 from .._lines import LineReader
+from ..items import base_instructions
 from ..runtime.config import ThreadConfig
 from ..runtime.errors import ThreadClosed
 from ..runtime.manager import ThreadManager
@@ -91,14 +92,6 @@ async def converse(thread: Thread, reader: LineReader[str], out: TextIO, err: Te
         turns += 1
 
 
-def _base_instructions(items: Sequence[Mapping[str, Any]]) -> str | None:
-    payload = items[0].get("payload") if items and items[0].get("type") == "session_meta" else None
-    value = payload.get("base_instructions") if isinstance(payload, Mapping) else None
-    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
-        return str(value["text"])
-    return value if isinstance(value, str) else None
-
-
 async def open_thread(
     manager: ThreadManager, thread_id: str | None, *, cwd: str | None, model_name: str | None
 ) -> Thread:
@@ -121,7 +114,7 @@ async def open_thread(
         cwd=stored.cwd or os.getcwd(),
         model=model_name or client.default_model,
         model_provider=client.provider_id,
-        base_instructions=_base_instructions(history.items),
+        base_instructions=base_instructions(history.items),
         reasoning_effort=stored.reasoning_effort,
         approval_policy=stored.approval_mode or "never",
         sandbox_policy=sandbox,

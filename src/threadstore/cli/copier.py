@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..errors import ThreadNotFound, ThreadStoreError
-from ..items import Item
+from ..items import Item, instructions_text
 from ..policy import persisted_items
 from ..store.base import ThreadStore
 from ..store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch, Unset
@@ -197,12 +197,6 @@ def _str(payload: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _instructions(value: object) -> str | None:
-    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
-        return str(value["text"])
-    return value if isinstance(value, str) else None
-
-
 def create_params(stored: StoredThread, meta: Mapping[str, Any]) -> CreateThreadParams:
     """Create parameters that make the target write the same first ``session_meta`` as ``meta``
     (the source's), falling back to the stored metadata for fields ``meta`` lacks."""
@@ -217,7 +211,7 @@ def create_params(stored: StoredThread, meta: Mapping[str, Any]) -> CreateThread
         source=source,
         forked_from_id=_str(meta, "forked_from_id") or stored.forked_from_id,
         parent_thread_id=_str(meta, "parent_thread_id") or stored.parent_thread_id,
-        base_instructions=_instructions(meta.get("base_instructions")),
+        base_instructions=instructions_text(meta.get("base_instructions")),
         dynamic_tools=[t for t in tools if isinstance(t, Mapping)] if isinstance(tools, list) else (),
         event_persistence_mode="extended",
         memory_mode="disabled" if meta.get("memory_mode") == "disabled" else "enabled",

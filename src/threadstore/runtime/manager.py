@@ -20,7 +20,7 @@ from typing import Final
 from ..errors import InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
 from ..gitinfo import collect_git_info
 from ..ids import new_thread_id, validate_thread_id
-from ..items import Item
+from ..items import Item, base_instructions
 from ..store.base import ThreadStore
 from ..store.patch import ThreadMetadataPatch
 from ..store.types import (
@@ -66,17 +66,6 @@ class ThreadShutdownReport:
 def store_has_files(store: ThreadStore) -> bool:
     """Whether ``store`` keeps threads in rollout files (so it can resume by path)."""
     return callable(getattr(store, "live_rollout_path", None))
-
-
-def _base_instructions(thread_id: str, items: Sequence[Item]) -> str | None:
-    for item in items:
-        payload = item.get("payload")
-        if item.get("type") == "session_meta" and isinstance(payload, Mapping) and payload.get("id") == thread_id:
-            value = payload.get("base_instructions")
-            if isinstance(value, Mapping) and isinstance(value.get("text"), str):
-                return str(value["text"])
-            return value if isinstance(value, str) else None
-    return None
 
 
 class ThreadManager:
@@ -292,7 +281,7 @@ class ThreadManager:
             )
             items = live.initial_history
             if derived:
-                config = dataclasses.replace(config, base_instructions=_base_instructions(thread_id, items))
+                config = dataclasses.replace(config, base_instructions=base_instructions(items, thread_id))
             return await self._spawn(
                 thread_id=thread_id,
                 config=config,
@@ -322,7 +311,7 @@ class ThreadManager:
         items = fork_items(history, nth_user_message)
         if config is None:
             config = dataclasses.replace(
-                self._config_from_stored(stored), base_instructions=_base_instructions(thread_id, history)
+                self._config_from_stored(stored), base_instructions=base_instructions(history, thread_id)
             )
         else:
             config = self._resolve(config)
