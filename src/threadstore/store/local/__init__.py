@@ -5,12 +5,12 @@ A home directory is laid out exactly like a Codex home (``sessions/YYYY/MM/DD/ro
 lists, searches, renames, archives and deletes the threads Codex wrote, and Codex can resume the
 threads this store writes.
 
-The rollout files are the truth. The index (:mod:`.index`) is a cache that is brought up to date
-before every query: rollouts written by other programs are noticed through directory
-modification times (new, moved and removed files), through a check of every thread a query
-returns (appends), and through a small round-robin sweep of the other threads. Listing and search
-cost therefore depend on the page size and the number of day directories, not on the number of
-threads. ``reindex()`` rebuilds the index from the files.
+The rollout files are the truth. The index is a cache that :mod:`.catalog` brings up to date
+before every query (it notices rollouts written by other programs without being told), so
+listing and search cost depend on the page size, not on the number of threads. ``reindex()``
+rebuilds the index from the files. This module holds the store's operations; :mod:`.writer` the
+live writers; :mod:`.rollout`, :mod:`.layout`, :mod:`.names` and :mod:`.lock` the file formats,
+paths, the name index and the writer locks.
 
 One live writer per thread, across processes: each writer holds an ``flock`` (:mod:`.lock`); a
 second writer — in another process or another store object — gets ``Conflict``.
@@ -22,24 +22,21 @@ import contextlib
 import dataclasses
 import errno
 import functools
-import logging
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from ... import _json
-from ...errors import Conflict, Internal, InvalidRequest, ResourceExhausted, ThreadNotFound, ThreadStoreError
+from ...errors import Conflict, Internal, InvalidRequest, ResourceExhausted, ThreadNotFound
 from ...ids import validate_thread_id
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, thread_name_updated
 from ...timeutil import format_rfc3339, from_ms, utc_now
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
-from ..patch import UNSET, GitInfoPatch, ThreadMetadataPatch, apply_patch
+from ..patch import UNSET, GitInfoPatch, ThreadMetadataPatch
 from ..query import decode_cursor, encode_cursor, normalize_cwd, snippet
-from ..summary import ThreadSummary, search_texts
+from ..summary import ThreadSummary
 from ..types import (
     CreateThreadParams,
     ListThreadsParams,
@@ -56,22 +53,15 @@ from ..types import (
     ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
+from .catalog import Catalog, ReindexReport, mtime_ns, stat_or_none
 from .index import TEXT_SHIFT, Index, IndexRow, trigram_query
-from .layout import COMPRESSED_SUFFIX, Layout, date_parts, is_compressed, logical_path, thread_id_from_name
+from .layout import COMPRESSED_SUFFIX, Layout, date_parts, logical_path, thread_id_from_name
 from .lock import ThreadLock, is_locked
-from .names import append_name, read_bytes_at, read_names, remove_names
-from .rollout import RolloutChunk, decompress, read_first_line, read_rollout
+from .names import append_name, remove_names
+from .rollout import read_first_line
 from .writer import LocalWriter, os_error
 
 __all__ = ["LocalThreadStore", "ReindexReport"]
-
-_log = logging.getLogger("threadstore.local")
-
-SWEEP_BUDGET: Final = 64
-_INDEX_BATCH: Final = 256
-_SQLITE_CORRUPT: Final = 11
-_SQLITE_NOTADB: Final = 26
-_MAX_FORK_DEPTH: Final = 16
 
 
 _F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
@@ -95,25 +85,6 @@ def _store_errors(method: _F) -> _F:
     return cast(_F, wrapper)
 
 
-@dataclass(frozen=True, slots=True)
-class ReindexReport:
-    """What a rebuild of the index found."""
-
-    threads: int
-    skipped_lines: int
-    unreadable_files: int
-
-
-@dataclass(slots=True)
-class _Resolved:
-    """A thread's items with fork references resolved."""
-
-    items: list[Item]
-    timestamps: list[str | None]
-    skipped: int
-    end_offset: int
-
-
 class LocalThreadStore(LiveWriterStore):
     """Threads in a Codex-compatible home directory (see the module documentation).
 
@@ -133,9 +104,6 @@ class LocalThreadStore(LiveWriterStore):
         index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__()
-        #: Called with (done, total) while new rollouts are being indexed (a first look at a
-        #: large existing home takes a while).
-        self.index_progress = index_progress
         self.home = Path(os.path.abspath(os.path.expanduser(os.fspath(home))))
         self.fsync = fsync
         self.default_model_provider = default_model_provider
@@ -147,11 +115,37 @@ class LocalThreadStore(LiveWriterStore):
             self._index = Index(self.layout.index_db)
         except OSError as exc:
             raise os_error("open home", self.home, exc) from None
-        self._dirty: dict[str, LocalWriter] = {}
-        #: Directory changes made by this store: path -> (mtime before, mtime after).
-        self._own_dirs: dict[str, tuple[int, int]] = {}
-        self._sweep_after = 0
-        self._closed = False
+        self._catalog = Catalog(
+            self.layout,
+            self._index,
+            default_model_provider=default_model_provider,
+            live_writer=self._local_writer,
+            index_progress=index_progress,
+        )
+
+    @property
+    def index_progress(self) -> Callable[[int, int], None] | None:
+        """Called with (done, total) while new rollouts are being indexed (a first look at a
+        large existing home takes a while)."""
+        return self._catalog.index_progress
+
+    @index_progress.setter
+    def index_progress(self, callback: Callable[[int, int], None] | None) -> None:
+        self._catalog.index_progress = callback
+
+    # -- what the writers report ---------------------------------------------------------------
+
+    def _mark_dirty(self, writer: LocalWriter) -> None:
+        self._catalog.mark_dirty(writer)
+
+    def _own_dir_change(self, directory: Path, before_ns: int | None, after_ns: int | None) -> None:
+        self._catalog.own_dir_change(directory, before_ns, after_ns)
+
+    def _writer_closed(self, writer: LocalWriter) -> None:
+        self._catalog.writer_closed(writer)
+
+    def _refresh(self, light: bool = False) -> None:
+        self._catalog.refresh(light)
 
     # -- paths -----------------------------------------------------------------------------------
 
@@ -160,36 +154,6 @@ class LocalThreadStore(LiveWriterStore):
         writer = self._live_writer(validate_thread_id(thread_id))
         assert isinstance(writer, LocalWriter)
         return writer.path
-
-    def _mark_dirty(self, writer: LocalWriter) -> None:
-        self._dirty[writer.thread_id] = writer
-
-    def _own_dir_change(self, directory: Path, before_ns: int | None, after_ns: int | None) -> None:
-        """Record a directory change this store made itself (a rollout created or moved in), so
-        the next scan does not re-read the whole directory. Only when the index had seen the
-        directory as it was just before the change; otherwise the next scan looks at it."""
-        if before_ns is None or after_ns is None:
-            return
-        key = str(directory)
-        pending = self._own_dirs.get(key)
-        if pending is not None and pending[1] == before_ns:
-            self._own_dirs[key] = (pending[0], after_ns)
-        else:
-            self._own_dirs[key] = (before_ns, after_ns)
-
-    def _writer_closed(self, writer: LocalWriter) -> None:
-        """A writer ended: index what it wrote now, so queries do not pay for it later."""
-        if not writer.size:
-            return
-        self._dirty.pop(writer.thread_id, None)
-        if self._closed:
-            self._dirty[writer.thread_id] = writer
-            return
-        try:
-            with self._index.transaction():
-                self._index_writer(writer)
-        except (sqlite3.Error, ThreadStoreError):
-            self._dirty[writer.thread_id] = writer  # the next query retries
 
     def _local_writer(self, thread_id: str) -> LocalWriter | None:
         writer = self._writers.get(thread_id)
@@ -207,7 +171,7 @@ class LocalThreadStore(LiveWriterStore):
             # Checked under the lock: another process may have created the thread and let it go
             # (its new rollout shows up in the directory scan).
             self._refresh(light=True)
-            if thread_id in self._dirty or self._index.get(thread_id) is not None:
+            if thread_id in self._catalog.dirty or self._index.get(thread_id) is not None:
                 raise Conflict(f"thread {thread_id} already exists")
             now = params.created_at or utc_now()
             meta = initial_session_meta(params, format_rfc3339(now))
@@ -243,7 +207,7 @@ class LocalThreadStore(LiveWriterStore):
             if not isinstance(meta, dict) or meta.get("id") != thread_id:
                 raise InvalidRequest(f"rollout path `{path}` is not a rollout of thread {thread_id}")
         else:
-            row = self._row_for(thread_id)
+            row = self._catalog.row_for(thread_id)
             if row is None:
                 raise ThreadNotFound(thread_id)
             if row.archived and not params.include_archived:
@@ -251,8 +215,8 @@ class LocalThreadStore(LiveWriterStore):
             path = Path(row.path)
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
-            path = self._plain_rollout(path)
-            row = self._index_file(path, thread_id)
+            path = self._catalog.plain_rollout(path)
+            row = self._catalog.index_file(path, thread_id)
             writer = LocalWriter(self, thread_id, params.event_persistence_mode, path, lock, row.summary)
             writer.open_existing()
             return writer
@@ -278,454 +242,23 @@ class LocalThreadStore(LiveWriterStore):
 
     # -- reading rollouts ------------------------------------------------------------------------
 
-    def _find_path(self, thread_id: str) -> Path | None:
-        writer = self._local_writer(thread_id)
-        if writer is not None:
-            return writer.path
-        row = self._index.get(thread_id)
-        return Path(row.path) if row is not None else None
-
-    def _resolve(self, path: Path, chunk: RolloutChunk, depth: int = 0) -> _Resolved:
-        """Expand a fork reference (a newer Codex fork points at its parent's first N lines)."""
-        items, stamps = chunk.items, chunk.timestamps
-        if items and depth < _MAX_FORK_DEPTH and items[0].get("type") == "session_meta":
-            meta = items[0].get("payload") or {}
-            parent_id = meta.get("forked_from_id")
-            cut = meta.get("forked_from_ordinal_exclusive")
-            if isinstance(parent_id, str) and isinstance(cut, int) and not isinstance(cut, bool):
-                parent_path = self._find_path(parent_id)
-                if parent_path is not None and parent_path != path:
-                    try:
-                        parent = self._resolve(parent_path, read_rollout(parent_path), depth + 1)
-                    except (InvalidRequest, Internal):
-                        parent = None
-                    if parent is not None:
-                        kept = [
-                            (item, ts)
-                            for index, (item, ts) in enumerate(zip(parent.items, parent.timestamps, strict=True))
-                            if _ordinal(item, index) < cut
-                        ]
-                        items = [items[0], *(i for i, _ in kept), *items[1:]]
-                        stamps = [stamps[0], *(t for _, t in kept), *stamps[1:]]
-        return _Resolved(items, stamps, chunk.skipped, chunk.end_offset)
-
-    def _plain_rollout(self, path: Path) -> Path:
-        """The rollout to append to: a compressed one is first re-materialized as plain JSONL,
-        as Codex does (the plain file is written and synced before the compressed one goes)."""
-        if not is_compressed(path):
-            return path
-        plain = Path(logical_path(path))
-        tmp = plain.with_name(f".{plain.name}.tmp")
-        try:
-            data = decompress(path)
-            with open(tmp, "wb") as f:
-                f.write(data if data.endswith(b"\n") or not data else data + b"\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, plain)
-            os.unlink(path)
-            directory = os.open(plain.parent, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise os_error("decompress", path, exc) from None
-        thread_id = thread_id_from_name(plain.name)
-        if thread_id is not None:
-            self._index_file(plain, thread_id)
-        return plain
-
-    def _read_items(self, path: Path) -> _Resolved:
-        resolved = self._resolve(path, read_rollout(path))
-        if resolved.skipped:
-            # Torn, corrupt or NUL-padded lines: skipped (the lines after them are kept), counted.
-            _log.warning("skipped %d unreadable line(s) in %s", resolved.skipped, path)
-        return resolved
-
     # -- the index -------------------------------------------------------------------------------
 
-    def _compose(
-        self,
-        thread_id: str,
-        path: Path,
-        summary: ThreadSummary,
-        stat: os.stat_result | None,
-        *,
-        overrides: bool = True,
-    ) -> StoredThread:
-        """The StoredThread a rollout describes, with names (and overrides) applied."""
-        mtime = datetime.fromtimestamp(stat.st_mtime, UTC) if stat else utc_now()
-        archived = self.layout.is_archived(path)
-        archived_at = None
-        if archived:
-            archived_at = datetime.fromtimestamp(max(stat.st_ctime, stat.st_mtime), UTC) if stat else mtime
-        entry = self._index.name_entry(thread_id)
-        name = (entry or None) if entry is not None else summary.rollout_name
-        thread = summary.to_thread(
-            thread_id=thread_id,
-            fallback_time=mtime,
-            rollout_path=logical_path(path),
-            archived_at=archived_at,
-            name=name,
-            default_provider=self.default_model_provider,
-        )
-        if entry is not None and not entry:
-            thread = dataclasses.replace(thread, name=None)
-        return apply_patch(thread, self._index.overrides(thread_id)) if overrides else thread
-
-    def _index_file(
-        self,
-        path: Path,
-        thread_id: str | None = None,
-        row: IndexRow | None = None,
-        skipped: list[int] | None = None,
-    ) -> IndexRow:
-        """Bring the row of one rollout up to date with the file (incrementally when it grew).
-
-        The number of unreadable lines found is appended to ``skipped`` when given."""
-        try:
-            stat = os.stat(path)
-        except FileNotFoundError:
-            raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
-        except OSError as exc:
-            raise Internal(f"failed to stat rollout {path}: {exc}") from None
-        thread_id = thread_id or thread_id_from_name(path.name)
-        if thread_id is None:
-            first = read_first_line(path)
-            meta_id = (first or {}).get("payload", {}).get("id") if first else None
-            if not isinstance(meta_id, str):
-                raise InvalidRequest(f"rollout `{path}` has no session metadata")
-            thread_id = validate_thread_id(meta_id)
-        if row is None:
-            row = self._index.get(thread_id)
-        path_str = str(path)
-        if (
-            row is not None
-            and row.path == path_str
-            and row.ino == stat.st_ino
-            and row.file_size == stat.st_size
-            and row.mtime_ns == stat.st_mtime_ns
-        ):
-            return row
-        incremental = (
-            row is not None
-            and row.path == path_str
-            and row.ino == stat.st_ino
-            and stat.st_size >= row.file_size
-            and not is_compressed(path)
-        )
-        if incremental:
-            assert row is not None
-            summary = row.summary
-            chunk = read_rollout(path, row.file_size)
-            resolved = _Resolved(chunk.items, chunk.timestamps, chunk.skipped, chunk.end_offset)
-        else:
-            summary = ThreadSummary(thread_id)
-            resolved = self._read_items(path)
-        if skipped is not None:
-            skipped.append(resolved.skipped)
-        texts: list[str] = []
-        for item, ts in zip(resolved.items, resolved.timestamps, strict=True):
-            summary.add(item, item.get("timestamp") if isinstance(item.get("timestamp"), str) else ts)
-            for text in search_texts(item):
-                if text not in texts[-4:]:
-                    texts.append(text)
-        thread = self._compose(thread_id, path, summary, stat)
-        with self._index.transaction():
-            return self._index.upsert(
-                thread=thread,
-                path=path_str,
-                archived=self.layout.is_archived(path),
-                summary=summary,
-                # A compressed rollout is read whole; its row remembers the compressed size.
-                file_size=stat.st_size if is_compressed(path) else resolved.end_offset,
-                mtime_ns=stat.st_mtime_ns,
-                ino=stat.st_ino,
-                new_texts=texts,
-                reset_texts=not incremental,
-            )
-
-    def _take_dirty(self) -> None:
-        """Move what in-process writers appended into the index (no file reads needed)."""
-        if not self._dirty:
-            return
-        dirty, self._dirty = self._dirty, {}
-        with self._index.transaction():
-            for writer in dirty.values():
-                self._index_writer(writer)
-
-    def _index_writer(self, writer: LocalWriter) -> None:
-        stat = _stat(writer.path)
-        if stat is None:
-            return
-        thread = self._compose(writer.thread_id, writer.path, writer.summary, stat)
-        texts, writer.new_texts = writer.new_texts, []
-        path = str(writer.path)
-        known = self._index.location(writer.thread_id)
-        self._index.upsert(
-            thread=thread,
-            path=path,
-            archived=self.layout.is_archived(writer.path),
-            summary=writer.summary,
-            file_size=writer.size,
-            mtime_ns=stat.st_mtime_ns,
-            ino=stat.st_ino,
-            new_texts=texts,
-            reset_texts=known is not None and known[1] != stat.st_ino,
-        )
-
-    def _scan_dirs(self) -> None:
-        """Index rollouts added, moved or removed by anyone since the last scan."""
-        known = self._index.dir_mtimes()
-        own, self._own_dirs = self._own_dirs, {}
-        for key, (before, after) in own.items():
-            if known.get(key) == before:
-                known[key] = after
-                self._index.set_dir(key, after)
-        seen: dict[str, int] = {}
-        changed: list[Path] = []
-
-        def visit(directory: Path, depth: int) -> None:
-            try:
-                stat = os.stat(directory)
-            except OSError:
-                return
-            key = str(directory)
-            seen[key] = stat.st_mtime_ns
-            if depth == 0:
-                if known.get(key) != stat.st_mtime_ns:
-                    changed.append(directory)
-                return
-            try:
-                children = sorted(e.path for e in os.scandir(directory) if e.is_dir(follow_symlinks=False))
-            except OSError:
-                return
-            for child in children:
-                visit(Path(child), depth - 1)
-
-        visit(self.layout.sessions, 3)
-        visit(self.layout.archived, 0)
-        for directory in changed:
-            self._scan_dir(directory)
-            self._index.set_dir(str(directory), seen[str(directory)])
-        for key in known.keys() - seen.keys():
-            # A directory that vanished: forget its rows.
-            for path, thread_id in self._index.paths_under(key).items():
-                if not os.path.exists(path) and self._local_writer(thread_id) is None:
-                    self._index.delete(thread_id)
-            self._index.forget_dir(key)
-
-    def _scan_dir(self, directory: Path) -> None:
-        """Index the rollouts that appeared in ``directory`` and forget those that left it.
-
-        Files the index already knows are not read here (appends to them are found by the
-        per-query checks), so a rescan costs one directory listing plus the new files."""
-        on_disk: dict[str, str] = {}
-        try:
-            for entry in os.scandir(directory):
-                if entry.name.endswith((".jsonl", ".jsonl.zst")) and entry.is_file():
-                    thread_id = thread_id_from_name(entry.name)
-                    if thread_id is not None:
-                        on_disk[entry.path] = thread_id
-        except OSError:
-            return
-        # A plain rollout and its compressed twin: the plain one is current.
-        for path in [p for p in on_disk if is_compressed(p)]:
-            if logical_path(path) in on_disk:
-                del on_disk[path]
-        indexed = self._index.paths_under(str(directory))
-        gone = [(p, t) for p, t in indexed.items() if p not in on_disk]
-        new = sorted((p, t) for p, t in on_disk.items() if p not in indexed)
-        with self._index.transaction():
-            for path, thread_id in gone:
-                location = self._index.location(thread_id)
-                if location is not None and location[0] == path and self._local_writer(thread_id) is None:
-                    self._index.delete(thread_id)
-        # New files are indexed in batches: one transaction each, short enough not to hold other
-        # processes' writers back for long.
-        for start in range(0, len(new), _INDEX_BATCH):
-            with self._index.transaction():
-                for path, thread_id in new[start : start + _INDEX_BATCH]:
-                    self._index_new_file(Path(path), thread_id)
-            if self.index_progress is not None:
-                self.index_progress(min(start + _INDEX_BATCH, len(new)), len(new))
-
-    def _index_new_file(self, path: Path, thread_id: str) -> None:
-        location = self._index.location(thread_id)
-        # Two files claiming one thread: the active one wins over the archived one.
-        if (
-            location is not None
-            and location[0] != str(path)
-            and os.path.exists(location[0])
-            and self.layout.is_archived(path)
-            and not self.layout.is_archived(location[0])
-        ):
-            return
-        try:
-            self._index_file(path, thread_id)
-        except (InvalidRequest, Internal):
-            return
-
-    def _sync_names(self) -> None:
-        path = self.layout.session_index
-        stat = _stat(path)
-        state = f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}" if stat else ""
-        if self._index.get_meta("names_state") == state:
-            return
-        offset = int(self._index.get_meta("names_offset") or 0)
-        tail = bytes.fromhex(self._index.get_meta("names_tail") or "")
-        # Codex and this store only append. A file that is another file, did not grow, or no
-        # longer ends its old part with the last bytes read was rewritten: read it all again.
-        if (
-            stat is None
-            or self._index.get_meta("names_ino") != str(stat.st_ino)
-            or stat.st_size <= offset
-            or read_bytes_at(path, offset - len(tail), len(tail)) != tail
-        ):
-            offset = 0
-        names, end = read_names(path, offset)
-        with self._index.transaction():
-            changed = self._index.set_names(names, replace=offset == 0)
-            self._index.set_meta("names_offset", str(end))
-            self._index.set_meta("names_ino", str(stat.st_ino) if stat else "")
-            self._index.set_meta("names_tail", read_bytes_at(path, max(0, end - 64), min(end, 64)).hex())
-            self._index.set_meta("names_state", state)
-            for thread_id in changed:
-                row = self._index.get(thread_id)
-                if row is not None:
-                    path_obj = Path(row.path)
-                    self._index.update_thread_json(self._compose(thread_id, path_obj, row.summary, _stat(path_obj)))
-
-    def _sweep(self) -> None:
-        """Check a few threads per query for appends by other programs (round robin)."""
-        rows = self._index.rows_after(self._sweep_after, SWEEP_BUDGET)
-        if len(rows) < SWEEP_BUDGET:
-            self._sweep_after = 0
-        for num, thread_id, path, size, mtime_ns, ino in rows:
-            self._sweep_after = num
-            self._check_row(thread_id, path, size, mtime_ns, ino)
-
-    def _check_row(self, thread_id: str, path: str, size: int, mtime_ns: int, ino: int) -> bool:
-        """Re-index one row if its file changed; True when it did."""
-        if self._local_writer(thread_id) is not None:
-            return False
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return False  # the directory scan handles removals
-        if stat.st_size == size and stat.st_mtime_ns == mtime_ns and stat.st_ino == ino:
-            return False
-        try:
-            self._index_file(Path(path), thread_id)
-        except (InvalidRequest, Internal):
-            return False
-        return True
-
-    def _refresh(self, light: bool = False) -> None:
-        """Bring the index up to date before a query (``light``: only look for new files)."""
-        self._check_open()
-        try:
-            self._catch_up(light)
-        except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-                raise Internal(f"index {self.layout.index_db} failed: {exc}") from None
-            # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
-            self._index.recreate()
-            self._rebuild()
-            self._catch_up()
-
-    def _catch_up(self, light: bool = False) -> None:
-        if light:
-            self._scan_dirs()
-            return
-        self._take_dirty()
-        self._scan_dirs()
-        self._sync_names()
-        self._sweep()
-
     def _check_open(self) -> None:
-        if self._closed:
+        if self._catalog.closed:
             raise InvalidRequest("the store is closed")
-
-    def _row_for(self, thread_id: str) -> IndexRow | None:
-        """The up-to-date row of a thread (None when no rollout is known)."""
-        self._refresh()
-        writer = self._local_writer(thread_id)
-        row = self._index.get(thread_id)
-        if writer is not None and not writer.materialized and row is None:
-            return None
-        if row is None:
-            return None
-        if not os.path.exists(row.path):
-            self._index.delete(thread_id)
-            return None
-        if writer is None:
-            return self._index_file(Path(row.path), thread_id, row)
-        return row
 
     @_store_errors
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         """Rebuild the index from the files (overrides are kept). ``progress(done, total)`` is
         called as rollouts are read."""
         self._check_open()
-        return self._rebuild(progress)
-
-    def _rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
-        self._take_dirty()
-        self._index.reset()
-        files: list[Path] = []
-        for root in (self.layout.sessions, self.layout.archived):
-            if root.is_dir():
-                files.extend(p for p in root.rglob("*.jsonl") if thread_id_from_name(p.name))
-                files.extend(
-                    p
-                    for p in root.rglob("*.jsonl.zst")
-                    if thread_id_from_name(p.name) and not os.path.exists(logical_path(p))
-                )
-        skipped = unreadable = count = 0
-        total = len(files)
-        for number, path in enumerate(sorted(files, key=lambda p: (self.layout.is_archived(p), str(p))), 1):
-            try:
-                row = self._index.get(thread_id_from_name(path.name) or "")
-                if row is not None and row.path != str(path) and not self.layout.is_archived(Path(row.path)):
-                    continue
-                counts: list[int] = []
-                self._index_file(path, skipped=counts)
-                count += 1
-                skipped += sum(counts)
-            except (InvalidRequest, Internal):
-                unreadable += 1
-            if progress is not None:
-                progress(number, total)
-        self._scan_dirs_mark_all()
-        self._sync_names()
-        return ReindexReport(threads=count, skipped_lines=skipped, unreadable_files=unreadable)
-
-    def _scan_dirs_mark_all(self) -> None:
-        for root, depth in ((self.layout.sessions, 3), (self.layout.archived, 0)):
-            stack = [(root, depth)]
-            while stack:
-                directory, level = stack.pop()
-                stat = _stat(directory)
-                if stat is None:
-                    continue
-                if level == 0:
-                    self._index.set_dir(str(directory), stat.st_mtime_ns)
-                    continue
-                try:
-                    stack.extend(
-                        (Path(e.path), level - 1) for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)
-                    )
-                except OSError:
-                    continue
+        return self._catalog.rebuild(progress)
 
     # -- reads -----------------------------------------------------------------------------------
 
     def _thread_row(self, thread_id: str, include_archived: bool) -> IndexRow:
-        row = self._row_for(thread_id)
+        row = self._catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if row.archived and not include_archived:
@@ -735,14 +268,14 @@ class LocalThreadStore(LiveWriterStore):
     @_store_errors
     async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         row = self._thread_row(params.thread_id, params.include_archived)
-        return StoredThreadHistory(params.thread_id, self._read_items(Path(row.path)).items)
+        return StoredThreadHistory(params.thread_id, self._catalog.read_items(Path(row.path)).items)
 
     @_store_errors
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         row = self._thread_row(params.thread_id, params.include_archived)
         thread = row.thread()
         if params.include_history:
-            items = self._read_items(Path(row.path)).items
+            items = self._catalog.read_items(Path(row.path)).items
             thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, items))
         return thread
 
@@ -750,7 +283,7 @@ class LocalThreadStore(LiveWriterStore):
     async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
         self._check_open()
         path = self._resolve_rollout_path(params.rollout_path)
-        resolved = self._read_items(path)
+        resolved = self._catalog.read_items(path)
         first = resolved.items[0] if resolved.items else None
         thread_id = thread_id_from_name(path.name)
         if first is not None and first.get("type") == "session_meta":
@@ -761,70 +294,12 @@ class LocalThreadStore(LiveWriterStore):
             raise InvalidRequest(f"rollout `{params.rollout_path}` has no session metadata")
         summary = ThreadSummary(thread_id)
         summary.add_all(resolved.items, resolved.timestamps)
-        thread = self._compose(thread_id, path, summary, _stat(path))
+        thread = self._catalog.compose(thread_id, path, summary, stat_or_none(path))
         if thread.archived_at is not None and not params.include_archived:
             raise InvalidRequest(f"thread {thread_id} is archived")
         if params.include_history:
             thread = dataclasses.replace(thread, history=StoredThreadHistory(thread_id, resolved.items))
         return thread
-
-    def _page_query(
-        self,
-        *,
-        archived: bool,
-        sort_key: str,
-        descending: bool,
-        cursor: str | None,
-        limit: int,
-        where: list[str],
-        args: list[Any],
-    ) -> list[tuple[Any, ...]]:
-        anchor = decode_cursor(cursor)
-        column = "updated_ms" if sort_key == "updated_at" else "created_ms"
-        clauses = ["archived = ?", "visible = 1", *where]
-        values: list[Any] = [1 if archived else 0, *args]
-        if anchor is not None:
-            op = "<" if descending else ">"
-            if anchor.thread_id is None:
-                clauses.append(f"{column} {op} ?")
-                values.append(anchor.ts_ms)
-            else:
-                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
-                values.extend([anchor.ts_ms, anchor.ts_ms, anchor.thread_id])
-        order = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
-            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
-        )
-        return self._index.query(sql, [*values, limit])
-
-    def _page(
-        self, params: ListThreadsParams | SearchThreadsParams, where: list[str], args: list[Any]
-    ) -> tuple[list[tuple[Any, ...]], str | None]:
-        """One page of index rows in the requested order, and the cursor after it (if more)."""
-        rows = self._fresh_page(
-            lambda: self._page_query(
-                archived=params.archived,
-                sort_key=params.sort_key,
-                descending=params.sort_direction == "desc",
-                cursor=params.cursor,
-                limit=params.page_size + 1,
-                where=where,
-                args=args,
-            )
-        )
-        if len(rows) <= params.page_size:
-            return rows, None
-        last = rows[params.page_size - 1]
-        return rows[: params.page_size], encode_cursor(from_ms(last[7]), last[1])
-
-    def _fresh_page(self, run: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
-        """Run a page query, re-index any returned thread whose file changed, and re-run once."""
-        rows = run()
-        changed = False
-        for _num, thread_id, path, size, mtime_ns, ino, *_ in rows:
-            changed |= self._check_row(thread_id, path, size, mtime_ns, ino)
-        return run() if changed else rows
 
     @_store_errors
     async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
@@ -845,7 +320,7 @@ class LocalThreadStore(LiveWriterStore):
         if params.search_term:
             where.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
             args.extend([params.search_term] * 3)
-        rows, next_cursor = self._page(params, where, args)
+        rows, next_cursor = self._catalog.page(params, where, args)
         return ThreadPage(items=[_thread_of(r) for r in rows], next_cursor=next_cursor)
 
     @_store_errors
@@ -871,7 +346,7 @@ class LocalThreadStore(LiveWriterStore):
         while len(found) < wanted:
 
             def query(cursor: str | None = cursor) -> list[tuple[Any, ...]]:
-                return self._page_query(
+                return self._catalog.page_query(
                     archived=params.archived,
                     sort_key=params.sort_key,
                     descending=params.sort_direction == "desc",
@@ -881,7 +356,7 @@ class LocalThreadStore(LiveWriterStore):
                     args=args,
                 )
 
-            batch = self._fresh_page(query)
+            batch = self._catalog.fresh_page(query)
             for row in batch:
                 text = self._index.first_text(row[0], term)
                 if text is not None:
@@ -918,7 +393,7 @@ class LocalThreadStore(LiveWriterStore):
         self._ensure_not_live_elsewhere(thread_id)
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
-            path = self._plain_rollout(path)
+            path = self._catalog.plain_rollout(path)
         except BaseException:
             lock.release()
             raise
@@ -969,45 +444,20 @@ class LocalThreadStore(LiveWriterStore):
             append_name(self.layout.session_index, thread_id, patch.name)
         rest = patch.without("name", "memory_mode", "git_info", "title")
         if not rest.is_empty():
-            self._store_overrides(thread_id, Path(row.path), row.summary, rest)
+            self._catalog.store_overrides(thread_id, Path(row.path), row.summary, rest)
         self._refresh()
-        row = self._index_file(Path(self._find_path(thread_id) or path), thread_id)
+        row = self._catalog.index_file(Path(self._catalog.find_path(thread_id) or path), thread_id)
         with self._index.transaction():
-            thread = self._compose(thread_id, Path(row.path), row.summary, _stat(Path(row.path)))
+            thread = self._catalog.compose(thread_id, Path(row.path), row.summary, stat_or_none(Path(row.path)))
             self._index.update_thread_json(thread)
         return thread
-
-    def _store_overrides(self, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch) -> None:
-        """Keep the fields of ``patch`` that differ from what the rollout itself says.
-
-        The rollout is the truth for derived facts (preview, token usage, model, ...): a patch that
-        repeats them — what ``LiveThread`` sends after each append — stores nothing, so a later
-        append by any program still shows through. A value that differs is an explicit override
-        and stays (``updated_at`` only ever moves forward); patching a field back to the derived
-        value removes its override."""
-        derived = self._compose(thread_id, path, summary, _stat(path), overrides=False)
-        current = self._index.overrides(thread_id)
-        keep: dict[str, Any] = {}
-        drop: list[str] = []
-        for name, value in patch.present().items():
-            if name == "updated_at":
-                if value > derived.updated_at:
-                    keep[name] = value
-            elif value == getattr(derived, name):
-                drop.append(name)
-            else:
-                keep[name] = value
-        updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
-        if updated != current:
-            with self._index.transaction():
-                self._index.set_overrides(thread_id, updated)
 
     # -- archive / unarchive / delete -----------------------------------------------------------
 
     @_store_errors
     async def archive_thread(self, thread_id: str) -> None:
         thread_id = validate_thread_id(thread_id)
-        row = self._row_for(thread_id)
+        row = self._catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if row.archived:
@@ -1021,12 +471,12 @@ class LocalThreadStore(LiveWriterStore):
         writer = self._local_writer(thread_id)
         if writer is not None:
             writer.path = target
-        self._index_file(target, thread_id)
+        self._catalog.index_file(target, thread_id)
 
     @_store_errors
     async def unarchive_thread(self, thread_id: str) -> StoredThread:
         thread_id = validate_thread_id(thread_id)
-        row = self._row_for(thread_id)
+        row = self._catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if not row.archived:
@@ -1046,17 +496,17 @@ class LocalThreadStore(LiveWriterStore):
         with self._index.transaction():
             merged = self._index.overrides(thread_id).merge(ThreadMetadataPatch(updated_at=utc_now()))
             self._index.set_overrides(thread_id, merged)
-        return self._index_file(target, thread_id).thread()
+        return self._catalog.index_file(target, thread_id).thread()
 
     def _move(self, source: Path, target: Path) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
                 raise Conflict(f"rollout {target} already exists")
-            before = {d: _mtime_ns(d) for d in (source.parent, target.parent)}
+            before = {d: mtime_ns(d) for d in (source.parent, target.parent)}
             os.rename(source, target)
             for directory, mtime in before.items():
-                self._own_dir_change(directory, mtime, _mtime_ns(directory))
+                self._own_dir_change(directory, mtime, mtime_ns(directory))
             if self.fsync:
                 for directory in {source.parent, target.parent}:
                     fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
@@ -1099,29 +549,24 @@ class LocalThreadStore(LiveWriterStore):
                 except OSError as exc:
                     raise os_error("delete", candidate, exc) from None
         remove_names(self.layout.session_index, thread_id)
-        self._dirty.pop(thread_id, None)
+        self._catalog.dirty.pop(thread_id, None)
         with self._index.transaction():
             self._index.forget_thread(thread_id)
         if writer is not None:
             await self.discard_thread(thread_id)
-        self._dirty.pop(thread_id, None)
+        self._catalog.dirty.pop(thread_id, None)
 
     # -- resources -------------------------------------------------------------------------------
 
     async def close(self) -> None:
-        if self._closed:
+        if self._catalog.closed:
             return
         await super().close()
         try:
-            self._take_dirty()
+            self._catalog.take_dirty()
         finally:
-            self._closed = True
+            self._catalog.closed = True
             self._index.close()
-
-
-def _ordinal(item: Item, index: int) -> int:
-    value = item.get("ordinal")
-    return value if isinstance(value, int) and not isinstance(value, bool) else index
 
 
 def _source_filter(allowed: Sequence[SessionSource], where: list[str], args: list[Any]) -> None:
@@ -1137,18 +582,6 @@ def _source_filter(allowed: Sequence[SessionSource], where: list[str], args: lis
         parts.append(f"source_json IN ({','.join('?' * len(objects))})")
         args.extend(objects)
     where.append(f"({' OR '.join(parts)})")
-
-
-def _mtime_ns(path: Path) -> int | None:
-    stat = _stat(path)
-    return stat.st_mtime_ns if stat else None
-
-
-def _stat(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
 
 
 def _thread_of(row: tuple[Any, ...]) -> StoredThread:
