@@ -26,7 +26,7 @@ import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from ... import _json
 from ...errors import Conflict, Internal, InvalidRequest, ResourceExhausted, ThreadNotFound
@@ -65,6 +65,11 @@ __all__ = ["LocalThreadStore", "ReindexReport"]
 
 
 _F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
+
+#: A term in at least this many texts is searched by walking the listing...
+_COMMON_TERM_TEXTS: Final = 2000
+#: ... for at most this many threads before the trigram index takes over.
+_WALK_BUDGET: Final = 1000
 
 
 def _store_errors(method: _F) -> _F:
@@ -328,21 +333,52 @@ class LocalThreadStore(LiveWriterStore):
         decode_cursor(params.cursor)
         self._refresh()
         term = params.search_term.strip()
-        # The trigram index finds candidates holding every trigram of the term, in listing order;
-        # each candidate is then confirmed (and its snippet found) by a substring test on its
-        # stored texts. Terms under three characters have no trigram: their texts are scanned.
-        fts = trigram_query(term)
-        if fts is not None:
-            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"]
-            args: list[Any] = [fts]
-        else:
-            where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))"]
-            args = [term]
+        # Candidates come in listing order and are confirmed (and their snippet found) by a
+        # substring test on their stored texts. A term found in many texts is looked for by
+        # walking the listing (the page fills after a few threads); any other through the
+        # trigram index (every trigram of the term occurs). Terms under three characters have
+        # no trigram: their texts are scanned.
+        sources: list[str] = []
+        source_args: list[Any] = []
         if params.allowed_sources:
-            _source_filter(params.allowed_sources, where, args)
+            _source_filter(params.allowed_sources, sources, source_args)
+        fts = trigram_query(term)
+        found: list[tuple[tuple[Any, ...], str]] | None = None
+        if fts is not None and self._index.matches_at_least(fts, _COMMON_TERM_TEXTS):
+            found = self._confirmed_page(params, term, sources, source_args, budget=_WALK_BUDGET)
+        if found is None:
+            if fts is not None:
+                where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)", *sources]
+                args: list[Any] = [fts, *source_args]
+            else:
+                where = [f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))", *sources]
+                args = [term, *source_args]
+            found = self._confirmed_page(params, term, where, args, budget=None)
+            assert found is not None
+        next_cursor = None
+        if len(found) > params.page_size:
+            last = found[params.page_size - 1][0]
+            next_cursor = encode_cursor(from_ms(last[7]), last[1])
+        hits = [
+            StoredThreadSearchResult(_thread_of(row), snippet(text, term) or text[:144])
+            for row, text in found[: params.page_size]
+        ]
+        return ThreadSearchPage(items=hits, next_cursor=next_cursor)
+
+    def _confirmed_page(
+        self,
+        params: SearchThreadsParams,
+        term: str,
+        where: list[str],
+        args: list[Any],
+        budget: int | None,
+    ) -> list[tuple[tuple[Any, ...], str]] | None:
+        """Up to one page (plus one) of threads matching ``where`` whose texts contain ``term``,
+        with the first such text; None when more than ``budget`` rows were examined first."""
         wanted = params.page_size + 1  # one more than a page tells whether another page exists
         found: list[tuple[tuple[Any, ...], str]] = []
         cursor = params.cursor
+        examined = 0
         while len(found) < wanted:
 
             def query(cursor: str | None = cursor) -> list[tuple[Any, ...]]:
@@ -365,16 +401,11 @@ class LocalThreadStore(LiveWriterStore):
                         break
             if len(batch) < wanted:
                 break
+            examined += len(batch)
+            if budget is not None and examined >= budget:
+                return None
             cursor = encode_cursor(from_ms(batch[-1][7]), batch[-1][1])
-        next_cursor = None
-        if len(found) > params.page_size:
-            last = found[params.page_size - 1][0]
-            next_cursor = encode_cursor(from_ms(last[7]), last[1])
-        hits = [
-            StoredThreadSearchResult(_thread_of(row), snippet(text, term) or text[:144])
-            for row, text in found[: params.page_size]
-        ]
-        return ThreadSearchPage(items=hits, next_cursor=next_cursor)
+        return found
 
     # -- metadata updates -----------------------------------------------------------------------
 

@@ -425,6 +425,13 @@ class Index:
     def query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, args).fetchall()
 
+    def matches_at_least(self, fts_query: str, count: int) -> bool:
+        """Whether at least ``count`` stored texts match ``fts_query`` (stops counting there)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM texts WHERE texts MATCH ? LIMIT ?)", (fts_query, count)
+        ).fetchone()
+        return bool(row[0] >= count)
+
     def first_text(self, num: int, term: str) -> str | None:
         """The first stored text of thread ``num`` that contains ``term`` (case-insensitive).
 
