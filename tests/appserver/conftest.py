@@ -9,15 +9,12 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-CODEX_HOME = FIXTURES / "codex-homes" / "codex-0.125.0"
+from tests.fixtures import CODEX_HOME_0125 as CODEX_HOME
 
 
 @pytest.fixture
 def codex_home(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     """A copy of the 0.125.0 home (the fixtures are read-only) and its ``expected.json``."""
-    if not CODEX_HOME.is_dir():
-        pytest.skip("shared fixtures not present")
     target = tmp_path / "codex-home"
     shutil.copytree(CODEX_HOME, target)
     for path in target.rglob("*"):

@@ -50,19 +50,9 @@ def seed(url: str) -> list[str]:
     return asyncio.run(work())
 
 
-def local_available() -> bool:
-    try:
-        from threadstore.store.local import LocalThreadStore  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.fixture(params=["remote", "local"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "local":
-        if not local_available():
-            pytest.skip("the local store is not available yet")
         yield f"local:{tmp_path / 'home'}"
         return
     with serve_process() as address:

@@ -8,6 +8,7 @@ import pytest
 
 from threadstore import InMemoryThreadStore, InvalidRequest, Unsupported
 from threadstore.remote import RemoteThreadStore
+from threadstore.store.local import LocalThreadStore
 from threadstore.urls import default_store_url, open_store
 
 
@@ -23,9 +24,8 @@ def test_memory_and_grpc_urls() -> None:
 
 
 def test_local_url(tmp_path: Path) -> None:
-    local = pytest.importorskip("threadstore.store.local")
     store = open_store(f"local:{tmp_path / 'home'}")
-    assert isinstance(store, local.LocalThreadStore)
+    assert isinstance(store, LocalThreadStore)
 
 
 def test_default_url() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from tests.fixtures import CODEX_HOME_0125 as FIXTURE
 from threadstore import (
     AppendThreadItemsParams,
     ListThreadsParams,
@@ -21,10 +22,7 @@ from threadstore import (
 )
 from threadstore.store.local import LocalThreadStore
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "codex-homes" / "codex-0.125.0"
 THREAD_A = "01a211bf-81da-7c93-9c38-b2117fbac6d3"
-
-pytestmark = pytest.mark.skipif(not FIXTURE.is_dir(), reason="shared fixtures not present")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import CODEX_HOME_0125
 from threadstore import (
     AppendThreadItemsParams,
     ListThreadsParams,
@@ -287,9 +288,7 @@ async def test_unicode_line_separators_are_data(tmp_path: Path, separator: str) 
 
 async def test_copied_codex_rollout_with_damage_is_still_read(tmp_path: Path) -> None:
     """A real Codex rollout with a NUL run spliced in the middle keeps all its other lines."""
-    fixtures = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "codex-homes" / "codex-0.125.0"
-    if not fixtures.is_dir():
-        pytest.skip("shared fixtures not present")
+    fixtures = CODEX_HOME_0125
     home = tmp_path / "home"
     shutil.copytree(fixtures, home)
     source = sorted((home / "sessions").rglob("*.jsonl"))[0]

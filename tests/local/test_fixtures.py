@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures import CODEX_HOMES
+from tests.fixtures import ROLLOUTS as ROLLOUT_DIR
 from threadstore import (
     ListThreadsParams,
     ReadThreadByRolloutPathParams,
@@ -19,10 +21,7 @@ from threadstore import (
 from threadstore.store.local import LocalThreadStore
 from threadstore.store.summary import CONTEXTUAL_PREFIXES, message_text
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-HOMES = sorted(p.name for p in (FIXTURES / "codex-homes").iterdir()) if (FIXTURES / "codex-homes").is_dir() else []
-
-pytestmark = pytest.mark.skipif(not HOMES, reason="shared fixtures not present")
+HOMES = sorted(p.name for p in CODEX_HOMES.iterdir() if p.is_dir())
 
 
 @pytest.fixture(params=HOMES)
@@ -30,7 +29,7 @@ async def home(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[LocalThreadStore, dict[str, Any]]]:
     target = tmp_path / "home"
-    shutil.copytree(FIXTURES / "codex-homes" / request.param, target)
+    shutil.copytree(CODEX_HOMES / request.param, target)
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     target.chmod(0o755)
@@ -167,7 +166,7 @@ async def test_rename_archive_and_delete_on_a_codex_home(home: tuple[LocalThread
     assert ids["E"] not in active
 
 
-ROLLOUTS = sorted((FIXTURES / "rollouts").glob("*.jsonl")) if (FIXTURES / "rollouts").is_dir() else []
+ROLLOUTS = sorted(ROLLOUT_DIR.glob("*.jsonl"))
 
 
 @pytest.mark.parametrize("rollout", ROLLOUTS, ids=lambda p: p.name[:40])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import CODEX_HOME_0125 as FIXTURE
 from threadstore import (
     AppendThreadItemsParams,
     InvalidRequest,
@@ -25,8 +26,6 @@ from threadstore.items import user_message
 from threadstore.store.local import LocalThreadStore
 
 from ._util import append_bytes, history, make_thread, numbered, open_store, rewrite_in_place
-
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "codex-homes" / "codex-0.125.0"
 
 
 def _ids(threads: list[StoredThread]) -> list[str]:
@@ -46,8 +45,6 @@ def _line(item: dict[str, object], ts: str) -> bytes:
 
 
 async def test_copied_codex_rollout_appears(tmp_path: Path) -> None:
-    if not FIXTURE.is_dir():
-        pytest.skip("shared fixtures not present")
     home = tmp_path / "home"
     store = open_store(home)
     try:

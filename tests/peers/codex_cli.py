@@ -43,6 +43,7 @@ __all__ = [
     "find_codex_executable",
     "make_git_repo",
     "npm_available",
+    "require_codex",
     "rollout_files",
     "write_codex_home",
 ]
@@ -227,6 +228,19 @@ def ensure_codex(
     if found is None:
         raise CodexInstallError(f"@openai/codex@{version} installed but no native binary for this platform was found")
     return found
+
+
+def require_codex(version: str) -> CodexInstall:
+    """The given Codex build for a test, installed from npm when missing.
+
+    A machine of this project's kind has npm and reaches the registry, so a failed install fails
+    the test (with npm's own message) instead of skipping it."""
+    import pytest
+
+    try:
+        return ensure_codex(version)
+    except CodexInstallError as exc:
+        pytest.fail(f"could not install @openai/codex@{version}: {exc}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,12 +14,8 @@ from .codex_cli import (
     EXEC_VERSION,
     CodexCli,
     CodexInstall,
-    CodexInstallError,
-    codex_cache_dir,
-    ensure_codex,
-    find_codex_executable,
     make_git_repo,
-    npm_available,
+    require_codex,
     rollout_files,
     write_codex_home,
 )
@@ -28,24 +24,14 @@ from .fake_responses import FakeResponsesServer
 pytestmark = pytest.mark.codex
 
 
-def _codex_or_skip(version: str) -> CodexInstall:
-    installed = find_codex_executable(codex_cache_dir() / version)
-    if installed is None and not npm_available():
-        pytest.skip(f"npm is not available to install @openai/codex@{version}")
-    try:
-        return ensure_codex(version)
-    except CodexInstallError as exc:
-        pytest.skip(f"could not install @openai/codex@{version}: {exc}")
-
-
 @pytest.fixture(scope="module")
 def codex_exec_install() -> CodexInstall:
-    return _codex_or_skip(EXEC_VERSION)
+    return require_codex(EXEC_VERSION)
 
 
 @pytest.fixture(scope="module")
 def codex_app_server_install() -> CodexInstall:
-    return _codex_or_skip(APP_SERVER_VERSION)
+    return require_codex(APP_SERVER_VERSION)
 
 
 @pytest.fixture

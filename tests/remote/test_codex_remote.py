@@ -26,14 +26,9 @@ from ..peers.codex_cli import (
     APP_SERVER_VERSION,
     EXEC_VERSION,
     CodexCli,
-    CodexInstall,
-    CodexInstallError,
     CodexRun,
-    codex_cache_dir,
-    ensure_codex,
-    find_codex_executable,
     make_git_repo,
-    npm_available,
+    require_codex,
     write_codex_home,
 )
 from ..peers.fake_responses import FakeResponsesServer
@@ -53,27 +48,14 @@ NEVER_STORED_EVENTS = {
 PERSISTENCE_ERRORS = ("failed to record rollout items", "thread-store", "remote thread store")
 
 
-def codex_or_skip(version: str) -> CodexInstall:
-    if find_codex_executable(codex_cache_dir() / version) is None and not npm_available():
-        pytest.skip(f"npm is not available to install @openai/codex@{version}")
-    try:
-        return ensure_codex(version)
-    except CodexInstallError as exc:
-        pytest.skip(f"could not install @openai/codex@{version}: {exc}")
-
-
-def local_or_memory_url(tmp: Path) -> str:
-    try:
-        from threadstore.store.local import LocalThreadStore  # noqa: F401
-    except ImportError:
-        return "memory:"
+def local_url(tmp: Path) -> str:
     return f"local:{tmp / 'store-home'}"
 
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeResponsesServer, Path]]:
     tmp = tmp_path_factory.mktemp("codex-remote")
-    with serve_process(local_or_memory_url(tmp)) as address, FakeResponsesServer() as fake:
+    with serve_process(local_url(tmp)) as address, FakeResponsesServer() as fake:
         yield address, fake, tmp
 
 
@@ -82,7 +64,7 @@ def codex_for(version: str, environment: tuple[str, FakeResponsesServer, Path]) 
     home = tmp / f"codex-home-{version}"
     write_codex_home(home, base_url=fake.base_url, thread_store_endpoint=f"http://{address}")
     work = make_git_repo(tmp / f"work-{version}")
-    return CodexCli(codex_or_skip(version), home, work)
+    return CodexCli(require_codex(version), home, work)
 
 
 def read_stored(address: str, thread_id: str) -> StoredThread:

@@ -274,7 +274,6 @@ def test_sigterm_shuts_down_gracefully_and_flushes(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    pytest.importorskip("threadstore.store.local")
     home = tmp_path / "home"
     process = subprocess.Popen(
         [sys.executable, "-m", "threadstore.server", "--listen", "127.0.0.1:0", "--store", f"local:{home}"],

@@ -8,18 +8,14 @@ from pathlib import Path
 import pytest
 
 from threadstore import InMemoryThreadStore, ThreadStore
-
-from .support import local_store_class
+from threadstore.store.local import LocalThreadStore
 
 StoreFactory = Callable[[], ThreadStore]
 
 
 @pytest.fixture(params=["memory", "local"])
 def store_kind(request: pytest.FixtureRequest) -> str:
-    kind = str(request.param)
-    if kind == "local" and local_store_class() is None:
-        pytest.skip("threadstore.store.local.LocalThreadStore is not available yet")
-    return kind
+    return str(request.param)
 
 
 @pytest.fixture
@@ -31,9 +27,7 @@ async def make_store(store_kind: str, tmp_path: Path) -> AsyncIterator[StoreFact
     def factory() -> ThreadStore:
         if store_kind == "memory":
             return memory
-        cls = local_store_class()
-        assert cls is not None
-        store: ThreadStore = cls(home=tmp_path / "home")
+        store: ThreadStore = LocalThreadStore(home=tmp_path / "home")
         opened.append(store)
         return store
 

@@ -19,22 +19,6 @@ from threadstore.store.types import (
     UpdateThreadMetadataParams,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-"""The shared fixture files (real Codex rollouts and homes), next to the repository."""
-ROLLOUTS = FIXTURES / "rollouts"
-CODEX_HOME_0125 = FIXTURES / "codex-homes" / "codex-0.125.0"
-MID_TURN_ROLLOUT = ROLLOUTS / "localpush__rollout-2026-02-23T13-19-38-019c8a70-dda7-7f33-98ea-f30553347322.jsonl"
-FULL_TURN_ROLLOUT = ROLLOUTS / "localpush__rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl"
-
-
-def local_store_class() -> Any:
-    """``LocalThreadStore`` when the local backend exists, else None."""
-    try:
-        from threadstore.store.local import LocalThreadStore
-    except ImportError:
-        return None
-    return LocalThreadStore
-
 
 def read_rollout(path: Path) -> list[dict[str, Any]]:
     """The items (``type`` + ``payload``) of a rollout file."""

@@ -17,39 +17,26 @@ import pytest
 
 from threadstore import items
 from threadstore.runtime import OpenAIResponsesModel, ThreadConfig, ThreadManager
+from threadstore.store.local import LocalThreadStore
 from threadstore.store.types import ReadThreadParams
 
 from ..peers.codex_cli import (
     EXEC_VERSION,
     CodexCli,
     CodexInstall,
-    CodexInstallError,
-    codex_cache_dir,
-    ensure_codex,
-    find_codex_executable,
     make_git_repo,
-    npm_available,
+    require_codex,
     write_codex_home,
 )
 from ..peers.fake_responses import FakeResponsesServer
-from .support import local_store_class, run_turn
+from .support import run_turn
 
 pytestmark = pytest.mark.codex
-
-LocalThreadStore = local_store_class()
 
 
 @pytest.fixture(scope="module")
 def codex_install() -> CodexInstall:
-    if LocalThreadStore is None:
-        pytest.skip("threadstore.store.local.LocalThreadStore is not available yet")
-    installed = find_codex_executable(codex_cache_dir() / EXEC_VERSION)
-    if installed is None and not npm_available():
-        pytest.skip(f"npm is not available to install @openai/codex@{EXEC_VERSION}")
-    try:
-        return ensure_codex(EXEC_VERSION)
-    except CodexInstallError as exc:
-        pytest.skip(f"could not install @openai/codex@{EXEC_VERSION}: {exc}")
+    return require_codex(EXEC_VERSION)
 
 
 @pytest.fixture

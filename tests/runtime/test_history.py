@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures import CODEX_HOME_0125, FULL_TURN_ROLLOUT, MID_TURN_ROLLOUT
 from threadstore import items
 from threadstore.errors import InvalidRequest
 from threadstore.ids import new_thread_id
@@ -21,9 +22,7 @@ from threadstore.runtime.history import (
 )
 from threadstore.store.types import TokenUsage
 
-from .support import CODEX_HOME_0125, FULL_TURN_ROLLOUT, MID_TURN_ROLLOUT, kinds, read_rollout
-
-needs_fixtures = pytest.mark.skipif(not MID_TURN_ROLLOUT.is_file(), reason="shared fixtures not present")
+from .support import kinds, read_rollout
 
 Item = dict[str, Any]
 
@@ -135,7 +134,6 @@ def test_last_token_usage_after_rollback() -> None:
     assert last_token_usage([*history, items.thread_rolled_back(1)]) == TokenUsage(input_tokens=2, total_tokens=2)
 
 
-@needs_fixtures
 def test_real_rollout_ending_mid_turn_gets_interrupted_boundary() -> None:
     history = read_rollout(MID_TURN_ROLLOUT)
     found = ends_mid_turn(history)
@@ -150,7 +148,6 @@ def test_real_rollout_ending_mid_turn_gets_interrupted_boundary() -> None:
     assert boundary["payload"]["reason"] == "interrupted"
 
 
-@needs_fixtures
 def test_real_complete_rollout() -> None:
     history = read_rollout(FULL_TURN_ROLLOUT)
     assert ends_mid_turn(history) is None
@@ -160,7 +157,6 @@ def test_real_complete_rollout() -> None:
     assert model[-1]["role"] == "assistant"
 
 
-@needs_fixtures
 def test_codex_home_rollback_thread() -> None:
     path = next((CODEX_HOME_0125 / "sessions").rglob("*01a211bf-8341-7ed1-961c-fbeaabf490cf.jsonl"))
     history = read_rollout(path)
@@ -174,7 +170,6 @@ def test_codex_home_rollback_thread() -> None:
     assert kinds(first_turn) == ["session_meta"]
 
 
-@needs_fixtures
 def test_codex_home_fork_thread_counts_parent_turns() -> None:
     path = next((CODEX_HOME_0125 / "sessions").rglob("*01a211bf-843d-7383-9609-d097f793582a.jsonl"))
     history = read_rollout(path)

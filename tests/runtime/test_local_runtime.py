@@ -12,15 +12,11 @@ import pytest
 from threadstore import ThreadStore, items
 from threadstore.errors import InvalidRequest
 from threadstore.runtime import ThreadConfig, ThreadManager
+from threadstore.store.local import LocalThreadStore
 from threadstore.store.patch import ThreadMetadataPatch
 from threadstore.store.types import ReadThreadParams
 
-from .support import local_store_class, run_turn
-
-LocalThreadStore = local_store_class()
-pytestmark = pytest.mark.skipif(
-    LocalThreadStore is None, reason="threadstore.store.local.LocalThreadStore is not available yet"
-)
+from .support import run_turn
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

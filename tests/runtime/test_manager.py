@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures import MID_TURN_ROLLOUT
 from threadstore import ThreadStore, items
 from threadstore.errors import Conflict, Internal, InvalidRequest, ThreadNotFound, Unsupported
 from threadstore.ids import new_thread_id
@@ -34,7 +35,7 @@ from threadstore.store.types import (
 )
 
 from .conftest import StoreFactory
-from .support import MID_TURN_ROLLOUT, ScriptedStore, collect_until, kinds, read_rollout, run_turn
+from .support import ScriptedStore, collect_until, kinds, read_rollout, run_turn
 
 TURN_KINDS = [
     "event_msg:task_started",
@@ -359,8 +360,6 @@ async def test_fork_before_nth_user_message(
 async def test_fork_of_a_thread_ending_mid_turn_gets_interrupted_boundary(
     manager: ThreadManager, store: ThreadStore, cwd: str
 ) -> None:
-    if not MID_TURN_ROLLOUT.is_file():
-        pytest.skip("shared fixtures not present")
     source_items = read_rollout(MID_TURN_ROLLOUT)
     source_id = source_items[0]["payload"]["id"]
     await store.create_thread(CreateThreadParams(thread_id=source_id, cwd=cwd, model_provider="openai"))
