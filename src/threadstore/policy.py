@@ -9,11 +9,14 @@ unknown kinds) is kept.
 
 Stores apply the policy themselves (callers may hand them raw items), and they apply it
 *before* looking for a live writer, so appending only never-persisted events is always harmless.
+One append is classified once: :class:`PersistedItems` holds, for every mode at once, what a
+store keeps of it (``AppendThreadItemsParams.persisted`` computes it on first use and keeps it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .errors import InvalidRequest
@@ -21,6 +24,8 @@ from .errors import InvalidRequest
 __all__ = [
     "EVENT_PERSISTENCE_MODES",
     "EventPersistenceMode",
+    "PersistedItems",
+    "classify",
     "is_persisted",
     "persisted_items",
     "validate_mode",
@@ -84,23 +89,35 @@ def validate_mode(mode: object) -> EventPersistenceMode:
     raise InvalidRequest(f"unknown event persistence mode: {mode!r}")
 
 
-def is_persisted(item: Mapping[str, Any], mode: EventPersistenceMode = "limited") -> bool:
-    """True when a store keeps ``item`` under ``mode``."""
+_NEVER: Final = 0
+_LIMITED: Final = 1
+_EXTENDED: Final = 2
+
+
+def _level(item: Mapping[str, Any]) -> int:
+    """The least inclusive mode that keeps ``item``: never (0), limited (1) or extended only (2)."""
     kind = item.get("type")
     payload = item.get("payload")
     if kind == "event_msg":
         if not isinstance(payload, Mapping):
-            return False
+            return _NEVER
         event_kind = payload.get("type")
         if event_kind in LIMITED_EVENTS:
-            return True
+            return _LIMITED
         if event_kind == "item_completed":
             inner = payload.get("item")
-            return isinstance(inner, Mapping) and inner.get("type") == "Plan"
-        return mode == "extended" and event_kind in EXTENDED_ONLY_EVENTS
+            return _LIMITED if isinstance(inner, Mapping) and inner.get("type") == "Plan" else _NEVER
+        return _EXTENDED if event_kind in EXTENDED_ONLY_EVENTS else _NEVER
     if kind == "response_item":
-        return not (isinstance(payload, Mapping) and payload.get("type") in _NEVER_RESPONSE_ITEMS)
-    return True
+        never = isinstance(payload, Mapping) and payload.get("type") in _NEVER_RESPONSE_ITEMS
+        return _NEVER if never else _LIMITED
+    return _LIMITED
+
+
+def is_persisted(item: Mapping[str, Any], mode: EventPersistenceMode = "limited") -> bool:
+    """True when a store keeps ``item`` under ``mode``."""
+    level = _level(item)
+    return level == _LIMITED or (level == _EXTENDED and mode == "extended")
 
 
 def _sanitize(item: dict[str, Any]) -> dict[str, Any]:
@@ -117,19 +134,41 @@ def _sanitize(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "payload": changed}
 
 
+@dataclass(frozen=True, slots=True)
+class PersistedItems:
+    """What a store keeps of one append, for either mode, in order.
+
+    ``extended`` holds every item some mode keeps (sanitized where the policy says so);
+    ``limited`` is the part the default mode keeps. Empty when nothing of the append is kept:
+    such an append needs no writer at all."""
+
+    extended: list[dict[str, Any]]
+    limited: list[dict[str, Any]]
+
+    def for_mode(self, mode: EventPersistenceMode) -> list[dict[str, Any]]:
+        """The items kept under ``mode``."""
+        return self.extended if mode == "extended" else self.limited
+
+    def __bool__(self) -> bool:
+        return bool(self.extended)
+
+
+def classify(items: Iterable[dict[str, Any]]) -> PersistedItems:
+    """Run the policy over ``items`` once (see :class:`PersistedItems`)."""
+    extended: list[dict[str, Any]] = []
+    limited: list[dict[str, Any]] = []
+    for item in items:
+        level = _level(item)
+        if level == _LIMITED:
+            extended.append(item)
+            limited.append(item)
+        elif level == _EXTENDED:
+            payload = item["payload"]
+            extended.append(_sanitize(item) if payload.get("type") == "exec_command_end" else item)
+    return PersistedItems(extended, limited)
+
+
 def persisted_items(items: Iterable[dict[str, Any]], mode: EventPersistenceMode = "limited") -> list[dict[str, Any]]:
     """The items of ``items`` that a store keeps under ``mode``, in order (sanitized where the
     policy says so)."""
-    kept: list[dict[str, Any]] = []
-    for item in items:
-        if not is_persisted(item, mode):
-            continue
-        payload = item.get("payload")
-        if (
-            item.get("type") == "event_msg"
-            and isinstance(payload, Mapping)
-            and payload.get("type") == "exec_command_end"
-        ):
-            item = _sanitize(item)
-        kept.append(item)
-    return kept
+    return classify(items).for_mode(mode)

@@ -62,7 +62,7 @@ class LocalBackend(Backend):
     async def _open(self) -> ThreadStore:
         from threadstore.store.local import LocalThreadStore
 
-        return LocalThreadStore(self.tmp_path / "home", collect_git_info=False)
+        return LocalThreadStore(self.tmp_path / "home")
 
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": MemoryBackend, "local": LocalBackend}

@@ -53,7 +53,7 @@ def item(n: int, **extra: object) -> dict[str, object]:
 
 
 async def append_forever(home: Path, tid: str, fsync: bool) -> None:
-    store = LocalThreadStore(home, fsync=fsync, collect_git_info=False)
+    store = LocalThreadStore(home, fsync=fsync)
     await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
     await store.append_items(AppendThreadItemsParams(tid, [user_message("kill me")]))
     n = 0
@@ -66,7 +66,7 @@ async def append_forever(home: Path, tid: str, fsync: bool) -> None:
 
 
 async def race(home: Path, tid: str, start_at: float, count: int) -> None:
-    store = LocalThreadStore(home, collect_git_info=False)
+    store = LocalThreadStore(home)
     await asyncio.sleep(max(0.0, start_at - time.time()))
     try:
         try:
@@ -108,7 +108,7 @@ async def _try_append(store: LocalThreadStore, tid: str, payload: dict[str, obje
 
 async def fill(home: Path, tid: str, limit: int, item_bytes: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    store = LocalThreadStore(home, collect_git_info=False)
+    store = LocalThreadStore(home)
     await store.resume_thread(ResumeThreadParams(thread_id=tid))
     _limit(limit)
     await _try_append(store, tid, item(1000, text="y" * item_bytes), "big")
@@ -120,7 +120,7 @@ async def fill(home: Path, tid: str, limit: int, item_bytes: int) -> None:
 
 async def fill_new(home: Path, tid: str, limit: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    store = LocalThreadStore(home, collect_git_info=False)
+    store = LocalThreadStore(home)
     await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
     _limit(limit)
     await _try_append(store, tid, user_message("first"), "first")

@@ -22,7 +22,6 @@ CHILD = Path(__file__).with_name("_child.py")
 
 
 def open_store(home: Path, **kwargs: Any) -> LocalThreadStore:
-    kwargs.setdefault("collect_git_info", False)
     return LocalThreadStore(home, **kwargs)
 
 

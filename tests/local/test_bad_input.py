@@ -448,13 +448,13 @@ async def test_driver_errors_do_not_escape(tmp_path: Path, monkeypatch: pytest.M
     from threadstore import Internal, ListThreadsParams
     from threadstore.store.local import LocalThreadStore
 
-    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    store = LocalThreadStore(tmp_path / "home")
     try:
 
-        def locked(*_: object) -> list[tuple[object, ...]]:
+        def locked(*_: object, **__: object) -> list[tuple[object, ...]]:
             raise sqlite3.OperationalError("database is locked")
 
-        monkeypatch.setattr(store._index, "query", locked)
+        monkeypatch.setattr(store._catalog.index, "page", locked)
         with pytest.raises(Internal, match="database is locked"):
             await store.list_threads(ListThreadsParams())
     finally:

@@ -257,8 +257,8 @@ async def test_concurrent_tasks_appending_to_one_thread(tmp_path: Path) -> None:
 async def test_store_objects_share_one_home_for_reads(tmp_path: Path) -> None:
     """A second store sees what the first writes without being told."""
     home = tmp_path / "home"
-    a = LocalThreadStore(home, collect_git_info=False)
-    b = LocalThreadStore(home, collect_git_info=False)
+    a = LocalThreadStore(home)
+    b = LocalThreadStore(home)
     try:
         assert (await b.list_threads(ListThreadsParams())).items == []
         tid = await make_thread(a, "shared", shutdown=False)
@@ -308,7 +308,7 @@ async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatc
 
     from threadstore import ListThreadsParams
     from threadstore.store.local import LocalThreadStore
-    from threadstore.store.local import index as index_module
+    from threadstore.store.local.index import schema as index_module
 
     home = tmp_path / "home"
     store = open_store(home)
@@ -331,7 +331,7 @@ async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatc
     try:
         assert calls["n"] == 2
         # The index survived: its row is there without re-reading the rollout.
-        assert reopened._index.get(tid) is not None
+        assert reopened._catalog.index.get(tid) is not None
         assert [t.thread_id for t in (await reopened.list_threads(ListThreadsParams())).items] == [tid]
     finally:
         await reopened.close()

@@ -313,7 +313,7 @@ async def test_skipped_lines_are_reported(tmp_path: Path, caplog: pytest.LogCapt
     from threadstore import CreateThreadParams, LoadThreadHistoryParams
     from threadstore.store.local import LocalThreadStore
 
-    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    store = LocalThreadStore(tmp_path / "home")
     try:
         tid = new_thread_id()
         await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/w", model_provider="p"))

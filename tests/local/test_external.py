@@ -207,7 +207,7 @@ def _start_holder_archived(home: Path, tid: str) -> subprocess.Popen[str]:
         "from threadstore import ResumeThreadParams\n"
         "from threadstore.store.local import LocalThreadStore\n"
         "async def main():\n"
-        "    s = LocalThreadStore(sys.argv[1], collect_git_info=False)\n"
+        "    s = LocalThreadStore(sys.argv[1])\n"
         "    await s.resume_thread(ResumeThreadParams(thread_id=sys.argv[2], include_archived=True))\n"
         "    print(json.dumps({'result': 'won'}), flush=True)\n"
         "    sys.stdin.readline()\n"
@@ -254,7 +254,7 @@ async def test_external_resume_requires_a_rollout_of_that_thread(tmp_path: Path)
     home, outside, tid = await _external_copy(tmp_path)
     renamed = outside.with_name("copy.jsonl")  # no id in the name: only the content can tell
     shutil.copy(outside, renamed)
-    store = LocalThreadStore(home, collect_git_info=False)
+    store = LocalThreadStore(home)
     try:
         before = renamed.read_bytes()
         with pytest.raises(InvalidRequest, match="not a rollout of thread"):

@@ -338,7 +338,7 @@ async def test_index_progress_reports_new_rollouts(tmp_path: Path) -> None:
     from threadstore import ListThreadsParams
     from threadstore.store.local import LocalThreadStore
 
-    source = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    source = LocalThreadStore(tmp_path / "home")
     try:
         for n in range(300):
             await make_thread(source, f"thread {n}")

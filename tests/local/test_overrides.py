@@ -41,12 +41,12 @@ async def _thread(store: LocalThreadStore) -> str:
 
 
 async def test_patches_repeating_derived_facts_store_nothing(tmp_path: Path) -> None:
-    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    store = LocalThreadStore(tmp_path / "home")
     try:
         tid = await _thread(store)
         patch = ThreadMetadataPatch(preview="hi", first_user_message="hi", token_usage=TokenUsage(**USAGE_1))
         await store.update_thread_metadata(UpdateThreadMetadataParams(tid, patch))
-        assert store._index.overrides(tid).is_empty()
+        assert store._catalog.index.overrides(tid).is_empty()
         # A later append (by this store or any other program) shows through.
         await store.append_items(AppendThreadItemsParams(tid, [items.token_count(USAGE_2)]))
         await store.shutdown_thread(tid)
@@ -57,7 +57,7 @@ async def test_patches_repeating_derived_facts_store_nothing(tmp_path: Path) -> 
 
 
 async def test_explicit_overrides_stay_until_patched_back(tmp_path: Path) -> None:
-    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    store = LocalThreadStore(tmp_path / "home")
     try:
         tid = await _thread(store)
         await store.update_thread_metadata(UpdateThreadMetadataParams(tid, ThreadMetadataPatch(preview="custom")))
@@ -72,7 +72,7 @@ async def test_explicit_overrides_stay_until_patched_back(tmp_path: Path) -> Non
                 UpdateThreadMetadataParams(tid, ThreadMetadataPatch(preview="hi"))
             )
             assert back.preview == "hi"
-            assert reopened._index.overrides(tid).is_empty()
+            assert reopened._catalog.index.overrides(tid).is_empty()
             await reopened.shutdown_thread(tid)
         finally:
             await reopened.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import threadstore.store.local as local_module
+import threadstore.store.local.search as local_module
 from threadstore import SearchThreadsParams
 from threadstore.store.local import LocalThreadStore
 
@@ -27,7 +27,7 @@ async def _pages(store: LocalThreadStore, term: str) -> list[list[tuple[str, str
 
 @pytest.mark.parametrize("budget", [1000, 2], ids=["walk", "walk-then-index"])
 async def test_walking_and_the_index_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
-    store = LocalThreadStore(tmp_path / "home", collect_git_info=False)
+    store = LocalThreadStore(tmp_path / "home")
     try:
         for n in range(12):
             text = f"note {n}: the storage layer" if n % 3 else f"note {n}: something else"

@@ -3,14 +3,16 @@ appends (never-persisted events included), the cwd learned from the items."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
 from threadstore import InMemoryThreadStore, ReadThreadParams, ThreadNotFound, _json, items, new_thread_id
-from threadstore.remote._proto import thread_store_pb2 as pb
 from threadstore.server import RunningServer, start_server
+from threadstore.store.local import LocalThreadStore
+from threadstore.wire._proto import thread_store_pb2 as pb
 
 from .test_server import code_of, raw_call
 
@@ -158,11 +160,11 @@ async def test_a_second_create_of_a_pending_or_stored_id_conflicts(server: Runni
     assert code_of(await raw_call(server, "CreateThread", again)) == grpc.StatusCode.ALREADY_EXISTS
 
 
-async def test_server_stop_flushes_pending_threads_with_items() -> None:
-    store = InMemoryThreadStore()
-    running = await start_server("127.0.0.1:0", store)
+async def test_server_stop_flushes_pending_threads_with_items(tmp_path: Path) -> None:
+    running = await start_server("127.0.0.1:0", LocalThreadStore(tmp_path / "home"))
     tid = new_thread_id()
     await codex_create(running, tid)
     await append(running, tid, items.user_message("held"))
     await running.stop(grace=1)
-    assert (await store.read_thread(ReadThreadParams(tid))).preview == "held"
+    async with LocalThreadStore(tmp_path / "home") as reopened:
+        assert (await reopened.read_thread(ReadThreadParams(tid))).preview == "held"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from threadstore.remote._proto import thread_store_pb2 as pb
-from threadstore.remote.methods import METHODS, SERVICE
+from threadstore.wire._proto import thread_store_pb2 as pb
+from threadstore.wire.methods import METHODS, SERVICE
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "src" / "threadstore" / "remote" / "_proto"
+GENERATED = ROOT / "src" / "threadstore" / "wire" / "_proto"
 
 
 def _normalize(text: str) -> str:

@@ -28,9 +28,10 @@ from threadstore import (
     new_thread_id,
 )
 from threadstore.remote import RemoteThreadStore
-from threadstore.remote._proto import thread_store_pb2 as pb
-from threadstore.remote.methods import METHODS, path_of
 from threadstore.server import RunningServer, start_server
+from threadstore.store.local import LocalThreadStore
+from threadstore.wire._proto import thread_store_pb2 as pb
+from threadstore.wire.methods import METHODS, path_of
 
 from .conftest import ClientFactory
 
@@ -203,8 +204,8 @@ async def test_one_log_line_per_request(client: RemoteThreadStore, caplog: pytes
     assert "duration_ms" in records[1].rpc  # type: ignore[attr-defined]
 
 
-async def test_stop_closes_the_store_and_flushes_live_threads(client_factory: ClientFactory) -> None:
-    store = InMemoryThreadStore()
+async def test_stop_closes_the_store_and_flushes_live_threads(client_factory: ClientFactory, tmp_path: Path) -> None:
+    store = LocalThreadStore(tmp_path / "home", fsync=True)
     running = await start_server("127.0.0.1:0", store)
     client = RemoteThreadStore(running.url)
     tid = new_thread_id()
@@ -212,7 +213,8 @@ async def test_stop_closes_the_store_and_flushes_live_threads(client_factory: Cl
     await client.append_items(AppendThreadItemsParams(tid, [items.user_message("kept")]))
     await running.stop(grace=1)
     assert store._writers == {}  # shut down by the server's close
-    assert (await store.read_thread(ReadThreadParams(tid))).preview == "kept"
+    async with LocalThreadStore(tmp_path / "home") as reopened:
+        assert (await reopened.read_thread(ReadThreadParams(tid))).preview == "kept"
     client._live.clear()
     await client.close()
 

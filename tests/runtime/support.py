@@ -10,9 +10,9 @@ from typing import Any
 
 from threadstore import InMemoryThreadStore
 from threadstore.errors import ThreadStoreError
+from threadstore.policy import PersistedItems
 from threadstore.runtime import Event, Thread
 from threadstore.store.types import (
-    AppendThreadItemsParams,
     LoadThreadHistoryParams,
     StoredThread,
     StoredThreadHistory,
@@ -69,75 +69,35 @@ def kinds(items: Sequence[dict[str, Any]]) -> list[str]:
 
 
 class ScriptedStore(InMemoryThreadStore):
-    """An in-memory store whose metadata updates can be held and made to fail, and which records
-    the order of the lifecycle calls it receives."""
+    """An in-memory store that records the order of the calls its hooks receive, and whose
+    history loads and shutdowns can be made to fail."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[str] = []
-        self.hold_updates = False
-        self.failures: list[ThreadStoreError] = []
         self.load_history_error: ThreadStoreError | None = None
         self.shutdown_failures: list[ThreadStoreError] = []
-        self.applied: list[UpdateThreadMetadataParams] = []
-        self.attempts = 0
-        self._gates: list[asyncio.Event] = []
-        self._changed = asyncio.Condition()
 
-    # -- controls --------------------------------------------------------------------------------
-
-    async def wait_attempts(self, count: int, limit: float = 2.0) -> None:
-        async def wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.attempts >= count)
-
-        await asyncio.wait_for(wait(), limit)
-
-    def release_next(self) -> None:
-        for gate in self._gates:
-            if not gate.is_set():
-                gate.set()
-                return
-        raise AssertionError("no held metadata update to release")
-
-    def release_all(self) -> None:
-        self.hold_updates = False
-        for gate in self._gates:
-            gate.set()
-
-    # -- instrumented operations -----------------------------------------------------------------
-
-    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+    async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         self.calls.append("update_thread_metadata")
-        async with self._changed:
-            self.attempts += 1
-            self._changed.notify_all()
-        if self.hold_updates:
-            gate = asyncio.Event()
-            self._gates.append(gate)
-            await gate.wait()
-        if self.failures:
-            raise self.failures.pop(0)
-        result = await super().update_thread_metadata(params)
-        self.applied.append(params)
-        return result
+        return await super()._update_thread_metadata(params)
 
-    async def append_items(self, params: AppendThreadItemsParams) -> None:
+    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
         self.calls.append("append_items")
-        await super().append_items(params)
+        await super()._append_items(thread_id, items)
 
-    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+    async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         self.calls.append("load_history")
         if self.load_history_error is not None:
             raise self.load_history_error
-        return await super().load_history(params)
+        return await super()._load_history(params)
 
-    async def shutdown_thread(self, thread_id: str) -> None:
+    async def _shutdown_thread(self, thread_id: str) -> None:
         self.calls.append("shutdown_thread")
         if self.shutdown_failures:
             raise self.shutdown_failures.pop(0)
-        await super().shutdown_thread(thread_id)
+        await super()._shutdown_thread(thread_id)
 
-    async def discard_thread(self, thread_id: str) -> None:
+    async def _discard_thread(self, thread_id: str) -> None:
         self.calls.append("discard_thread")
-        await super().discard_thread(thread_id)
+        await super()._discard_thread(thread_id)

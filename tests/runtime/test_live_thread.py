@@ -1,16 +1,19 @@
-"""LiveThread: asynchronous metadata worker, barriers, lifecycle (codex-thread-store §3.1, §3.3,
-tests 1-7 of §6.1), and LiveThreadInitGuard."""
+"""LiveThread (codex-thread-store §3.1): a thin lifecycle handle over the store, and
+LiveThreadInitGuard. Metadata is derived in one layer, the store's (§3.2 is implemented by
+``store.summary``); these tests check that the runtime adds no second derivation."""
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
 
 from threadstore import items
-from threadstore.errors import Conflict, Internal, ThreadNotFound
+from threadstore.errors import Internal, ThreadNotFound
 from threadstore.ids import new_thread_id
+from threadstore.policy import PersistedItems
 from threadstore.runtime import LiveThread, LiveThreadInitGuard
+from threadstore.store import types
 from threadstore.store.patch import ThreadMetadataPatch
 from threadstore.store.types import CreateThreadParams, ReadThreadParams, ResumeThreadParams
 
@@ -29,111 +32,38 @@ async def _created(store: ScriptedStore) -> LiveThread:
     return await LiveThread.create(store, _params())
 
 
-async def test_append_returns_after_history_acceptance_while_metadata_is_blocked() -> None:
+async def test_appended_history_yields_metadata_without_metadata_writes() -> None:
     store = ScriptedStore()
     live = await _created(store)
-    store.hold_updates = True
-    await asyncio.wait_for(live.append_items(_turn("first message")), 1.0)
-    assert store.calls.count("append_items") == 1
-    assert store.applied == []
-    pending = live.metadata_sync.take_pending_update()
-    assert pending is not None
-    assert pending.patch.preview == "first message"
-    store.release_all()
+    await live.append_items(_turn("first message"))
+    await live.append_items([items.agent_message("answer")])
     await live.flush()
-    assert len(store.applied) == 1
     thread = await store.read_thread(ReadThreadParams(live.thread_id))
     assert thread.preview == "first message"
     assert thread.first_user_message == "first message"
+    assert thread.model_provider == "test"
+    assert "update_thread_metadata" not in store.calls
+    await live.shutdown()
 
 
-async def test_appends_coalesce_while_metadata_update_is_in_flight() -> None:
+async def test_policy_runs_once_per_append(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    real = types.classify
+
+    def counting(batch: Any) -> PersistedItems:
+        batch = list(batch)
+        seen.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(types, "classify", counting)
     store = ScriptedStore()
     live = await _created(store)
-    store.hold_updates = True
-    await live.append_items(_turn("one"))
-    await store.wait_attempts(1)  # update 1 in flight
-    await live.append_items([items.agent_message("two")])
-    await live.append_items([items.agent_message("three")])
-    store.release_next()  # update 1 done; the coalesced update 2 starts
-    await store.wait_attempts(2)
-    flush = asyncio.create_task(live.flush())
-    await asyncio.sleep(0.02)
-    assert not flush.done()  # waits for the in-flight coalesced update
-    await live.append_items([items.agent_message("four")])  # accepted after the barrier
-    store.release_next()
-    await asyncio.wait_for(flush, 1.0)  # does not wait for the update of "four"
-    await store.wait_attempts(3)
-    store.release_all()
-    await live.flush()
-    assert store.calls.count("append_items") == 4
-    assert len(store.applied) == 3
-
-
-async def test_queued_generation_keeps_its_barrier_when_in_flight_update_fails() -> None:
-    store = ScriptedStore()
-    live = await _created(store)
-    store.hold_updates = True
-    store.failures.append(Conflict("superseded failure"))
-    await live.append_items(_turn("one"))
-    await store.wait_attempts(1)
-    await live.append_items([items.agent_message("two")])  # queued generation
-    flush = asyncio.create_task(live.flush())
-    await asyncio.sleep(0.01)
-    store.hold_updates = False
-    store.release_next()  # the in-flight update fails
-    await asyncio.wait_for(flush, 1.0)  # the barrier retried the newer generation
-    assert len(store.applied) == 1
-    assert store.applied[0].patch.preview == "one"
-
-
-async def test_failed_async_update_is_retried_and_reported_by_barriers() -> None:
-    store = ScriptedStore()
-    live = await _created(store)
-    store.failures.extend([Conflict("background failure"), Conflict("lease lost")])
-    await live.append_items(_turn("one"))
-    await store.wait_attempts(1)
-    await asyncio.sleep(0.01)
-    assert live.last_background_error is not None
-    with pytest.raises(Conflict, match="lease lost"):
-        await live.flush()
-    await live.flush()
-    assert store.attempts == 3
-    assert len(store.applied) == 1
-
-
-async def test_shutdown_waits_for_queued_metadata_before_closing_store() -> None:
-    store = ScriptedStore()
-    live = await _created(store)
-    store.hold_updates = True
-    await live.append_items(_turn("one"))
-    await store.wait_attempts(1)
-    shutdown = asyncio.create_task(live.shutdown())
-    await asyncio.sleep(0.02)
-    assert "shutdown_thread" not in store.calls
-    store.release_all()
-    await asyncio.wait_for(shutdown, 1.0)
-    assert store.calls.index("update_thread_metadata") < store.calls.index("shutdown_thread")
-    assert live.closed
-    with pytest.raises(ThreadNotFound):
-        await live.append_items(_turn("after"))
-    # Never-persisted events after shutdown are harmless.
-    await live.append_items([items.event("shutdown_complete")])
-
-
-async def test_discard_waits_for_in_flight_metadata_before_discarding_store() -> None:
-    store = ScriptedStore()
-    live = await _created(store)
-    store.hold_updates = True
-    await live.append_items(_turn("one"))
-    await store.wait_attempts(1)
-    discard = asyncio.create_task(live.discard())
-    await asyncio.sleep(0.02)
-    assert "discard_thread" not in store.calls
-    store.release_all()
-    await asyncio.wait_for(discard, 1.0)
-    assert store.calls[-1] == "discard_thread"
-    await live.discard()  # idempotent
+    raw = [*_turn("hi"), items.event("agent_message_delta", delta="h"), items.event("session_configured")]
+    await live.append_items(raw)
+    await live.append_items([items.event("warning", message="only a warning")])
+    assert seen == [4, 1]  # one pass over each append's items, whatever crosses the store
+    assert store.calls.count("append_items") == 1  # the warning-only append needed no writer
+    await live.shutdown()
 
 
 async def test_create_then_shutdown_writes_nothing() -> None:
@@ -141,18 +71,9 @@ async def test_create_then_shutdown_writes_nothing() -> None:
     live = await _created(store)
     await live.flush()
     await live.shutdown()
-    assert "update_thread_metadata" not in store.calls
+    assert store.calls == ["shutdown_thread"]
     with pytest.raises(ThreadNotFound):
         await store.read_thread(ReadThreadParams(live.thread_id))
-
-
-async def test_persist_applies_deferred_creation_metadata() -> None:
-    store = ScriptedStore()
-    live = await _created(store)
-    await live.persist()
-    assert len(store.applied) == 1
-    assert store.applied[0].patch.model_provider == "test"
-    await live.shutdown()
 
 
 async def test_resume_discards_writer_when_history_cannot_load() -> None:
@@ -169,31 +90,29 @@ async def test_resume_discards_writer_when_history_cannot_load() -> None:
     await again.shutdown()
 
 
-async def test_resume_defers_history_metadata_until_first_append() -> None:
+async def test_resume_writes_nothing_until_something_is_appended() -> None:
     store = ScriptedStore()
     live = await _created(store)
     await live.append_items(_turn("original"))
     await live.shutdown()
-    applied_before = len(store.applied)
+    before = await store.read_thread(ReadThreadParams(live.thread_id))
+    calls = len(store.calls)
     resumed = await LiveThread.resume(store, ResumeThreadParams(live.thread_id, cwd="/repo"))
     assert next(i["type"] for i in resumed.initial_history) == "session_meta"
     await resumed.flush()
-    assert len(store.applied) == applied_before  # opening never rewrites metadata
-    await resumed.append_items([items.agent_message("more")])
-    await resumed.flush()
-    assert len(store.applied) == applied_before + 1
-    assert store.applied[-1].patch.preview == "original"
     await resumed.shutdown()
+    assert store.calls[calls:] == ["load_history", "shutdown_thread"]
+    assert await store.read_thread(ReadThreadParams(live.thread_id)) == before
 
 
-async def test_explicit_updates_flush_pending_first() -> None:
+async def test_explicit_updates_reach_the_store() -> None:
     store = ScriptedStore()
     live = await _created(store)
     await live.update_memory_mode("disabled")
-    assert len(store.applied) == 2  # the deferred creation metadata, then the memory mode
     thread = await live.update_metadata(ThreadMetadataPatch(name="Renamed"))
     assert thread.name == "Renamed"
     assert thread.memory_mode == "disabled"
+    assert store.calls.count("update_thread_metadata") == 2
     await live.shutdown()
 
 

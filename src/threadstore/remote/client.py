@@ -4,7 +4,7 @@ One ``grpc.aio`` channel is opened lazily and reused for every call (it is re-op
 store is used from another event loop). Every call has a deadline (``timeout``). Only the
 idempotent reads (``read_thread``, ``list_threads``, ``load_history``, ``search_threads``) are
 retried, and only when the server is ``UNAVAILABLE``; a write is never retried, so it is applied
-at most once. Failures become the store's own errors (see :mod:`threadstore.remote.status`).
+at most once. Failures become the store's own errors (see :mod:`threadstore.wire.status`).
 
 The server owns every live writer; this client remembers the threads it created or resumed, and
 :meth:`RemoteThreadStore.close` shuts them down (flushes them) before closing the channel, like
@@ -18,23 +18,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf.message import Message
 
-from ..errors import Internal, InvalidRequest, ThreadStoreError, Unsupported
+from ..errors import Internal, InvalidRequest, ThreadStoreError
+from ..policy import PersistedItems
 from ..store.base import ThreadStore
 from ..store.live import run_detached
 from ..store.types import (
-    AppendThreadItemsParams,
     CreateThreadParams,
     ListThreadsParams,
     LoadThreadHistoryParams,
-    ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
     SearchThreadsParams,
@@ -44,10 +42,10 @@ from ..store.types import (
     ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
-from . import convert
-from ._proto import thread_store_pb2 as pb
-from .methods import METHODS, WRITER_METADATA_KEY, path_of
-from .status import error_of
+from ..wire import convert
+from ..wire._proto import thread_store_pb2 as pb
+from ..wire.methods import METHODS, WRITER_METADATA_KEY, path_of
+from ..wire.status import error_of
 
 __all__ = ["DEFAULT_TIMEOUT", "RemoteThreadStore", "parse_grpc_url"]
 
@@ -117,7 +115,6 @@ class RemoteThreadStore(ThreadStore):
         self._channel_loop: asyncio.AbstractEventLoop | None = None
         self._stubs: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
         self._live: set[str] = set()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"RemoteThreadStore({self.url!r})"
@@ -158,8 +155,6 @@ class RemoteThreadStore(ThreadStore):
         return stub
 
     async def _call(self, name: str, request: Message, response_type: type[R], thread_id: str | None = None) -> R:
-        if self._closed:
-            raise InvalidRequest("the remote thread store is closed")
         spec = METHODS[name]
         attempts = _READ_ATTEMPTS if spec.idempotent else 1
         for attempt in range(attempts):
@@ -183,108 +178,101 @@ class RemoteThreadStore(ThreadStore):
 
     # -- live writer lifecycle -------------------------------------------------------------------
 
-    async def create_thread(self, params: CreateThreadParams) -> None:
+    async def _create_thread(self, params: CreateThreadParams) -> None:
         await self._call("CreateThread", convert.create_to_proto(params), pb.Empty, params.thread_id)
         self._live.add(params.thread_id)
 
-    async def resume_thread(self, params: ResumeThreadParams) -> None:
+    async def _resume_thread(self, params: ResumeThreadParams) -> None:
         await self._call("ResumeThread", convert.resume_to_proto(params), pb.Empty, params.thread_id)
         self._live.add(params.thread_id)
 
-    async def append_items(self, params: AppendThreadItemsParams) -> None:
-        await self._call("AppendItems", convert.append_to_proto(params), pb.Empty, params.thread_id)
+    async def _apply_resume_defaults(self, params: ResumeThreadParams) -> None:
+        """The server applies the resume's defaults (they travel in ``metadata_defaults_json``)."""
+
+    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+        # Only what some mode keeps crosses the network; the server applies the thread's mode.
+        request = pb.AppendThreadItemsRequest(
+            thread_id=thread_id, items_json=convert.items_to_wire(items.extended, "items")
+        )
+        await self._call("AppendItems", request, pb.Empty, thread_id)
 
     async def _id_call(self, name: str, thread_id: str) -> None:
-        checked = ReadThreadParams(thread_id=thread_id).thread_id
-        await self._call(name, pb.ThreadIdRequest(thread_id=checked), pb.Empty, checked)
+        await self._call(name, pb.ThreadIdRequest(thread_id=thread_id), pb.Empty, thread_id)
 
-    async def persist_thread(self, thread_id: str) -> None:
+    async def _persist_thread(self, thread_id: str) -> None:
         await self._id_call("PersistThread", thread_id)
 
-    async def flush_thread(self, thread_id: str) -> None:
+    async def _flush_thread(self, thread_id: str) -> None:
         await self._id_call("FlushThread", thread_id)
 
-    async def _detached(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return await run_detached(work)
-
-    async def shutdown_thread(self, thread_id: str) -> None:
+    async def _shutdown_thread(self, thread_id: str) -> None:
         async def work() -> None:
             await self._id_call("ShutdownThread", thread_id)
             self._live.discard(thread_id)
 
-        await self._detached(work)
+        await run_detached(work)
 
-    async def discard_thread(self, thread_id: str) -> None:
+    async def _discard_thread(self, thread_id: str) -> None:
         async def work() -> None:
             await self._id_call("DiscardThread", thread_id)
             self._live.discard(thread_id)
 
-        await self._detached(work)
+        await run_detached(work)
 
     # -- reads -----------------------------------------------------------------------------------
 
-    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+    async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         response = await self._call(
             "LoadHistory", convert.load_history_to_proto(params), pb.StoredThreadHistory, params.thread_id
         )
         return convert.history_from_proto(response)
 
-    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
+    async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         response = await self._call(
             "ReadThread", convert.read_to_proto(params), pb.StoredThreadResponse, params.thread_id
         )
         return self._thread(response, "read_thread")
 
-    async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
-        raise Unsupported("read_thread_by_rollout_path")
-
-    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
+    async def _list_threads(self, params: ListThreadsParams) -> ThreadPage:
         response = await self._call("ListThreads", convert.list_to_proto(params), pb.ListThreadsResponse)
         return convert.page_from_proto(response)
 
-    async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
+    async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         response = await self._call("SearchThreads", convert.search_to_proto(params), pb.SearchThreadsResponse)
         return convert.search_page_from_proto(response)
 
     # -- metadata and lifecycle of stored threads ---------------------------------------------
 
-    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+    async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         response = await self._call(
             "UpdateThreadMetadata", convert.update_to_proto(params), pb.StoredThreadResponse, params.thread_id
         )
         return self._thread(response, "update_thread_metadata")
 
-    async def archive_thread(self, thread_id: str) -> None:
-        checked = ReadThreadParams(thread_id=thread_id).thread_id
-        await self._call("ArchiveThread", pb.ArchiveThreadRequest(thread_id=checked), pb.Empty, checked)
+    async def _archive_thread(self, thread_id: str) -> None:
+        await self._call("ArchiveThread", pb.ArchiveThreadRequest(thread_id=thread_id), pb.Empty, thread_id)
 
-    async def unarchive_thread(self, thread_id: str) -> StoredThread:
-        checked = ReadThreadParams(thread_id=thread_id).thread_id
-        response = await self._call(
-            "UnarchiveThread", pb.ArchiveThreadRequest(thread_id=checked), pb.StoredThreadResponse, checked
-        )
+    async def _unarchive_thread(self, thread_id: str) -> StoredThread:
+        request = pb.ArchiveThreadRequest(thread_id=thread_id)
+        response = await self._call("UnarchiveThread", request, pb.StoredThreadResponse, thread_id)
         return self._thread(response, "unarchive_thread")
 
-    async def delete_thread(self, thread_id: str) -> None:
-        checked = ReadThreadParams(thread_id=thread_id).thread_id
-        await self._call("DeleteThread", pb.DeleteThreadRequest(thread_id=checked), pb.Empty, checked)
-        self._live.discard(checked)
+    async def _delete_thread(self, thread_id: str) -> None:
+        await self._call("DeleteThread", pb.DeleteThreadRequest(thread_id=thread_id), pb.Empty, thread_id)
+        self._live.discard(thread_id)
 
     # -- resources -------------------------------------------------------------------------------
 
-    async def close(self) -> None:
-        """Shut down (flush) the threads this client opened, then close the channel.
-        Idempotent; a thread that cannot be shut down is discarded."""
-        if self._closed:
-            return
+    async def _close(self) -> None:
+        """Shut down (flush) the threads this client opened, then close the channel. A thread
+        that cannot be shut down is discarded."""
         for thread_id in sorted(self._live):
             try:
-                await self.shutdown_thread(thread_id)
+                await self._shutdown_thread(thread_id)
             except ThreadStoreError:
                 with contextlib.suppress(ThreadStoreError):
-                    await self.discard_thread(thread_id)
+                    await self._discard_thread(thread_id)
         self._live.clear()
-        self._closed = True
         channel, self._channel = self._channel, None
         if channel is not None and self._channel_loop is asyncio.get_running_loop():
             await channel.close()

@@ -3,8 +3,7 @@
 * :class:`ThreadManager` - the registry: start, resume, fork, get, remove, shut down threads.
 * :class:`Thread` - the handle of one running thread: submit ops, read events.
 * :class:`Session` - one task per thread turning ops into turns and events.
-* :class:`LiveThread` - the persistence lifecycle of one active thread, with
-  :class:`ThreadMetadataSync` deriving its metadata from what it appends.
+* :class:`LiveThread` - the persistence lifecycle of one active thread.
 * :mod:`threadstore.runtime.history` - pure functions over rollout items (rollback, fork cuts,
   model-history reconstruction).
 * :mod:`threadstore.runtime.models` - the :class:`ModelClient` interface, the offline
@@ -18,7 +17,6 @@ from .errors import ModelError, ThreadClosed, ThreadRuntimeError
 from .events import Event, Submission
 from .live_thread import LiveThread, LiveThreadInitGuard
 from .manager import ThreadManager, ThreadShutdownReport
-from .metadata_sync import PendingMetadataUpdate, ThreadMetadataSync
 from .models import BuiltinModel, ModelClient, ModelCompleted, ModelRequest, TextDelta
 from .session import Session
 from .thread import Thread
@@ -36,7 +34,6 @@ __all__ = [
     "ModelError",
     "ModelRequest",
     "OpenAIResponsesModel",
-    "PendingMetadataUpdate",
     "Session",
     "Submission",
     "TextDelta",
@@ -45,7 +42,6 @@ __all__ = [
     "ThreadConfig",
     "ThreadConfigSnapshot",
     "ThreadManager",
-    "ThreadMetadataSync",
     "ThreadRuntimeError",
     "ThreadShutdownReport",
 ]

@@ -1,34 +1,25 @@
 """``LiveThread``: the persistence lifecycle of one active thread.
 
-A session owns one ``LiveThread`` per persisted thread. It routes appends to the store's live
-writer and keeps the thread's metadata in step with what was appended:
-
-* :meth:`LiveThread.append_items` returns as soon as the store has accepted the history. The
-  metadata derived from the items (:class:`ThreadMetadataSync`) is written by a background task,
-  one ``update_thread_metadata`` at a time; appends made while an update is in flight coalesce
-  into a single follow-up update.
-* Barriers (:meth:`flush`, :meth:`persist`, :meth:`shutdown`, :meth:`update_metadata`,
-  :meth:`update_memory_mode`) wait for the metadata generation that existed when the barrier was
-  taken, never for appends accepted after it. A background update that failed stays pending and
-  is retried by the next barrier (or append); a barrier whose own retry fails raises that error.
-* :meth:`shutdown` writes pending metadata before closing the store's writer; :meth:`discard`
-  waits for an in-flight metadata update before releasing the writer, and completes even if the
-  caller is cancelled.
+A session owns one ``LiveThread`` per persisted thread and routes everything it records through
+it: appends go to the store's live writer (the store applies the persistence policy and derives
+the thread's metadata from what it keeps — :mod:`threadstore.store.summary` — so nothing above
+the store derives metadata a second time); barriers (:meth:`LiveThread.persist`,
+:meth:`~LiveThread.flush`, :meth:`~LiveThread.shutdown`) and explicit metadata updates go to the
+store in call order. :meth:`LiveThread.discard` completes even if the caller is cancelled.
 
 :class:`LiveThreadInitGuard` discards the writer of a session whose start-up failed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from ..items import Item, validate_items
-from ..policy import EventPersistenceMode, persisted_items
+from ..items import Item
+from ..policy import EventPersistenceMode
 from ..store.base import ThreadStore
 from ..store.live import run_detached
 from ..store.patch import ThreadMetadataPatch
@@ -43,7 +34,6 @@ from ..store.types import (
     StoredThreadHistory,
     UpdateThreadMetadataParams,
 )
-from .metadata_sync import DEFAULT_TOUCH_INTERVAL, PendingMetadataUpdate, ThreadMetadataSync
 
 __all__ = ["LiveThread", "LiveThreadInitGuard"]
 
@@ -54,62 +44,37 @@ class LiveThread:
     """The live persistence handle of one thread (see the module documentation).
 
     Build one with :meth:`create` or :meth:`resume`. Every method may be called concurrently from
-    tasks of one event loop; the store serializes the writes.
-    """
+    tasks of one event loop; the store orders the writes."""
 
     def __init__(
         self,
         store: ThreadStore,
         thread_id: str,
-        sync: ThreadMetadataSync,
         *,
         mode: EventPersistenceMode = "limited",
         initial_history: Sequence[Item] = (),
     ) -> None:
         self.thread_id = thread_id
         self._store = store
-        self._sync = sync
         self._mode: EventPersistenceMode = mode
         self._initial_history = list(initial_history)
-        self._apply_lock = asyncio.Lock()
-        self._applied_generation = 0
-        self._requested_generation = 0
-        self._worker: asyncio.Task[None] | None = None
         self._closed = False
-        #: The error of the last failed background metadata update (kept for diagnostics).
-        self.last_background_error: BaseException | None = None
-        #: Number of metadata updates the store accepted (for diagnostics and tests).
-        self.applied_updates = 0
 
     # -- construction ----------------------------------------------------------------------------
 
     @classmethod
-    async def create(
-        cls,
-        store: ThreadStore,
-        params: CreateThreadParams,
-        *,
-        touch_interval: float = DEFAULT_TOUCH_INTERVAL,
-    ) -> LiveThread:
-        """Open live persistence for a new thread. The creation metadata is prepared first and
-        written only once history exists."""
-        sync = ThreadMetadataSync.for_create(params, touch_interval=touch_interval)
+    async def create(cls, store: ThreadStore, params: CreateThreadParams) -> LiveThread:
+        """Open live persistence for a new thread (nothing is written until it has history)."""
         await store.create_thread(params)
-        return cls(store, params.thread_id, sync, mode=params.event_persistence_mode)
+        return cls(store, params.thread_id, mode=params.event_persistence_mode)
 
     @classmethod
-    async def resume(
-        cls,
-        store: ThreadStore,
-        params: ResumeThreadParams,
-        *,
-        touch_interval: float = DEFAULT_TOUCH_INTERVAL,
-    ) -> LiveThread:
+    async def resume(cls, store: ThreadStore, params: ResumeThreadParams) -> LiveThread:
         """Reopen live persistence for an existing thread.
 
         Calls ``store.resume_thread`` first, then (unless ``params.history`` was given) loads the
         history through the new writer; if loading fails the writer is discarded and the error
-        raised. The metadata sync is seeded from the history (:attr:`initial_history`)."""
+        raised."""
         await store.resume_thread(params)
         if params.history is not None:
             history = list(params.history)
@@ -122,20 +87,13 @@ class LiveThread:
                 await store.discard_thread(params.thread_id)
                 raise
             history = list(loaded.items)
-        sync = ThreadMetadataSync.for_resume(
-            params.thread_id, cwd=params.cwd, history=history, touch_interval=touch_interval
-        )
-        return cls(store, params.thread_id, sync, mode=params.event_persistence_mode, initial_history=history)
+        return cls(store, params.thread_id, mode=params.event_persistence_mode, initial_history=history)
 
     # -- accessors -------------------------------------------------------------------------------
 
     @property
     def store(self) -> ThreadStore:
         return self._store
-
-    @property
-    def metadata_sync(self) -> ThreadMetadataSync:
-        return self._sync
 
     @property
     def initial_history(self) -> list[Item]:
@@ -162,62 +120,30 @@ class LiveThread:
     # -- history ---------------------------------------------------------------------------------
 
     async def append_items(self, items: Sequence[Item]) -> None:
-        """Append raw items in order and schedule the metadata they imply.
-
-        Returns once the store accepted the history; never waits for metadata. Items the
-        persistence policy drops never reach the store (so appending only such events is always
+        """Append raw items in order; returns once the store accepted them. Items the
+        persistence policy drops are never stored (appending only such events is always
         harmless, even after shutdown)."""
-        batch = validate_items(items)
-        canonical = persisted_items(batch, self._mode)
-        if not canonical:
-            return
-        await self._store.append_items(AppendThreadItemsParams(self.thread_id, batch))
-        update = self._sync.observe_append(canonical)
-        if update is not None:
-            self._schedule(update)
+        await self._store.append_items(AppendThreadItemsParams(self.thread_id, items))
 
     async def persist(self) -> None:
-        """Materialize the thread and write everything pending, then all pending metadata
-        (including the creation or resume metadata that was still deferred)."""
-        target = self._sync.generation
+        """Materialize the thread and write everything pending."""
         await self._store.persist_thread(self.thread_id)
-        await self._metadata_barrier(target, include_deferred=True)
 
     async def flush(self) -> None:
-        """Make every appended item durable, then write the metadata pending when the flush was
-        called (deferred creation/resume metadata excepted)."""
-        target = self._sync.generation
+        """Return once every appended item is durable."""
         await self._store.flush_thread(self.thread_id)
-        await self._metadata_barrier(target, include_deferred=False)
 
     async def shutdown(self) -> None:
-        """Write pending metadata, then flush and close the store's writer.
-
-        The writer is closed even when the metadata write fails (history matters more than
-        derived metadata); that failure is raised afterwards. If closing the writer fails, the
-        writer stays open and the error is raised (the caller may retry or :meth:`discard`)."""
-        target = self._sync.generation
-        metadata_error: Exception | None = None
-        try:
-            await self._metadata_barrier(target, include_deferred=False)
-        except Exception as exc:  # reported after the writer is closed
-            metadata_error = exc
+        """Flush and close the store's writer. If that fails the writer stays open and the error
+        is raised (the caller may retry or :meth:`discard`)."""
         await self._store.shutdown_thread(self.thread_id)
         self._closed = True
-        if metadata_error is not None:
-            raise metadata_error
 
     async def discard(self) -> None:
-        """Release the writer without flushing (idempotent). Waits for an in-flight metadata
-        update first; completes even if the caller is cancelled."""
+        """Release the writer without flushing (idempotent; completes even if the caller is
+        cancelled)."""
         self._closed = True
-
-        async def work() -> None:
-            async with self._apply_lock:
-                pass
-            await self._store.discard_thread(self.thread_id)
-
-        await run_detached(work)
+        await run_detached(lambda: self._store.discard_thread(self.thread_id))
 
     async def load_history(self, include_archived: bool = True) -> StoredThreadHistory:
         """The persisted items (through the live writer's rollout when the store has one)."""
@@ -230,11 +156,10 @@ class LiveThread:
             ReadThreadParams(self.thread_id, include_archived=include_archived, include_history=include_history)
         )
 
-    # -- explicit metadata -------------------------------------------------------------------------
+    # -- explicit metadata -----------------------------------------------------------------------
 
     async def update_metadata(self, patch: ThreadMetadataPatch, include_archived: bool = True) -> StoredThread:
-        """Write every pending derived patch, then apply ``patch`` literally; returns the thread."""
-        await self._metadata_barrier(self._sync.generation, include_deferred=True)
+        """Apply ``patch`` literally; returns the thread as it now reads."""
         return await self._store.update_thread_metadata(
             UpdateThreadMetadataParams(self.thread_id, patch, include_archived=include_archived)
         )
@@ -242,54 +167,6 @@ class LiveThread:
     async def update_memory_mode(self, mode: MemoryMode, include_archived: bool = True) -> StoredThread:
         """Set whether the thread may feed memories (``"enabled"`` / ``"disabled"``)."""
         return await self.update_metadata(ThreadMetadataPatch(memory_mode=mode), include_archived)
-
-    # -- metadata worker ---------------------------------------------------------------------------
-
-    def _schedule(self, update: PendingMetadataUpdate) -> None:
-        self._requested_generation = max(self._requested_generation, update.generation)
-        if self._closed:
-            return
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run_worker(), name=f"threadstore-metadata-{self.thread_id}")
-
-    async def _run_worker(self) -> None:
-        """Apply requested updates one at a time until caught up; stop at the first failure
-        (the update stays pending for the next barrier or append)."""
-        while True:
-            async with self._apply_lock:
-                if self._closed or self._requested_generation <= self._applied_generation:
-                    return
-                update = self._sync.take_pending_update_for_existing_history()
-                if update is None:
-                    return
-                try:
-                    await self._apply(update)
-                except Exception as exc:  # kept pending; barriers report it
-                    self.last_background_error = exc
-                    logger.warning("metadata update for thread %s failed (will retry): %s", self.thread_id, exc)
-                    return
-
-    async def _apply(self, update: PendingMetadataUpdate) -> None:
-        await self._store.update_thread_metadata(
-            UpdateThreadMetadataParams(self.thread_id, update.patch, include_archived=True)
-        )
-        self.applied_updates += 1
-        self._sync.mark_pending_update_applied(update)
-        self._applied_generation = max(self._applied_generation, update.generation)
-
-    async def _metadata_barrier(self, target: int, *, include_deferred: bool) -> None:
-        """Wait for any in-flight update; if generation ``target`` is still not applied, apply
-        the pending patch now (raising its error)."""
-        async with self._apply_lock:
-            if self._applied_generation >= target:
-                return
-            if include_deferred:
-                update = self._sync.take_pending_update()
-            else:
-                update = self._sync.take_pending_update_for_existing_history()
-            if update is None:
-                return
-            await self._apply(update)
 
 
 class LiveThreadInitGuard:

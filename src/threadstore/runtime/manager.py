@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Final
 
 from ..errors import InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
-from ..gitinfo import collect_git_info
 from ..ids import new_thread_id, validate_thread_id
 from ..items import Item, base_instructions
 from ..store.base import ThreadStore
@@ -37,9 +36,9 @@ from ..timeutil import utc_now
 from .config import ORIGINATOR, RUNTIME_VERSION, ThreadConfig
 from .errors import ThreadRuntimeError
 from .events import INITIAL_SUBMIT_ID
+from .gitinfo import collect_git_info
 from .history import fork_items
 from .live_thread import LiveThread, LiveThreadInitGuard
-from .metadata_sync import DEFAULT_TOUCH_INTERVAL
 from .models.base import ModelClient
 from .models.builtin import BuiltinModel
 from .session import Session
@@ -72,8 +71,8 @@ class ThreadManager:
     """The registry of running threads over one store.
 
     ``model`` answers every thread's turns (None means the offline :class:`BuiltinModel`);
-    ``source`` is recorded as the session source of threads it creates. ``touch_interval`` is the
-    metadata coalescing window of the live threads (seconds).
+    ``source`` is recorded as the session source of threads it creates. Git facts of a new
+    thread's working directory are collected here, off the event loop, and handed to the store.
     """
 
     def __init__(
@@ -82,12 +81,10 @@ class ThreadManager:
         *,
         model: ModelClient | None = None,
         source: SessionSource = "cli",
-        touch_interval: float = DEFAULT_TOUCH_INTERVAL,
     ) -> None:
         self._store = store
         self._model = model if model is not None else BuiltinModel()
         self._source = validate_source(source)
-        self._touch_interval = touch_interval
         self._threads: dict[str, Thread] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -215,7 +212,7 @@ class ThreadManager:
             cli_version=RUNTIME_VERSION,
             git_info=git_info,
         )
-        return await LiveThread.create(self._store, params, touch_interval=self._touch_interval)
+        return await LiveThread.create(self._store, params)
 
     async def resume_thread(
         self,
@@ -277,7 +274,6 @@ class ThreadManager:
                     model_provider=config.model_provider,
                     event_persistence_mode=config.event_persistence_mode,
                 ),
-                touch_interval=self._touch_interval,
             )
             items = live.initial_history
             if derived:

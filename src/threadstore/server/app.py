@@ -33,9 +33,9 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from ..errors import Internal, InvalidRequest, ThreadStoreError
-from ..remote.methods import METHODS, SERVICE, WRITER_METADATA_KEY
-from ..remote.status import error_metadata, status_of
 from ..store.base import ThreadStore
+from ..wire.methods import METHODS, SERVICE, WRITER_METADATA_KEY
+from ..wire.status import error_metadata, status_of
 from .leases import caller_token
 from .service import Handler, ThreadStoreService
 
@@ -177,7 +177,7 @@ class RunningServer:
         await self.server.stop(grace)
         await self.service.leases.stop()
         if close_store:
-            await self.service.store.close()
+            await self.service.close()
 
 
 async def start_server(

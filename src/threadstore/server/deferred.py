@@ -3,7 +3,8 @@
 Codex builds of the 0.125 era send ``CreateThread`` with an empty ``metadata_json``: the server
 learns neither the working directory nor the model provider at create time, yet the thread's
 first ``session_meta`` (written by the store when the thread materializes) must carry them.
-:class:`DeferredCreateStore` wraps any :class:`ThreadStore` and solves this without changing it:
+:class:`DeferredCreateStore` sits in front of any :class:`ThreadStore` for the live calls and
+solves this without changing it (reads go to the store directly):
 
 * :meth:`DeferredCreateStore.create_thread_deferred` records the create as *pending* instead of
   calling the store. Nothing exists in the store yet (a second create of the id is refused with
@@ -21,8 +22,8 @@ first ``session_meta`` (written by the store when the thread materializes) must 
   the create is carried out with what is known (an empty cwd) so that nothing acknowledged is
   lost. ``flush`` and ``shutdown`` with nothing buffered leave no trace, like the store's own lazy
   writers; ``discard_thread`` drops the pending create and its buffer.
-* :meth:`close` carries out (and shuts down) every pending create that holds items, then closes
-  the store.
+* :meth:`close` carries out (and shuts down) every pending create that holds items (the caller
+  closes the store afterwards).
 
 Threads created with a known cwd (threadstore clients always send one) bypass all of this.
 """
@@ -37,21 +38,13 @@ from typing import Any, TypeVar
 
 from ..errors import Conflict, ThreadStoreError
 from ..items import Item
-from ..policy import is_persisted
 from ..store.base import ThreadStore
 from ..store.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
-    ListThreadsParams,
-    LoadThreadHistoryParams,
-    ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     StoredThread,
-    StoredThreadHistory,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 
@@ -86,9 +79,9 @@ class _Pending:
             self.model_provider = provider
 
 
-class DeferredCreateStore(ThreadStore):
-    """A :class:`ThreadStore` that can hold a create until the thread's cwd is known (see the
-    module documentation). Every other call is forwarded unchanged."""
+class DeferredCreateStore:
+    """The live calls of ``store``, able to hold a create until the thread's cwd is known (see
+    the module documentation)."""
 
     def __init__(self, store: ThreadStore, *, default_model_provider: str = "") -> None:
         self.store = store
@@ -159,7 +152,7 @@ class DeferredCreateStore(ThreadStore):
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         async def pending(entry: _Pending) -> None:
             entry.learn(params.items)
-            entry.buffered.extend(i for i in params.items if is_persisted(i, entry.params.event_persistence_mode))
+            entry.buffered.extend(params.persisted.for_mode(entry.params.event_persistence_mode))
             if entry.cwd is not None:
                 await self._materialize(entry)
 
@@ -194,22 +187,7 @@ class DeferredCreateStore(ThreadStore):
         self._pending.pop(thread_id, None)
         await self.store.discard_thread(thread_id)
 
-    # -- reads and updates -----------------------------------------------------------------------
-
-    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
-        return await self.store.load_history(params)
-
-    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
-        return await self.store.read_thread(params)
-
-    async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
-        return await self.store.read_thread_by_rollout_path(params)
-
-    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
-        return await self.store.list_threads(params)
-
-    async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
-        return await self.store.search_threads(params)
+    # -- updates ---------------------------------------------------------------------------------
 
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         async def pending(entry: _Pending) -> StoredThread:
@@ -219,17 +197,8 @@ class DeferredCreateStore(ThreadStore):
 
         return await self._on(params.thread_id, pending, lambda: self.store.update_thread_metadata(params))
 
-    async def archive_thread(self, thread_id: str) -> None:
-        await self.store.archive_thread(thread_id)
-
-    async def unarchive_thread(self, thread_id: str) -> StoredThread:
-        return await self.store.unarchive_thread(thread_id)
-
-    async def delete_thread(self, thread_id: str) -> None:
-        await self.store.delete_thread(thread_id)
-
     async def close(self) -> None:
-        """Carry out and shut down the pending creates that hold items, then close the store."""
+        """Carry out and shut down the pending creates that hold items."""
         for thread_id, entry in list(self._pending.items()):
             if not entry.buffered:
                 self._pending.pop(thread_id, None)
@@ -241,4 +210,3 @@ class DeferredCreateStore(ThreadStore):
                         await self.store.shutdown_thread(thread_id)
             except ThreadStoreError:
                 continue
-        await self.store.close()

@@ -14,11 +14,10 @@ from typing import Any
 from google.protobuf.message import Message
 
 from ..errors import InvalidRequest
-from ..policy import persisted_items
-from ..remote import convert
-from ..remote._proto import thread_store_pb2 as pb
+from ..ids import validate_thread_id
 from ..store.base import ThreadStore
-from ..store.types import ReadThreadParams
+from ..wire import convert
+from ..wire._proto import thread_store_pb2 as pb
 from .deferred import DeferredCreateStore
 from .leases import WriterLeases
 
@@ -43,9 +42,18 @@ class ThreadStoreService:
         default_model_provider: str = "",
         idle_writer_timeout: float | None = None,
     ) -> None:
-        self.store = DeferredCreateStore(store, default_model_provider=default_model_provider)
+        self.store = store
+        #: The live calls, through the creates held until a Codex thread's cwd is known.
+        self.live = DeferredCreateStore(store, default_model_provider=default_model_provider)
         #: Releases writers idle for longer than ``idle_writer_timeout`` seconds (see leases.py).
-        self.leases = WriterLeases(self.store, idle_writer_timeout)
+        self.leases = WriterLeases(self.live, idle_writer_timeout)
+
+    async def close(self) -> None:
+        """Carry out the held creates, then close the store (live threads are flushed)."""
+        try:
+            await self.live.close()
+        finally:
+            await self.store.close()
 
     def handlers(self) -> dict[str, Handler]:
         """Every RPC of the service, by method name."""
@@ -71,49 +79,49 @@ class ThreadStoreService:
     async def create_thread(self, request: pb.CreateThreadRequest) -> pb.Empty:
         params, located = convert.create_from_proto(request)
         if located:
-            await self.store.create_thread(params)
+            await self.live.create_thread(params)
         else:
-            await self.store.create_thread_deferred(params)
+            await self.live.create_thread_deferred(params)
         self.leases.opened(params.thread_id, params.event_persistence_mode)
         return _EMPTY
 
     async def resume_thread(self, request: pb.ResumeThreadRequest) -> pb.Empty:
         params = convert.resume_from_proto(request)
-        await self.store.resume_thread(params)
+        await self.live.resume_thread(params)
         self.leases.opened(params.thread_id, params.event_persistence_mode)
         return _EMPTY
 
     async def append_items(self, request: pb.AppendThreadItemsRequest) -> pb.Empty:
         params = convert.append_from_proto(request)
-        if persisted_items(params.items, "extended"):  # only these need the writer
+        if params.persisted:  # only these need the writer
             await self.leases.use(params.thread_id)
-        await self.store.append_items(params)
+        await self.live.append_items(params)
         return _EMPTY
 
     async def persist_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
         thread_id = _thread_id(request.thread_id)
         await self.leases.use(thread_id)
-        await self.store.persist_thread(thread_id)
+        await self.live.persist_thread(thread_id)
         return _EMPTY
 
     async def flush_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
         thread_id = _thread_id(request.thread_id)
         await self.leases.use(thread_id)
-        await self.store.flush_thread(thread_id)
+        await self.live.flush_thread(thread_id)
         return _EMPTY
 
     async def shutdown_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
         thread_id = _thread_id(request.thread_id)
         self.leases.check_owner(thread_id)
         if not self.leases.closed(thread_id):  # a released writer is already shut down
-            await self.store.shutdown_thread(thread_id)
+            await self.live.shutdown_thread(thread_id)
         return _EMPTY
 
     async def discard_thread(self, request: pb.ThreadIdRequest) -> pb.Empty:
         thread_id = _thread_id(request.thread_id)
         self.leases.check_owner(thread_id)
         self.leases.closed(thread_id)
-        await self.store.discard_thread(thread_id)
+        await self.live.discard_thread(thread_id)
         return _EMPTY
 
     async def load_history(self, request: pb.LoadThreadHistoryRequest) -> pb.StoredThreadHistory:
@@ -129,7 +137,7 @@ class ThreadStoreService:
         return convert.page_to_proto(page)
 
     async def update_thread_metadata(self, request: pb.UpdateThreadMetadataRequest) -> pb.StoredThreadResponse:
-        thread = await self.store.update_thread_metadata(convert.update_from_proto(request))
+        thread = await self.live.update_thread_metadata(convert.update_from_proto(request))
         return pb.StoredThreadResponse(thread=convert.thread_to_proto(thread))
 
     async def archive_thread(self, request: pb.ArchiveThreadRequest) -> pb.Empty:
@@ -153,5 +161,5 @@ class ThreadStoreService:
 
 
 def _thread_id(value: str) -> str:
-    """Validate an id the way the parameter objects do (malformed ids are InvalidRequest)."""
-    return ReadThreadParams(thread_id=value).thread_id
+    """A well-formed thread id (``InvalidRequest`` otherwise), checked before the leases see it."""
+    return validate_thread_id(value)

@@ -2,7 +2,20 @@
 
 A thread is an append-only history of rollout items plus queryable metadata. A store keeps both
 behind the operations below; every backend passes the same conformance suite
-(``tests/conformance``). The rules every implementation follows:
+(:mod:`threadstore.testing`). The rules every implementation follows:
+
+Input is checked once
+    The public methods are the contract and are not overridden. Each checks its input once
+    (parameter objects check themselves when built; a bare ``thread_id`` is checked here: a
+    malformed id is ``InvalidRequest``, an upper-case one is taken in lower case), refuses calls
+    on a closed store (``InvalidRequest``), and calls the backend's protected hook of the same
+    name (``_read_thread``, ``_append_items``, ...) with input it can trust.
+
+Errors
+    Every failure is a :class:`~threadstore.errors.ThreadStoreError`. An exception of any other
+    kind raised by a hook (a driver's, the operating system's, a bug) is turned into one by
+    :meth:`ThreadStore._map_error` (``Internal`` unless the backend knows better), so nothing
+    foreign escapes a public method.
 
 Live writers
     ``create_thread`` / ``resume_thread`` open a thread's single live writer. A second live
@@ -16,9 +29,10 @@ Lazy materialization
     a flush or shutdown finds buffered items. A thread that never got any of these leaves no trace.
 
 Persistence policy
-    ``append_items`` takes raw items and keeps only those the policy persists
-    (:mod:`threadstore.policy`), *before* looking for the writer: appending only never-persisted
-    events (``shutdown_complete`` after shutdown, say) succeeds even without a writer.
+    ``append_items`` takes raw items; the policy (:mod:`threadstore.policy`) is applied once, when
+    the parameters are built, and the hook receives only what some mode keeps. An append of which
+    nothing is kept returns at once, without looking for a writer: appending only never-persisted
+    events (``shutdown_complete`` after shutdown, say) always succeeds.
 
 Ordering and durability
     Items are stored in the order they were appended. ``flush_thread`` returns once everything
@@ -37,10 +51,15 @@ Cold threads
 from __future__ import annotations
 
 import abc
+import functools
+import logging
+from collections.abc import Callable, Coroutine
 from types import TracebackType
+from typing import Any, Final, ParamSpec, TypeVar
 
-from ..errors import Unsupported
-from .patch import ThreadMetadataPatch
+from ..errors import Internal, InvalidRequest, ThreadStoreError, Unsupported
+from ..ids import validate_thread_id
+from ..policy import PersistedItems
 from .types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -57,105 +76,188 @@ from .types import (
     UpdateThreadMetadataParams,
 )
 
-__all__ = ["ThreadMetadataPatch", "ThreadStore"]
+__all__ = ["ThreadStore"]
+
+_log: Final = logging.getLogger("threadstore.store")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="ThreadStore")
+
+
+def _operation(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Wrap a public operation: refuse a closed store and let only store errors out."""
+
+    @functools.wraps(method)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        assert isinstance(store, ThreadStore)
+        if store._closed:
+            raise InvalidRequest("the store is closed")
+        try:
+            return await method(*args, **kwargs)
+        except ThreadStoreError:
+            raise
+        except Exception as exc:
+            error = store._map_error(exc)
+            if isinstance(error, Internal):
+                _log.warning("%s.%s failed: %r", type(store).__name__, method.__name__, exc, exc_info=exc)
+            raise error from exc
+
+    return run
+
+
+def _checked(value: object, cls: type[R]) -> R:
+    if not isinstance(value, cls):
+        raise InvalidRequest(f"expected {cls.__name__}, got {type(value).__name__}")
+    return value
 
 
 class ThreadStore(abc.ABC):
-    """Storage for durable conversation threads (see the module documentation for the rules)."""
+    """Storage for durable conversation threads (see the module documentation for the rules).
+
+    Backends implement the protected hooks; the public methods are the contract."""
+
+    _closed: bool = False
 
     # -- live writer lifecycle -----------------------------------------------------------------
 
-    @abc.abstractmethod
+    @_operation
     async def create_thread(self, params: CreateThreadParams) -> None:
         """Open live persistence for a new thread. Writes nothing yet.
 
         Raises ``Conflict`` when the thread already has a live writer or already exists."""
+        await self._create_thread(_checked(params, CreateThreadParams))
 
-    @abc.abstractmethod
+    @_operation
     async def resume_thread(self, params: ResumeThreadParams) -> None:
         """Reopen live persistence for an existing thread so that appends continue its history.
 
-        Raises ``Conflict`` when it already has a live writer; ``InvalidRequest`` when there is
-        nothing to resume (or it is archived and ``include_archived`` is false)."""
+        Raises ``ThreadNotFound`` when there is no such thread, ``InvalidRequest`` when it is
+        archived and ``include_archived`` is false, ``Conflict`` when it already has a live
+        writer. ``cwd`` and ``model_provider`` are defaults: a thread whose history records none
+        is given them (they never replace what the history says). ``history`` is for the layer
+        above (a caller that already loaded the items need not load them again); stores read
+        their own."""
+        params = _checked(params, ResumeThreadParams)
+        await self._resume_thread(params)
+        if params.cwd or params.model_provider:
+            await self._apply_resume_defaults(params)
 
-    @abc.abstractmethod
+    @_operation
     async def append_items(self, params: AppendThreadItemsParams) -> None:
-        """Append items in order (filtered by the persistence policy first).
+        """Append items in order (what the persistence policy keeps of them).
 
-        Raises ``ThreadNotFound`` when a persisted item has no live writer to go to. An append
-        that raises stored none of its items."""
+        Raises ``ThreadNotFound`` when a kept item has no live writer to go to. An append that
+        raises stored none of its items."""
+        params = _checked(params, AppendThreadItemsParams)
+        if params.persisted:
+            await self._append_items(params.thread_id, params.persisted)
 
-    @abc.abstractmethod
+    @_operation
     async def persist_thread(self, thread_id: str) -> None:
         """Materialize a lazily created thread and write everything pending. Idempotent."""
+        await self._persist_thread(validate_thread_id(thread_id))
 
-    @abc.abstractmethod
+    @_operation
     async def flush_thread(self, thread_id: str) -> None:
         """Return once every item appended so far is durable. A no-op for a thread with nothing
-        written and nothing pending (no file is created)."""
+        written and nothing pending (nothing is created)."""
+        await self._flush_thread(validate_thread_id(thread_id))
 
-    @abc.abstractmethod
+    @_operation
     async def shutdown_thread(self, thread_id: str) -> None:
         """Flush, then close the live writer. Completes even if the caller is cancelled; if the
         flush fails, the writer stays open so the caller can retry."""
+        await self._shutdown_thread(validate_thread_id(thread_id))
 
-    @abc.abstractmethod
+    @_operation
     async def discard_thread(self, thread_id: str) -> None:
         """Release the live writer without flushing (idempotent; see the module docs)."""
+        await self._discard_thread(validate_thread_id(thread_id))
 
     # -- reads -----------------------------------------------------------------------------------
 
-    @abc.abstractmethod
+    @_operation
     async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
-        """The persisted items of a thread, in replay order."""
+        """The persisted items of a thread, in replay order.
 
-    @abc.abstractmethod
+        Raises ``ThreadNotFound`` when it does not exist and ``InvalidRequest`` when it is
+        archived and ``include_archived`` is false."""
+        return await self._load_history(_checked(params, LoadThreadHistoryParams))
+
+    @_operation
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         """One thread's metadata (and history when asked).
 
         Raises ``ThreadNotFound`` when it does not exist and ``InvalidRequest`` when it is
         archived and ``include_archived`` is false."""
+        return await self._read_thread(_checked(params, ReadThreadParams))
 
+    @_operation
     async def read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
-        """Read a thread by its rollout file (only stores with files support this)."""
-        raise Unsupported("read_thread_by_rollout_path")
+        """Read a thread by its rollout file (only stores with files support this; the others
+        raise ``Unsupported``)."""
+        return await self._read_thread_by_rollout_path(_checked(params, ReadThreadByRolloutPathParams))
 
-    @abc.abstractmethod
+    @_operation
     async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
         """One page of threads that have at least one user message, in the requested order.
 
         ``next_cursor`` continues after the last item; an invalid cursor raises
         ``InvalidRequest``."""
+        return await self._list_threads(_checked(params, ListThreadsParams))
 
-    @abc.abstractmethod
+    @_operation
     async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
-        """Threads whose messages contain ``search_term`` (case-insensitive), with a snippet
-        around the first match, in listing order."""
+        """Threads whose messages contain ``search_term`` (case-insensitive, Unicode case
+        folding), with a snippet around the first match, in listing order."""
+        return await self._search_threads(_checked(params, SearchThreadsParams))
 
     # -- metadata and lifecycle of stored threads ---------------------------------------------
 
-    @abc.abstractmethod
+    @_operation
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
-        """Apply a literal metadata patch and return the updated thread."""
+        """Apply a literal metadata patch and return the updated thread. All or nothing: a patch
+        that fails changes nothing."""
+        return await self._update_thread_metadata(_checked(params, UpdateThreadMetadataParams))
 
-    @abc.abstractmethod
+    @_operation
     async def archive_thread(self, thread_id: str) -> None:
-        """Move a thread to the archived collection."""
+        """Move a thread to the archived collection. ``ThreadNotFound`` when absent,
+        ``InvalidRequest`` when already archived."""
+        await self._archive_thread(validate_thread_id(thread_id))
 
-    @abc.abstractmethod
+    @_operation
     async def unarchive_thread(self, thread_id: str) -> StoredThread:
-        """Move a thread back to the active collection and return it."""
+        """Move a thread back to the active collection and return it. ``ThreadNotFound`` when
+        absent, ``InvalidRequest`` when not archived."""
+        return await self._unarchive_thread(validate_thread_id(thread_id))
 
-    @abc.abstractmethod
+    @_operation
     async def delete_thread(self, thread_id: str) -> None:
-        """Delete a thread and everything stored for it. Raises ``ThreadNotFound`` when absent."""
+        """Delete a thread and everything stored for it (a live writer of it is discarded).
+        Raises ``ThreadNotFound`` when absent."""
+        await self._delete_thread(validate_thread_id(thread_id))
 
     # -- resources -------------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Release the store's resources. Live writers are shut down (flushed) first."""
+        """Shut every live writer of this store down (flushing it; one whose flush fails is
+        discarded), then release the store's resources. Idempotent; every later operation raises
+        ``InvalidRequest``."""
+        if self._closed:
+            return
+        try:
+            await self._close()
+        except ThreadStoreError:
+            raise
+        except Exception as exc:
+            raise self._map_error(exc) from exc
+        finally:
+            self._closed = True
 
-    async def __aenter__(self) -> ThreadStore:
+    async def __aenter__(self: S) -> S:
         return self
 
     async def __aexit__(
@@ -165,3 +267,79 @@ class ThreadStore(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    def _map_error(self, exc: Exception) -> ThreadStoreError:
+        """The store error a foreign exception raised by a hook stands for. Backends map their
+        driver's and the operating system's errors (a full disk is ``ResourceExhausted``)."""
+        return Internal(f"{type(exc).__name__}: {exc}")
+
+    @abc.abstractmethod
+    async def _create_thread(self, params: CreateThreadParams) -> None: ...
+
+    @abc.abstractmethod
+    async def _resume_thread(self, params: ResumeThreadParams) -> None: ...
+
+    @abc.abstractmethod
+    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+        """Store what the policy keeps of one append (``items`` is never empty)."""
+
+    @abc.abstractmethod
+    async def _persist_thread(self, thread_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _flush_thread(self, thread_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _shutdown_thread(self, thread_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _discard_thread(self, thread_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory: ...
+
+    @abc.abstractmethod
+    async def _read_thread(self, params: ReadThreadParams) -> StoredThread: ...
+
+    async def _read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
+        raise Unsupported("read_thread_by_rollout_path")
+
+    @abc.abstractmethod
+    async def _list_threads(self, params: ListThreadsParams) -> ThreadPage: ...
+
+    @abc.abstractmethod
+    async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage: ...
+
+    @abc.abstractmethod
+    async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread: ...
+
+    @abc.abstractmethod
+    async def _archive_thread(self, thread_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _unarchive_thread(self, thread_id: str) -> StoredThread: ...
+
+    @abc.abstractmethod
+    async def _delete_thread(self, thread_id: str) -> None: ...
+
+    async def _close(self) -> None:
+        """Release the store's resources (live writers included)."""
+
+    async def _apply_resume_defaults(self, params: ResumeThreadParams) -> None:
+        """Give a resumed thread whose history records no cwd or provider the ones the resume
+        named (see :meth:`resume_thread`). Stores that forward the resume to another store (the
+        remote client) leave this to it."""
+        from .patch import ThreadMetadataPatch
+
+        thread = await self._read_thread(ReadThreadParams(params.thread_id, include_archived=True))
+        fields: dict[str, Any] = {}
+        if params.cwd and not thread.cwd:
+            fields["cwd"] = params.cwd
+        if params.model_provider and not thread.model_provider:
+            fields["model_provider"] = params.model_provider
+        if fields:
+            await self._update_thread_metadata(
+                UpdateThreadMetadataParams(params.thread_id, ThreadMetadataPatch(**fields), include_archived=True)
+            )

@@ -16,12 +16,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ..errors import Conflict, ThreadNotFound, ThreadStoreError
-from ..ids import validate_thread_id
 from ..items import Item, session_meta
-from ..policy import EventPersistenceMode, persisted_items
+from ..policy import EventPersistenceMode, PersistedItems
 from ..timeutil import format_rfc3339
 from .base import ThreadStore
-from .types import AppendThreadItemsParams, CreateThreadParams, ResumeThreadParams
+from .types import CreateThreadParams, ResumeThreadParams
 
 __all__ = ["LiveWriter", "LiveWriterStore", "initial_session_meta", "run_detached"]
 
@@ -107,13 +106,14 @@ class LiveWriter(abc.ABC):
 
 
 class LiveWriterStore(ThreadStore, abc.ABC):
-    """A :class:`ThreadStore` whose live operations are implemented by this module."""
+    """A :class:`ThreadStore` whose live hooks are implemented by this module on top of the
+    backend's :class:`LiveWriter`."""
 
     def __init__(self) -> None:
         self._writers: dict[str, LiveWriter] = {}
         self._registry_lock = asyncio.Lock()
 
-    # -- hooks -----------------------------------------------------------------------------------
+    # -- what a backend supplies -----------------------------------------------------------------
 
     @abc.abstractmethod
     async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
@@ -131,57 +131,54 @@ class LiveWriterStore(ThreadStore, abc.ABC):
             raise ThreadNotFound(thread_id)
         return writer
 
+    def _open_writer(self, thread_id: str) -> LiveWriter | None:
+        """This store's open writer of ``thread_id``, if any."""
+        writer = self._writers.get(thread_id)
+        return writer if writer is not None and not writer.closed else None
+
     def _remove_if_current(self, thread_id: str, writer: LiveWriter) -> None:
         if self._writers.get(thread_id) is writer:
             del self._writers[thread_id]
 
     async def _register(self, thread_id: str, opener: Callable[[], Awaitable[LiveWriter]]) -> None:
         async with self._registry_lock:
-            existing = self._writers.get(thread_id)
-            if existing is not None and not existing.closed:
+            if self._open_writer(thread_id) is not None:
                 raise Conflict(f"thread {thread_id} already has a live writer")
-            writer = await opener()
-            self._writers[thread_id] = writer
+            self._writers[thread_id] = await opener()
 
     async def _with_writer(self, thread_id: str, action: Callable[[LiveWriter], Awaitable[T]]) -> T:
-        thread_id = validate_thread_id(thread_id)
         writer = self._live_writer(thread_id)
         async with writer.lock:
             if writer.closed:
                 raise ThreadNotFound(thread_id)
             return await action(writer)
 
-    # -- contract --------------------------------------------------------------------------------
+    # -- hooks -----------------------------------------------------------------------------------
 
-    async def create_thread(self, params: CreateThreadParams) -> None:
+    async def _create_thread(self, params: CreateThreadParams) -> None:
         await self._register(params.thread_id, lambda: self._open_new_writer(params))
 
-    async def resume_thread(self, params: ResumeThreadParams) -> None:
+    async def _resume_thread(self, params: ResumeThreadParams) -> None:
         await self._register(params.thread_id, lambda: self._open_resumed_writer(params))
 
-    async def append_items(self, params: AppendThreadItemsParams) -> None:
-        # Policy first: items that no mode persists never need a writer.
-        candidates = persisted_items(params.items, "extended")
-        if not candidates:
-            return
-        writer = self._live_writer(params.thread_id)
-        kept = candidates if writer.mode == "extended" else persisted_items(candidates, writer.mode)
+    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+        writer = self._live_writer(thread_id)
+        kept = items.for_mode(writer.mode)
         if not kept:
             return
 
         async def write(w: LiveWriter) -> None:
             await w.write(kept)
 
-        await self._with_writer(params.thread_id, write)
+        await self._with_writer(thread_id, write)
 
-    async def persist_thread(self, thread_id: str) -> None:
+    async def _persist_thread(self, thread_id: str) -> None:
         await self._with_writer(thread_id, lambda w: w.persist())
 
-    async def flush_thread(self, thread_id: str) -> None:
+    async def _flush_thread(self, thread_id: str) -> None:
         await self._with_writer(thread_id, lambda w: w.flush())
 
-    async def shutdown_thread(self, thread_id: str) -> None:
-        thread_id = validate_thread_id(thread_id)
+    async def _shutdown_thread(self, thread_id: str) -> None:
         writer = self._live_writer(thread_id)
 
         async def work() -> None:
@@ -197,8 +194,7 @@ class LiveWriterStore(ThreadStore, abc.ABC):
 
         await run_detached(work)
 
-    async def discard_thread(self, thread_id: str) -> None:
-        thread_id = validate_thread_id(thread_id)
+    async def _discard_thread(self, thread_id: str) -> None:
         writer = self._writers.get(thread_id)
         if writer is None:
             return
@@ -214,10 +210,10 @@ class LiveWriterStore(ThreadStore, abc.ABC):
 
         await run_detached(work)
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         """Shut every live writer down (discarding those whose flush fails)."""
         for thread_id in list(self._writers):
             try:
-                await self.shutdown_thread(thread_id)
+                await self._shutdown_thread(thread_id)
             except ThreadStoreError:
-                await self.discard_thread(thread_id)
+                await self._discard_thread(thread_id)

@@ -141,11 +141,11 @@ class InMemoryThreadStore(LiveWriterStore):
             stored = dataclasses.replace(stored, history=StoredThreadHistory(thread.thread_id, list(thread.items)))
         return stored
 
-    async def load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+    async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         thread = self._get(params.thread_id, params.include_archived)
         return StoredThreadHistory(thread.thread_id, list(thread.items))
 
-    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
+    async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         return self._stored(self._get(params.thread_id, params.include_archived), params.include_history)
 
     def _ordered(self, archived: bool, sort_key: str, descending: bool, cursor: str | None) -> list[StoredThread]:
@@ -160,7 +160,7 @@ class InMemoryThreadStore(LiveWriterStore):
             threads = [t for t in threads if anchor.before(sort_ms(t, sort_key), t.thread_id, descending)]
         return threads
 
-    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
+    async def _list_threads(self, params: ListThreadsParams) -> ThreadPage:
         if params.cwd_filters is not None and not params.cwd_filters:
             decode_cursor(params.cursor)
             return ThreadPage(items=[], next_cursor=None)
@@ -175,7 +175,7 @@ class InMemoryThreadStore(LiveWriterStore):
             )
         return ThreadPage(items=page, next_cursor=next_cursor)
 
-    async def search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
+    async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         ordered = self._ordered(params.archived, params.sort_key, params.sort_direction == "desc", params.cursor)
         listing = ListThreadsParams(allowed_sources=params.allowed_sources)
         hits: list[StoredThreadSearchResult] = []
@@ -209,12 +209,12 @@ class InMemoryThreadStore(LiveWriterStore):
 
     # -- updates ---------------------------------------------------------------------------------
 
-    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+    async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         thread = self._threads.get(params.thread_id)
         if thread is None:
             writer = self._writers.get(params.thread_id)
             if writer is not None and not writer.closed and not writer.materialized:
-                await self.persist_thread(params.thread_id)
+                await self._persist_thread(params.thread_id)
                 thread = self._threads[params.thread_id]
             else:
                 raise ThreadNotFound(params.thread_id)
@@ -228,7 +228,7 @@ class InMemoryThreadStore(LiveWriterStore):
                 thread.overrides = thread.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
         return self._stored(thread)
 
-    async def archive_thread(self, thread_id: str) -> None:
+    async def _archive_thread(self, thread_id: str) -> None:
         thread = self._threads.get(thread_id)
         if thread is None:
             raise ThreadNotFound(thread_id)
@@ -236,7 +236,7 @@ class InMemoryThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {thread_id} is already archived")
         thread.archived_at = utc_now()
 
-    async def unarchive_thread(self, thread_id: str) -> StoredThread:
+    async def _unarchive_thread(self, thread_id: str) -> StoredThread:
         thread = self._threads.get(thread_id)
         if thread is None:
             raise ThreadNotFound(thread_id)
@@ -246,8 +246,8 @@ class InMemoryThreadStore(LiveWriterStore):
         thread.overrides = thread.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
         return self._stored(thread)
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def _delete_thread(self, thread_id: str) -> None:
         if thread_id not in self._threads:
             raise ThreadNotFound(thread_id)
         del self._threads[thread_id]
-        await self.discard_thread(thread_id)
+        await self._discard_thread(thread_id)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..items import Item, validate_items
-from ..policy import EventPersistenceMode, validate_mode
+from ..policy import EventPersistenceMode, PersistedItems, classify, validate_mode
 
 if TYPE_CHECKING:
     from .patch import ThreadMetadataPatch
@@ -270,14 +270,20 @@ class ResumeThreadParams:
 
 @dataclass(frozen=True, slots=True)
 class AppendThreadItemsParams:
-    """Append raw items to a live thread, in order (the store applies the persistence policy)."""
+    """Append raw items to a live thread, in order (the store applies the persistence policy).
+
+    ``persisted`` is the policy's verdict on ``items``, computed once here: every layer an append
+    crosses in this process (runtime, server, store) reads it instead of running the policy again."""
 
     thread_id: str
     items: Sequence[Item]
+    persisted: PersistedItems = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
-        _set(self, "items", validate_items(self.items))
+        checked = validate_items(self.items)
+        _set(self, "items", checked)
+        _set(self, "persisted", classify(checked))
 
 
 @dataclass(frozen=True, slots=True)

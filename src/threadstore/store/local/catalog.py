@@ -11,9 +11,7 @@ threads.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -24,27 +22,22 @@ from typing import Any, Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
-from ...items import Item
-from ...timeutil import from_ms, utc_now
+from ...timeutil import utc_now
 from ..patch import ThreadMetadataPatch, apply_patch
-from ..query import decode_cursor, encode_cursor
+from ..query import Cursor
 from ..summary import ThreadSummary, search_texts
-from ..types import ListThreadsParams, SearchThreadsParams, StoredThread
-from .index import Index, IndexRow
+from ..types import StoredThread
+from .files import stat_or_none
+from .index import FileState, Index, IndexRow, PageFilter, PageRow, is_corruption
 from .layout import Layout, is_compressed, logical_path, thread_id_from_name
 from .names import read_bytes_at, read_names
-from .rollout import RolloutChunk, decompress, read_first_line, read_rollout
-from .writer import LocalWriter, os_error
+from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved, read_rollout
+from .writer import LocalWriter
 
 __all__ = ["Catalog", "ReindexReport"]
 
-_log: Final = logging.getLogger("threadstore.local")
-
 SWEEP_BUDGET: Final = 64
 _INDEX_BATCH: Final = 256
-_MAX_FORK_DEPTH: Final = 16
-_SQLITE_CORRUPT: Final = 11
-_SQLITE_NOTADB: Final = 26
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +49,10 @@ class ReindexReport:
     unreadable_files: int
 
 
-@dataclass(slots=True)
-class _Resolved:
-    """A thread's items with fork references resolved."""
-
-    items: list[Item]
-    timestamps: list[str | None]
-    skipped: int
-    end_offset: int
-
-
 class Catalog:
     """The index of one home and the work that keeps it true to the files (see the module
-    documentation). ``live_writer`` gives this process's live writer of a thread, if any."""
+    documentation). ``live_writer`` gives this process's live writer of a thread, if any. The
+    catalog is the :class:`~.writer.WriterEvents` of the store's writers."""
 
     def __init__(
         self,
@@ -91,12 +75,14 @@ class Catalog:
         self.own_dirs: dict[str, tuple[int, int]] = {}
         self.sweep_after = 0
         #: Set when the store closes: queries are refused, closing writers stay dirty.
-        self.closed = False
+        self.stopped = False
 
-    def mark_dirty(self, writer: LocalWriter) -> None:
+    # -- WriterEvents ----------------------------------------------------------------------------
+
+    def written(self, writer: LocalWriter) -> None:
         self.dirty[writer.thread_id] = writer
 
-    def own_dir_change(self, directory: Path, before_ns: int | None, after_ns: int | None) -> None:
+    def dir_changed(self, directory: Path, before_ns: int | None, after_ns: int | None) -> None:
         """Record a directory change this store made itself (a rollout created or moved in), so
         the next scan does not re-read the whole directory. Only when the index had seen the
         directory as it was just before the change; otherwise the next scan looks at it."""
@@ -109,12 +95,12 @@ class Catalog:
         else:
             self.own_dirs[key] = (before_ns, after_ns)
 
-    def writer_closed(self, writer: LocalWriter) -> None:
+    def closed(self, writer: LocalWriter) -> None:
         """A writer ended: index what it wrote now, so queries do not pay for it later."""
         if not writer.size:
             return
         self.dirty.pop(writer.thread_id, None)
-        if self.closed:
+        if self.stopped:
             self.dirty[writer.thread_id] = writer
             return
         try:
@@ -130,65 +116,20 @@ class Catalog:
         row = self.index.get(thread_id)
         return Path(row.path) if row is not None else None
 
-    def resolve(self, path: Path, chunk: RolloutChunk, depth: int = 0) -> _Resolved:
-        """Expand a fork reference (a newer Codex fork points at its parent's first N lines)."""
-        items, stamps = chunk.items, chunk.timestamps
-        if items and depth < _MAX_FORK_DEPTH and items[0].get("type") == "session_meta":
-            meta = items[0].get("payload") or {}
-            parent_id = meta.get("forked_from_id")
-            cut = meta.get("forked_from_ordinal_exclusive")
-            if isinstance(parent_id, str) and isinstance(cut, int) and not isinstance(cut, bool):
-                parent_path = self.find_path(parent_id)
-                if parent_path is not None and parent_path != path:
-                    try:
-                        parent = self.resolve(parent_path, read_rollout(parent_path), depth + 1)
-                    except (InvalidRequest, Internal):
-                        parent = None
-                    if parent is not None:
-                        kept = [
-                            (item, ts)
-                            for index, (item, ts) in enumerate(zip(parent.items, parent.timestamps, strict=True))
-                            if ordinal(item, index) < cut
-                        ]
-                        items = [items[0], *(i for i, _ in kept), *items[1:]]
-                        stamps = [stamps[0], *(t for _, t in kept), *stamps[1:]]
-        return _Resolved(items, stamps, chunk.skipped, chunk.end_offset)
+    def read_items(self, path: Path) -> RolloutChunk:
+        """The whole rollout at ``path``, fork references expanded."""
+        return read_resolved(path, self.find_path)
 
     def plain_rollout(self, path: Path) -> Path:
-        """The rollout to append to: a compressed one is first re-materialized as plain JSONL,
-        as Codex does (the plain file is written and synced before the compressed one goes)."""
+        """The rollout to append to (a compressed one becomes plain first; see
+        :func:`~.rollout.materialize_plain`), indexed as it now is."""
         if not is_compressed(path):
             return path
-        plain = Path(logical_path(path))
-        tmp = plain.with_name(f".{plain.name}.tmp")
-        try:
-            data = decompress(path)
-            with open(tmp, "wb") as f:
-                f.write(data if data.endswith(b"\n") or not data else data + b"\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, plain)
-            os.unlink(path)
-            directory = os.open(plain.parent, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise os_error("decompress", path, exc) from None
+        plain = materialize_plain(path)
         thread_id = thread_id_from_name(plain.name)
         if thread_id is not None:
             self.index_file(plain, thread_id)
         return plain
-
-    def read_items(self, path: Path) -> _Resolved:
-        resolved = self.resolve(path, read_rollout(path))
-        if resolved.skipped:
-            # Torn, corrupt or NUL-padded lines: skipped (the lines after them are kept), counted.
-            _log.warning("skipped %d unreadable line(s) in %s", resolved.skipped, path)
-        return resolved
 
     def compose(
         self,
@@ -263,8 +204,7 @@ class Catalog:
         if incremental:
             assert row is not None
             summary = row.summary
-            chunk = read_rollout(path, row.file_size)
-            resolved = _Resolved(chunk.items, chunk.timestamps, chunk.skipped, chunk.end_offset)
+            resolved = read_rollout(path, row.file_size)
         else:
             summary = ThreadSummary(thread_id)
             resolved = self.read_items(path)
@@ -446,38 +386,38 @@ class Catalog:
 
     def sweep(self) -> None:
         """Check a few threads per query for appends by other programs (round robin)."""
-        rows = self.index.rows_after(self.sweep_after, SWEEP_BUDGET)
+        rows = self.index.files_after(self.sweep_after, SWEEP_BUDGET)
         if len(rows) < SWEEP_BUDGET:
             self.sweep_after = 0
-        for num, thread_id, path, size, mtime_ns, ino in rows:
+        for num, thread_id, state in rows:
             self.sweep_after = num
-            self.check_row(thread_id, path, size, mtime_ns, ino)
+            self.check_row(thread_id, state)
 
-    def check_row(self, thread_id: str, path: str, size: int, mtime_ns: int, ino: int) -> bool:
-        """Re-index one row if its file changed; True when it did."""
+    def check_row(self, thread_id: str, state: FileState) -> bool:
+        """Re-index one row if its file changed since ``state``; True when it did."""
         if self.live_writer(thread_id) is not None:
             return False
         try:
-            stat = os.stat(path)
+            stat = os.stat(state.path)
         except OSError:
             return False  # the directory scan handles removals
-        if stat.st_size == size and stat.st_mtime_ns == mtime_ns and stat.st_ino == ino:
+        if stat.st_size == state.size and stat.st_mtime_ns == state.mtime_ns and stat.st_ino == state.ino:
             return False
         try:
-            self.index_file(Path(path), thread_id)
+            self.index_file(Path(state.path), thread_id)
         except (InvalidRequest, Internal):
             return False
         return True
 
     def refresh(self, light: bool = False) -> None:
         """Bring the index up to date before a query (``light``: only look for new files)."""
-        if self.closed:
+        if self.stopped:
             raise InvalidRequest("the store is closed")
         try:
             self.catch_up(light)
         except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-                raise Internal(f"index {self.layout.index_db} failed: {exc}") from None
+            if not is_corruption(exc):
+                raise
             # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
             self.index.recreate()
             self.rebuild()
@@ -557,63 +497,49 @@ class Catalog:
                 except OSError:
                     continue
 
-    def page_query(
+    def page(
         self,
         *,
         archived: bool,
         sort_key: str,
         descending: bool,
-        cursor: str | None,
+        after: Cursor | None,
         limit: int,
-        where: list[str],
-        args: list[Any],
-    ) -> list[tuple[Any, ...]]:
-        anchor = decode_cursor(cursor)
-        column = "updated_ms" if sort_key == "updated_at" else "created_ms"
-        clauses = ["archived = ?", "visible = 1", *where]
-        values: list[Any] = [1 if archived else 0, *args]
-        if anchor is not None:
-            op = "<" if descending else ">"
-            if anchor.thread_id is None:
-                clauses.append(f"{column} {op} ?")
-                values.append(anchor.ts_ms)
-            else:
-                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
-                values.extend([anchor.ts_ms, anchor.ts_ms, anchor.thread_id])
-        order = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
-            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
-        )
-        return self.index.query(sql, [*values, limit])
+        where: PageFilter,
+    ) -> list[PageRow]:
+        """A page query whose rows are true to the files: any returned thread whose file changed
+        since it was indexed is re-indexed, and the query run once more."""
 
-    def page(
-        self, params: ListThreadsParams | SearchThreadsParams, where: list[str], args: list[Any]
-    ) -> tuple[list[tuple[Any, ...]], str | None]:
-        """One page of index rows in the requested order, and the cursor after it (if more)."""
-        rows = self.fresh_page(
-            lambda: self.page_query(
-                archived=params.archived,
-                sort_key=params.sort_key,
-                descending=params.sort_direction == "desc",
-                cursor=params.cursor,
-                limit=params.page_size + 1,
-                where=where,
-                args=args,
+        def run() -> list[PageRow]:
+            return self.index.page(
+                archived=archived, sort_key=sort_key, descending=descending, after=after, limit=limit, where=where
             )
-        )
-        if len(rows) <= params.page_size:
-            return rows, None
-        last = rows[params.page_size - 1]
-        return rows[: params.page_size], encode_cursor(from_ms(last[7]), last[1])
 
-    def fresh_page(self, run: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
-        """Run a page query, re-index any returned thread whose file changed, and re-run once."""
         rows = run()
         changed = False
-        for _num, thread_id, path, size, mtime_ns, ino, *_ in rows:
-            changed |= self.check_row(thread_id, path, size, mtime_ns, ino)
+        for row in rows:
+            changed |= self.check_row(row.thread_id, row.file)
         return run() if changed else rows
+
+    def recompose(self, row: IndexRow) -> StoredThread:
+        """The thread of ``row`` composed anew (names and overrides as they are now), and
+        cached in the row."""
+        path = Path(row.path)
+        thread = self.compose(row.thread_id, path, row.summary, stat_or_none(path))
+        with self.index.transaction():
+            self.index.update_thread_json(thread)
+        return thread
+
+    def merge_overrides(self, thread_id: str, patch: ThreadMetadataPatch) -> None:
+        """Add ``patch`` to the thread's stored overrides (later fields win)."""
+        with self.index.transaction():
+            self.index.set_overrides(thread_id, self.index.overrides(thread_id).merge(patch))
+
+    def forget(self, thread_id: str) -> None:
+        """Drop every trace of a deleted thread from the index."""
+        self.dirty.pop(thread_id, None)
+        with self.index.transaction():
+            self.index.forget_thread(thread_id)
 
     def store_overrides(self, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch) -> None:
         """Keep the fields of ``patch`` that differ from what the rollout itself says.
@@ -639,21 +565,3 @@ class Catalog:
         if updated != current:
             with self.index.transaction():
                 self.index.set_overrides(thread_id, updated)
-
-
-def ordinal(item: Item, index: int) -> int:
-    """A line's ``ordinal`` (newer Codex files), or its position."""
-    value = item.get("ordinal")
-    return value if isinstance(value, int) and not isinstance(value, bool) else index
-
-
-def mtime_ns(path: Path) -> int | None:
-    stat = stat_or_none(path)
-    return stat.st_mtime_ns if stat else None
-
-
-def stat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None

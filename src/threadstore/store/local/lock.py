@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ...errors import Conflict, Internal
 
-__all__ = ["ThreadLock", "is_locked"]
+__all__ = ["ThreadLock"]
 
 
 class ThreadLock:
@@ -28,8 +28,9 @@ class ThreadLock:
         self._fd: int | None = fd
 
     @classmethod
-    def acquire(cls, locks_dir: Path, thread_id: str) -> ThreadLock:
-        """Take the lock of ``thread_id`` or raise ``Conflict`` if another writer holds it."""
+    def acquire(cls, locks_dir: Path, thread_id: str, busy: str = "already has a live writer") -> ThreadLock:
+        """Take the lock of ``thread_id`` or raise ``Conflict`` (``thread <id> <busy> ...``) if
+        another writer holds it."""
         path = locks_dir / f"{thread_id}.lock"
         for _ in range(16):
             try:
@@ -42,9 +43,7 @@ class ThreadLock:
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise Conflict(
-                        f"thread {thread_id} already has a live writer (in another store or process)"
-                    ) from None
+                    raise Conflict(f"thread {thread_id} {busy} (in another store or process)") from None
                 raise Internal(f"failed to lock {path}: {exc}") from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(path).st_ino
@@ -71,21 +70,3 @@ class ThreadLock:
     @property
     def held(self) -> bool:
         return self._fd is not None
-
-
-def is_locked(locks_dir: Path, thread_id: str) -> bool:
-    """Whether some writer (any process) currently holds the lock of ``thread_id``."""
-    path = locks_dir / f"{thread_id}.lock"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)

@@ -4,24 +4,46 @@ Reading is tolerant by design. Lines are split on ``\\n`` only (a raw U+2028 ins
 data, not a line break). Blank lines are skipped. A line that does not parse — a torn tail after
 a crash, a run of NUL bytes after power loss, bytes that are not UTF-8 — is skipped and counted,
 and never hides the lines after it. NUL padding around an otherwise valid line is stripped.
+
+Two forms newer Codex builds write are read here too: zstd-compressed rollouts
+(``….jsonl.zst``; :func:`materialize_plain` turns one back into plain JSONL before an append, as
+Codex does) and forks by reference (a ``session_meta`` naming ``forked_from_id`` and
+``forked_from_ordinal_exclusive`` stands for the parent's lines before that ordinal;
+:func:`resolve_forks` expands it).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from ... import _json
-from ...errors import Internal, InvalidRequest, ThreadNotFound
+from ...errors import Internal, InvalidRequest
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
-from .layout import is_compressed
+from .files import os_error, replace_file
+from .layout import is_compressed, logical_path
 
-__all__ = ["RolloutChunk", "encode_line", "loads_line", "read_rollout"]
+__all__ = [
+    "RolloutChunk",
+    "decompress",
+    "encode_line",
+    "loads_line",
+    "materialize_plain",
+    "ordinal",
+    "read_first_line",
+    "read_resolved",
+    "read_rollout",
+    "resolve_forks",
+]
+
+_log: Final = logging.getLogger("threadstore.local")
+_MAX_FORK_DEPTH: Final = 16
 
 
 @dataclass(slots=True)
@@ -189,12 +211,69 @@ def encode_line(item: Mapping[str, Any], timestamp: str, max_bytes: int = DEFAUL
     return encode_item(line, max_bytes) + b"\n"
 
 
-def missing_thread(thread_id: str) -> ThreadNotFound:
-    return ThreadNotFound(thread_id)
+def ordinal(item: Item, index: int) -> int:
+    """A line's ``ordinal`` (newer Codex files), or its position."""
+    value = item.get("ordinal")
+    return value if isinstance(value, int) and not isinstance(value, bool) else index
 
 
-def file_identity(path: Path) -> os.stat_result | None:
+def resolve_forks(path: Path, chunk: RolloutChunk, find_path: Callable[[str], Path | None]) -> RolloutChunk:
+    """``chunk`` (the whole of ``path``) with a fork reference expanded: when its first line is
+    a ``session_meta`` with ``forked_from_id`` and ``forked_from_ordinal_exclusive``, the parent's
+    lines before that ordinal (found through ``find_path``, resolved recursively) follow it. A
+    parent that cannot be found or read leaves the chunk as it is."""
+    return _resolve(path, chunk, find_path, 0)
+
+
+def _resolve(path: Path, chunk: RolloutChunk, find_path: Callable[[str], Path | None], depth: int) -> RolloutChunk:
+    items, stamps = chunk.items, chunk.timestamps
+    if not items or depth >= _MAX_FORK_DEPTH or items[0].get("type") != "session_meta":
+        return chunk
+    meta = items[0].get("payload") or {}
+    parent_id = meta.get("forked_from_id") if isinstance(meta, Mapping) else None
+    cut = meta.get("forked_from_ordinal_exclusive") if isinstance(meta, Mapping) else None
+    if not isinstance(parent_id, str) or not isinstance(cut, int) or isinstance(cut, bool):
+        return chunk
+    parent_path = find_path(parent_id)
+    if parent_path is None or parent_path == path:
+        return chunk
     try:
-        return os.stat(path)
-    except OSError:
-        return None
+        parent = _resolve(parent_path, read_rollout(parent_path), find_path, depth + 1)
+    except (InvalidRequest, Internal):
+        return chunk
+    kept = [
+        (item, ts)
+        for index, (item, ts) in enumerate(zip(parent.items, parent.timestamps, strict=True))
+        if ordinal(item, index) < cut
+    ]
+    return RolloutChunk(
+        items=[items[0], *(i for i, _ in kept), *items[1:]],
+        timestamps=[stamps[0], *(t for _, t in kept), *stamps[1:]],
+        skipped=chunk.skipped,
+        end_offset=chunk.end_offset,
+        torn_tail=chunk.torn_tail,
+    )
+
+
+def read_resolved(path: Path, find_path: Callable[[str], Path | None]) -> RolloutChunk:
+    """The whole rollout at ``path`` with fork references expanded; unreadable lines are
+    skipped and logged."""
+    chunk = resolve_forks(path, read_rollout(path), find_path)
+    if chunk.skipped:
+        _log.warning("skipped %d unreadable line(s) in %s", chunk.skipped, path)
+    return chunk
+
+
+def materialize_plain(path: Path) -> Path:
+    """The rollout to append to: a compressed one is first written back as plain JSONL (synced,
+    then the compressed file removed), as Codex does; a plain one is returned as it is."""
+    if not is_compressed(path):
+        return path
+    plain = Path(logical_path(path))
+    try:
+        data = decompress(path)
+        replace_file(plain, data if data.endswith(b"\n") or not data else data + b"\n")
+        os.unlink(path)
+    except OSError as exc:
+        raise os_error("decompress", path, exc) from None
+    return plain

@@ -2,98 +2,30 @@
 
 The index lives in its own file (``.threadstore/index.sqlite3``) and can always be rebuilt from
 the rollouts and ``session_index.jsonl`` (``LocalThreadStore.reindex``). It exists to make
-listing and search cost independent of the number of threads. A corrupt or foreign-version
-index file is deleted and rebuilt. Only the ``overrides`` table (metadata fields set by patches
-that have no home in the rollout format) is not derived from the files; a rebuild keeps it.
+listing and search cost independent of the number of threads. Only the ``overrides`` table
+(metadata fields set by patches that have no home in the rollout format) is not derived from the
+files; a rebuild keeps it. Every SQL statement of the local store is in this package.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ... import _json
-from ...errors import Internal
-from ..patch import ThreadMetadataPatch
-from ..query import normalize_cwd
-from ..serialize import thread_from_json, thread_to_json
-from ..summary import ThreadSummary
-from ..types import StoredThread, source_kind
+from .... import _json
+from ....timeutil import to_ms
+from ...patch import ThreadMetadataPatch
+from ...query import Cursor, normalize_cwd
+from ...serialize import thread_to_json
+from ...summary import ThreadSummary
+from ...types import StoredThread, source_kind
+from .rows import FileState, IndexRow, PageFilter, PageRow
+from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database
 
-__all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "trigram_query"]
-
-SCHEMA_VERSION: Final = 2
-_OPEN_TIMEOUT: Final = 30.0
-_SQLITE_BUSY: Final = 5
-_SQLITE_LOCKED: Final = 6
-_SQLITE_CORRUPT: Final = 11
-_SQLITE_NOTADB: Final = 26
-TEXT_SHIFT: Final = 24  # texts.rowid = thread num << TEXT_SHIFT | sequence
-MAX_TEXT_CHARS: Final = 32_768
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
-    num INTEGER PRIMARY KEY,
-    thread_id TEXT NOT NULL UNIQUE,
-    path TEXT NOT NULL,
-    archived INTEGER NOT NULL,
-    visible INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    source_kind TEXT NOT NULL,
-    source_json TEXT NOT NULL,
-    model_provider TEXT NOT NULL,
-    cwd TEXT NOT NULL,
-    preview TEXT NOT NULL,
-    first_user_message TEXT NOT NULL,
-    name TEXT,
-    thread_json BLOB NOT NULL,
-    summary BLOB NOT NULL,
-    file_size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ino INTEGER NOT NULL,
-    text_count INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS threads_by_created ON threads (archived, visible, created_ms, thread_id);
-CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, updated_ms, thread_id);
-CREATE INDEX IF NOT EXISTS threads_by_path ON threads (path);
-CREATE TABLE IF NOT EXISTS names (thread_id TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS overrides (thread_id TEXT PRIMARY KEY, patch TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram', detail = none, columnsize = 0);
-"""
-
-
-@dataclass(slots=True)
-class IndexRow:
-    """One indexed rollout."""
-
-    num: int
-    thread_id: str
-    path: str
-    archived: bool
-    summary: ThreadSummary
-    file_size: int
-    mtime_ns: int
-    ino: int
-    text_count: int
-    thread_json: bytes
-
-    def thread(self) -> StoredThread:
-        return thread_from_json(_json.loads(self.thread_json))
-
-
-def _contains(haystack: object, needle: object) -> int:
-    if not isinstance(haystack, str) or not isinstance(needle, str):
-        return 0
-    return 1 if needle.casefold() in haystack.casefold() else 0
+__all__ = ["Index", "trigram_query"]
 
 
 class Index:
@@ -101,52 +33,9 @@ class Index:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = self._connect()
+        self._conn = connect(path)
 
     # -- connection ------------------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        """Open (creating or upgrading) the index. A corrupt file or one of another schema
-        version is deleted and rebuilt; a file busy in other processes (several stores opening a
-        new home at once) is waited for, never deleted."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        rebuilt = False
-        deadline = time.monotonic() + _OPEN_TIMEOUT
-        while True:
-            conn: sqlite3.Connection | None = None
-            try:
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-                conn.execute("PRAGMA busy_timeout=10000")
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, SCHEMA_VERSION) and not rebuilt:
-                    conn.close()
-                    self._delete_files()
-                    rebuilt = True
-                    continue
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                conn.create_function("ts_contains", 2, _contains, deterministic=True)
-                return conn
-            except sqlite3.DatabaseError as exc:
-                if conn is not None:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.close()
-                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-                if code in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    continue
-                if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) and not rebuilt:
-                    self._delete_files()
-                    rebuilt = True
-                    continue
-                raise Internal(f"cannot open index {self.path}: {exc}") from None
-
-    def _delete_files(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.path}{suffix}")
 
     def close(self) -> None:
         # Fold the write-ahead log back into the database so it does not linger on disk.
@@ -158,8 +47,8 @@ class Index:
         """Replace the database with an empty one (the old one is corrupt)."""
         with contextlib.suppress(sqlite3.Error):
             self._conn.close()
-        self._delete_files()
-        self._conn = self._connect()
+        delete_database(self.path)
+        self._conn = connect(self.path)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -292,12 +181,13 @@ class Index:
         ).fetchall()
         return {p: t for p, t in rows if "/" not in p[len(prefix) :]}
 
-    def rows_after(self, num: int, limit: int) -> list[tuple[int, str, str, int, int, int]]:
-        """(num, thread_id, path, file_size, mtime_ns, ino) of up to ``limit`` rows after ``num``."""
-        return self._conn.execute(
+    def files_after(self, num: int, limit: int) -> list[tuple[int, str, FileState]]:
+        """(num, thread id, file state) of up to ``limit`` rows after row ``num``, in row order."""
+        rows = self._conn.execute(
             "SELECT num, thread_id, path, file_size, mtime_ns, ino FROM threads WHERE num > ? ORDER BY num LIMIT ?",
             (num, limit),
         ).fetchall()
+        return [(row[0], row[1], FileState(*row[2:])) for row in rows]
 
     def upsert(
         self,
@@ -325,8 +215,8 @@ class Index:
             path,
             1 if archived else 0,
             visible,
-            _ms(thread.created_at),
-            _ms(thread.updated_at),
+            to_ms(thread.created_at),
+            to_ms(thread.updated_at),
             source_kind(thread.source),
             source_json,
             thread.model_provider,
@@ -391,8 +281,8 @@ class Index:
             (
                 _json.dumps(thread_to_json(thread)),
                 thread.name,
-                _ms(thread.updated_at),
-                _ms(thread.created_at),
+                to_ms(thread.updated_at),
+                to_ms(thread.created_at),
                 thread.preview,
                 thread.first_user_message or "",
                 thread.model_provider,
@@ -422,8 +312,36 @@ class Index:
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, args).fetchall()
+    def page(
+        self,
+        *,
+        archived: bool,
+        sort_key: str,
+        descending: bool,
+        after: Cursor | None,
+        limit: int,
+        where: PageFilter,
+    ) -> list[PageRow]:
+        """Up to ``limit`` visible threads of one collection matching ``where``, in the given
+        order, strictly after the keyset position ``after`` (an index serves every order)."""
+        column = "updated_ms" if sort_key == "updated_at" else "created_ms"
+        clauses, args = where.sql()
+        clauses[:0] = ["archived = ?", "visible = 1"]
+        args.insert(0, 1 if archived else 0)
+        if after is not None:
+            op = "<" if descending else ">"
+            if after.thread_id is None:
+                clauses.append(f"{column} {op} ?")
+                args.append(after.ts_ms)
+            else:
+                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
+                args.extend([after.ts_ms, after.ts_ms, after.thread_id])
+        order = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
+            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
+        )
+        return [PageRow(*row) for row in self._conn.execute(sql, [*args, limit]).fetchall()]
 
     def matches_at_least(self, fts_query: str, count: int) -> bool:
         """Whether at least ``count`` stored texts match ``fts_query`` (stops counting there)."""
@@ -453,9 +371,3 @@ def trigram_query(term: str) -> str | None:
         return None
     grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
-
-
-def _ms(value: Any) -> int:
-    from ...timeutil import to_ms
-
-    return to_ms(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-from .store.types import GitInfo
+from ..store.types import GitInfo
 
 __all__ = ["collect_git_info"]
 

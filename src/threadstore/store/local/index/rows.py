@@ -1,0 +1,125 @@
+"""The rows the index returns, by name, and the filters of a page query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .... import _json
+from ...serialize import thread_from_json
+from ...summary import ThreadSummary
+from ...types import StoredThread
+from .schema import TEXT_SHIFT
+
+__all__ = ["FileState", "IndexRow", "PageFilter", "PageRow"]
+
+
+class FileState(NamedTuple):
+    """What the index last saw of a rollout file: if any of it changed, the file changed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+
+
+class PageRow(NamedTuple):
+    """One thread of a page query."""
+
+    num: int
+    thread_id: str
+    path: str
+    file_size: int
+    mtime_ns: int
+    ino: int
+    thread_json: bytes
+    sort_ms: int
+
+    @property
+    def file(self) -> FileState:
+        return FileState(self.path, self.file_size, self.mtime_ns, self.ino)
+
+    def thread(self) -> StoredThread:
+        return thread_from_json(_json.loads(self.thread_json))
+
+
+@dataclass(frozen=True, slots=True)
+class PageFilter:
+    """Which threads a page query returns (every given condition must hold).
+
+    ``source_kinds`` / ``source_jsons``: the source's kind is one of the kinds, or the whole
+    source (as JSON) is one of the objects. ``title_term``: the name, preview or first message
+    contains it (case-folded). ``text_fts``: one of the thread's texts matches this full-text
+    query; ``text_term``: one of them contains this term (a scan, for terms too short to index).
+    """
+
+    source_kinds: tuple[str, ...] = ()
+    source_jsons: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    cwds: tuple[str, ...] = ()
+    title_term: str | None = None
+    text_fts: str | None = None
+    text_term: str | None = None
+
+    def sql(self) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.source_kinds or self.source_jsons:
+            parts = []
+            if self.source_kinds:
+                parts.append(f"source_kind IN ({_marks(self.source_kinds)})")
+                args.extend(self.source_kinds)
+            if self.source_jsons:
+                parts.append(f"source_json IN ({_marks(self.source_jsons)})")
+                args.extend(self.source_jsons)
+            clauses.append(f"({' OR '.join(parts)})")
+        if self.providers:
+            clauses.append(f"model_provider IN ({_marks(self.providers)})")
+            args.extend(self.providers)
+        if self.cwds:
+            clauses.append(f"cwd IN ({_marks(self.cwds)})")
+            args.extend(self.cwds)
+        if self.title_term:
+            clauses.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
+            args.extend([self.title_term] * 3)
+        if self.text_fts is not None:
+            clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)")
+            args.append(self.text_fts)
+        if self.text_term is not None:
+            clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))")
+            args.append(self.text_term)
+        return clauses, args
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+@dataclass(slots=True)
+class IndexRow:
+    """One indexed rollout."""
+
+    num: int
+    thread_id: str
+    path: str
+    archived: bool
+    summary: ThreadSummary
+    file_size: int
+    mtime_ns: int
+    ino: int
+    text_count: int
+    thread_json: bytes
+
+    def thread(self) -> StoredThread:
+        return thread_from_json(_json.loads(self.thread_json))
+
+    @property
+    def file(self) -> FileState:
+        return FileState(self.path, self.file_size, self.mtime_ns, self.ino)
+
+
+def _contains(haystack: object, needle: object) -> int:
+    if not isinstance(haystack, str) or not isinstance(needle, str):
+        return 0
+    return 1 if needle.casefold() in haystack.casefold() else 0

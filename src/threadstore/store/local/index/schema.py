@@ -1,0 +1,130 @@
+"""The index database: its schema, how it is opened, and what SQLite's error codes mean here.
+
+The file is a cache of the rollouts (see :mod:`.index`): a corrupt file or one of another schema
+version is deleted and rebuilt, and a file busy in other processes (several stores opening a new
+home at once) is waited for, never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Final
+
+from ....errors import Internal
+
+__all__ = ["MAX_TEXT_CHARS", "SCHEMA_VERSION", "TEXT_SHIFT", "connect", "delete_database", "is_corruption", "is_full"]
+
+SCHEMA_VERSION: Final = 2
+
+
+_OPEN_TIMEOUT: Final = 30.0
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_FULL: Final = 13
+_SQLITE_NOTADB: Final = 26
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
+
+
+def is_corruption(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the database file is damaged (or not a database)."""
+    return _code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def is_full(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the disk (or the database) is full."""
+    return _code(exc) == _SQLITE_FULL
+
+
+TEXT_SHIFT: Final = 24  # texts.rowid = thread num << TEXT_SHIFT | sequence
+MAX_TEXT_CHARS: Final = 32_768
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (
+    num INTEGER PRIMARY KEY,
+    thread_id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    archived INTEGER NOT NULL,
+    visible INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    source_kind TEXT NOT NULL,
+    source_json TEXT NOT NULL,
+    model_provider TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    first_user_message TEXT NOT NULL,
+    name TEXT,
+    thread_json BLOB NOT NULL,
+    summary BLOB NOT NULL,
+    file_size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    text_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS threads_by_created ON threads (archived, visible, created_ms, thread_id);
+CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, updated_ms, thread_id);
+CREATE INDEX IF NOT EXISTS threads_by_path ON threads (path);
+CREATE TABLE IF NOT EXISTS names (thread_id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS overrides (thread_id TEXT PRIMARY KEY, patch TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram', detail = none, columnsize = 0);
+"""
+
+
+def _contains(haystack: object, needle: object) -> int:
+    """``ts_contains(haystack, needle)``: a case-folded substring test (Unicode folding, so
+    ``"SS"`` is found in ``"Großstraße"``)."""
+    if not isinstance(haystack, str) or not isinstance(needle, str):
+        return 0
+    return 1 if needle.casefold() in haystack.casefold() else 0
+
+
+def delete_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the index at ``path``, creating it (or recreating a corrupt or foreign one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rebuilt = False
+    deadline = time.monotonic() + _OPEN_TIMEOUT
+    while True:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION) and not rebuilt:
+                conn.close()
+                delete_database(path)
+                rebuilt = True
+                continue
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.create_function("ts_contains", 2, _contains, deterministic=True)
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            if _code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            if is_corruption(exc) and not rebuilt:
+                delete_database(path)
+                rebuilt = True
+                continue
+            raise Internal(f"cannot open index {path}: {exc}") from None

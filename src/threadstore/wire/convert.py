@@ -1,0 +1,71 @@
+"""Conversions between the store's dataclasses and the ``codex.thread_store.v1`` messages, in
+both directions, so the client and the server agree by construction (wire conventions:
+``codex-thread-store.md`` §5.1; the modules below say what each part carries)."""
+
+from .patches import patch_from_proto, patch_to_proto
+from .requests import (
+    PATH_REFUSED,
+    append_from_proto,
+    append_to_proto,
+    create_from_proto,
+    create_to_proto,
+    list_from_proto,
+    list_to_proto,
+    load_history_from_proto,
+    load_history_to_proto,
+    read_by_path_to_proto,
+    read_from_proto,
+    read_to_proto,
+    resume_from_proto,
+    resume_to_proto,
+    search_from_proto,
+    search_to_proto,
+    update_from_proto,
+    update_to_proto,
+)
+from .scalars import SYNTHETIC_PATH_PREFIX, datetime_from_wire, items_to_wire, synthetic_rollout_path
+from .threads import (
+    history_from_proto,
+    history_to_proto,
+    page_from_proto,
+    page_to_proto,
+    search_page_from_proto,
+    search_page_to_proto,
+    thread_from_proto,
+    thread_to_proto,
+)
+
+__all__ = [
+    "PATH_REFUSED",
+    "SYNTHETIC_PATH_PREFIX",
+    "append_from_proto",
+    "append_to_proto",
+    "create_from_proto",
+    "create_to_proto",
+    "datetime_from_wire",
+    "history_from_proto",
+    "history_to_proto",
+    "items_to_wire",
+    "list_from_proto",
+    "list_to_proto",
+    "load_history_from_proto",
+    "load_history_to_proto",
+    "page_from_proto",
+    "page_to_proto",
+    "patch_from_proto",
+    "patch_to_proto",
+    "read_by_path_to_proto",
+    "read_from_proto",
+    "read_to_proto",
+    "resume_from_proto",
+    "resume_to_proto",
+    "search_from_proto",
+    "search_page_from_proto",
+    "search_page_to_proto",
+    "search_to_proto",
+    "synthetic_rollout_path",
+    "thread_from_proto",
+    "thread_to_proto",
+    "update_from_proto",
+    "update_to_proto",
+]
