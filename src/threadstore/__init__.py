@@ -1,15 +1,21 @@
 """threadstore: durable conversation threads for AI-agent programs.
 
 The storage contract is :class:`ThreadStore`; its backends are :class:`InMemoryThreadStore`,
-:class:`LocalThreadStore` (Codex-compatible JSONL files plus a SQLite index) and, with the
-matching extras installed, the remote (gRPC) store.
+:class:`LocalThreadStore` (Codex-compatible JSONL files plus a SQLite index),
+:class:`PostgresThreadStore` (``threadstore[postgres]``) and :class:`RemoteThreadStore`
+(``threadstore[grpc]``, a client of ``threadstore serve``). Above the store, the runtime runs
+threads: :class:`ThreadManager`, :class:`Thread`, :class:`ThreadConfig`.
+
+Importing the package is cheap: every name below is loaded on first use, and a backend's
+dependencies only when that backend is used.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import items
+from ._version import __version__
 from .errors import (
     Conflict,
     Internal,
@@ -20,38 +26,80 @@ from .errors import (
     Unsupported,
 )
 from .ids import new_thread_id
-from .items import Item
-from .store import (
-    UNSET,
-    AppendThreadItemsParams,
-    CreateThreadParams,
-    GitInfo,
-    GitInfoPatch,
-    InMemoryThreadStore,
-    ListThreadsParams,
-    LoadThreadHistoryParams,
-    ReadThreadByRolloutPathParams,
-    ReadThreadParams,
-    ResumeThreadParams,
-    SearchThreadsParams,
-    StoredThread,
-    StoredThreadHistory,
-    StoredThreadSearchResult,
-    ThreadMetadataPatch,
-    ThreadPage,
-    ThreadSearchPage,
-    ThreadStore,
-    TokenUsage,
-    UpdateThreadMetadataParams,
-)
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from . import items
+    from .items import Item
+    from .remote import RemoteThreadStore
+    from .runtime import Event, Thread, ThreadConfig, ThreadManager
+    from .store.base import ThreadStore
+    from .store.local import LocalThreadStore
+    from .store.memory import InMemoryThreadStore
+    from .store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
+    from .store.types import (
+        AppendThreadItemsParams,
+        CreateThreadParams,
+        GitInfo,
+        ListThreadsParams,
+        LoadThreadHistoryParams,
+        ReadThreadByRolloutPathParams,
+        ReadThreadParams,
+        ResumeThreadParams,
+        SearchThreadsParams,
+        StoredThread,
+        StoredThreadHistory,
+        StoredThreadSearchResult,
+        ThreadPage,
+        ThreadSearchPage,
+        TokenUsage,
+        UpdateThreadMetadataParams,
+    )
+
+_TYPES = ".store.types"
+_LAZY: dict[str, str] = {
+    "items": ".items",
+    "Item": ".items",
+    "ThreadStore": ".store.base",
+    "InMemoryThreadStore": ".store.memory",
+    "LocalThreadStore": ".store.local",
+    "PostgresThreadStore": ".store.postgres",
+    "RemoteThreadStore": ".remote",
+    "UNSET": ".store.patch",
+    "GitInfoPatch": ".store.patch",
+    "ThreadMetadataPatch": ".store.patch",
+    "Event": ".runtime",
+    "Thread": ".runtime",
+    "ThreadConfig": ".runtime",
+    "ThreadManager": ".runtime",
+    **dict.fromkeys(
+        (
+            "AppendThreadItemsParams",
+            "CreateThreadParams",
+            "GitInfo",
+            "ListThreadsParams",
+            "LoadThreadHistoryParams",
+            "ReadThreadByRolloutPathParams",
+            "ReadThreadParams",
+            "ResumeThreadParams",
+            "SearchThreadsParams",
+            "StoredThread",
+            "StoredThreadHistory",
+            "StoredThreadSearchResult",
+            "ThreadPage",
+            "ThreadSearchPage",
+            "TokenUsage",
+            "UpdateThreadMetadataParams",
+        ),
+        _TYPES,
+    ),
+}
 
 __all__ = [
     "UNSET",
     "AppendThreadItemsParams",
     "Conflict",
     "CreateThreadParams",
+    "Event",
     "GitInfo",
     "GitInfoPatch",
     "InMemoryThreadStore",
@@ -60,14 +108,20 @@ __all__ = [
     "Item",
     "ListThreadsParams",
     "LoadThreadHistoryParams",
+    "LocalThreadStore",
+    "PostgresThreadStore",
     "ReadThreadByRolloutPathParams",
     "ReadThreadParams",
+    "RemoteThreadStore",
     "ResourceExhausted",
     "ResumeThreadParams",
     "SearchThreadsParams",
     "StoredThread",
     "StoredThreadHistory",
     "StoredThreadSearchResult",
+    "Thread",
+    "ThreadConfig",
+    "ThreadManager",
     "ThreadMetadataPatch",
     "ThreadNotFound",
     "ThreadPage",
@@ -82,20 +136,16 @@ __all__ = [
     "new_thread_id",
 ]
 
-# The runtime layer: threads running above the store (see threadstore.runtime).
-from .runtime import Event, Thread, ThreadConfig, ThreadManager
-from .store.local import LocalThreadStore
-
-__all__ += ["Event", "LocalThreadStore", "RemoteThreadStore", "Thread", "ThreadConfig", "ThreadManager"]
-
-if TYPE_CHECKING:
-    from .remote import RemoteThreadStore
-
 
 def __getattr__(name: str) -> Any:
-    # The remote store needs the optional `grpc` extra: import it only when asked for.
-    if name == "RemoteThreadStore":
-        from .remote import RemoteThreadStore
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
+    loaded = importlib.import_module(module, __name__)
+    value = loaded if name == "items" else getattr(loaded, name)
+    globals()[name] = value
+    return value
 
-        return RemoteThreadStore
-    raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -4,12 +4,12 @@ thread uses (:class:`ThreadConfigSnapshot`)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .._version import __version__
 from ..errors import InvalidRequest
 from ..policy import EventPersistenceMode, validate_mode
 from ..store.types import MemoryMode, SessionSource, validate_memory_mode
@@ -20,14 +20,7 @@ ORIGINATOR: Final = "threadstore"
 """The ``originator`` recorded in the ``session_meta`` of threads this runtime creates."""
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("threadstore")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
-RUNTIME_VERSION: Final = _version()
+RUNTIME_VERSION: Final = __version__
 """The ``cli_version`` recorded for threads this runtime creates."""
 
 

@@ -98,19 +98,36 @@ SNIPPET_BEFORE = 48
 SNIPPET_AFTER = 96
 
 
+def _folded(text: str) -> tuple[str, list[int] | None]:
+    """``text`` case-folded, and where each folded character came from (None when the folding
+    kept every position, as it does for ASCII)."""
+    if text.isascii():
+        return text.lower(), None
+    parts: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        folded = char.casefold()
+        parts.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(parts), origin
+
+
 def snippet(text: str, term: str) -> str | None:
-    """The text around the first case-insensitive occurrence of ``term``: whitespace collapsed,
-    48 characters before and 96 after, with ``"... "`` / ``" ..."`` marking cuts. None when the
-    term does not occur."""
+    """The text around the first case-insensitive occurrence of ``term`` (Unicode case folding,
+    so ``"SS"`` finds ``"Großstraße"``): whitespace collapsed, 48 characters before and 96
+    after, with ``"... "`` / ``" ..."`` marking cuts. None when the term does not occur."""
     flat = _SPACE_RE.sub(" ", text).strip()
-    folded_term = _SPACE_RE.sub(" ", term).strip().lower()
-    if not folded_term:
+    needle = _SPACE_RE.sub(" ", term).strip().casefold()
+    if not needle:
         return None
-    index = flat.lower().find(folded_term)
+    folded, origin = _folded(flat)
+    index = folded.find(needle)
     if index < 0:
         return None
-    start = max(0, index - SNIPPET_BEFORE)
-    end = min(len(flat), index + len(folded_term) + SNIPPET_AFTER)
+    first = index if origin is None else origin[index]
+    last = index + len(needle) if origin is None else origin[index + len(needle) - 1] + 1
+    start = max(0, first - SNIPPET_BEFORE)
+    end = min(len(flat), last + SNIPPET_AFTER)
     prefix = "... " if start > 0 else ""
     suffix = " ..." if end < len(flat) else ""
     return f"{prefix}{flat[start:end]}{suffix}"

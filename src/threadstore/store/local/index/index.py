@@ -23,7 +23,7 @@ from ...serialize import thread_to_json
 from ...summary import ThreadSummary
 from ...types import StoredThread, source_kind
 from .rows import FileState, IndexRow, PageFilter, PageRow
-from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database
+from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database, fold
 
 __all__ = ["Index", "trigram_query"]
 
@@ -71,7 +71,8 @@ class Index:
             conn.execute("DELETE FROM dirs")
             conn.execute("DELETE FROM names")
             conn.execute("DELETE FROM meta")
-            conn.execute("DELETE FROM texts")
+            conn.execute("INSERT INTO texts (texts) VALUES ('delete-all')")
+            conn.execute("DELETE FROM bodies")
             if not keep_overrides:
                 conn.execute("DELETE FROM overrides")
 
@@ -253,10 +254,10 @@ class Index:
             )
         added = 0
         for text in new_texts:
-            conn.execute(
-                "INSERT INTO texts (rowid, body) VALUES (?, ?)",
-                ((num << TEXT_SHIFT) | (text_count + added), text[:MAX_TEXT_CHARS]),
-            )
+            body = text[:MAX_TEXT_CHARS]
+            text_id = (num << TEXT_SHIFT) | (text_count + added)
+            conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
+            conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
             added += 1
         if added:
             conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
@@ -294,9 +295,14 @@ class Index:
         )
 
     def _delete_texts(self, num: int) -> None:
+        span = (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
+        # An external-content index forgets a text when told the values it indexed.
         self._conn.execute(
-            "DELETE FROM texts WHERE rowid >= ? AND rowid < ?", (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
+            "INSERT INTO texts (texts, rowid, folded) SELECT 'delete', id, ts_fold(body) FROM bodies "
+            "WHERE id >= ? AND id < ?",
+            span,
         )
+        self._conn.execute("DELETE FROM bodies WHERE id >= ? AND id < ?", span)
 
     def delete(self, thread_id: str) -> None:
         row = self._conn.execute("SELECT num FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
@@ -357,16 +363,17 @@ class Index:
         range, which would evaluate the term's whole posting list once per thread."""
         lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
         row = self._conn.execute(
-            "SELECT body FROM texts WHERE rowid >= ? AND rowid < ? AND ts_contains(body, ?) ORDER BY rowid LIMIT 1",
+            "SELECT body FROM bodies WHERE id >= ? AND id < ? AND ts_contains(body, ?) ORDER BY id LIMIT 1",
             (lo, hi, term),
         ).fetchone()
         return row[0] if row else None
 
 
 def trigram_query(term: str) -> str | None:
-    """An FTS5 query matching texts that hold every trigram of ``term`` (None when the term is
-    shorter than three characters). The index keeps no positions (``detail=none``, a third of
+    """An FTS5 query matching texts whose folded form holds every trigram of the folded
+    ``term`` (None when that is shorter than three characters). The index keeps no positions (``detail=none``, a third of
     the size), so callers confirm each candidate with a substring test."""
+    term = fold(term)
     if len(term) < 3:
         return None
     grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))

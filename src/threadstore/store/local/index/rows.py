@@ -87,7 +87,7 @@ class PageFilter:
             clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)")
             args.append(self.text_fts)
         if self.text_term is not None:
-            clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE ts_contains(body, ?))")
+            clauses.append(f"num IN (SELECT id >> {TEXT_SHIFT} FROM bodies WHERE ts_contains(body, ?))")
             args.append(self.text_term)
         return clauses, args
 

@@ -16,9 +16,18 @@ from typing import Final
 
 from ....errors import Internal
 
-__all__ = ["MAX_TEXT_CHARS", "SCHEMA_VERSION", "TEXT_SHIFT", "connect", "delete_database", "is_corruption", "is_full"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "SCHEMA_VERSION",
+    "TEXT_SHIFT",
+    "connect",
+    "delete_database",
+    "fold",
+    "is_corruption",
+    "is_full",
+]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 
 _OPEN_TIMEOUT: Final = 30.0
@@ -76,8 +85,24 @@ CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, upd
 CREATE INDEX IF NOT EXISTS threads_by_path ON threads (path);
 CREATE TABLE IF NOT EXISTS names (thread_id TEXT PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS overrides (thread_id TEXT PRIMARY KEY, patch TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (body, tokenize = 'trigram', detail = none, columnsize = 0);
+CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE VIEW IF NOT EXISTS folded_bodies AS SELECT id, ts_fold(body) AS folded FROM bodies;
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (
+    folded, content = 'folded_bodies', content_rowid = 'id', tokenize = 'trigram', detail = none, columnsize = 0
+);
 """
+"""Message texts: ``bodies`` holds each text as written (for snippets), ``texts`` a trigram index
+of its case-folded form (``bodies.id`` = thread num << TEXT_SHIFT | sequence), so that a search
+folds case the Unicode way (``"SS"`` finds ``"Großstraße"``) without storing the text twice."""
+
+
+def fold(text: str) -> str:
+    """The case-folded form texts are indexed and searched in."""
+    return text.casefold()
+
+
+def _fold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _contains(haystack: object, needle: object) -> int:
@@ -112,9 +137,10 @@ def connect(path: Path) -> sqlite3.Connection:
                 delete_database(path)
                 rebuilt = True
                 continue
+            conn.create_function("ts_contains", 2, _contains, deterministic=True)
+            conn.create_function("ts_fold", 1, _fold, deterministic=True)
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            conn.create_function("ts_contains", 2, _contains, deterministic=True)
             return conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
