@@ -15,7 +15,7 @@ from ...timeutil import from_ms
 from ..query import Cursor, decode_cursor, encode_cursor, snippet
 from ..types import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
 from .catalog import Catalog
-from .index import PageFilter, PageRow, trigram_query
+from .index import PageFilter, PageQuery, PageRow, trigram_query
 
 __all__ = ["search_threads"]
 
@@ -59,17 +59,17 @@ def _confirmed_page(
     with the first such text; None when more than ``budget`` rows were examined first."""
     wanted = params.page_size + 1  # one more than a page tells whether another page exists
     found: list[tuple[PageRow, str]] = []
-    after = decode_cursor(params.cursor)
+    query = PageQuery(
+        archived=params.archived,
+        sort_key=params.sort_key,
+        descending=params.sort_direction == "desc",
+        after=decode_cursor(params.cursor),
+        limit=wanted,
+        where=where,
+    )
     examined = 0
     while len(found) < wanted:
-        batch = catalog.page(
-            archived=params.archived,
-            sort_key=params.sort_key,
-            descending=params.sort_direction == "desc",
-            after=after,
-            limit=wanted,
-            where=where,
-        )
+        batch = catalog.page(query)
         for row in batch:
             text = catalog.index.first_text(row.num, term)
             if text is not None:
@@ -81,5 +81,5 @@ def _confirmed_page(
         examined += len(batch)
         if budget is not None and examined >= budget:
             return None
-        after = Cursor(batch[-1].sort_ms, batch[-1].thread_id)
+        query = query.continued(Cursor(batch[-1].sort_ms, batch[-1].thread_id))
     return found

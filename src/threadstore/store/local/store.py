@@ -48,7 +48,7 @@ from ..types import (
 from . import moves
 from .catalog import Catalog, ReindexReport
 from .files import map_os_error, stat_or_none
-from .index import Index, IndexRow, PageFilter, is_full
+from .index import Index, IndexRow, PageFilter, PageQuery, is_full
 from .layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
 from .lock import ThreadLock
 from .metadata import update_metadata
@@ -257,7 +257,7 @@ class LocalThreadStore(LiveWriterStore):
             cwds=tuple(normalize_cwd(c) for c in params.cwd_filters or ()),
             title_term=params.search_term or None,
         )
-        rows = self._catalog.page(
+        query = PageQuery(
             archived=params.archived,
             sort_key=params.sort_key,
             descending=params.sort_direction == "desc",
@@ -265,6 +265,7 @@ class LocalThreadStore(LiveWriterStore):
             limit=params.page_size + 1,
             where=where,
         )
+        rows = self._catalog.page(query)
         next_cursor = None
         if len(rows) > params.page_size:
             last = rows[params.page_size - 1]

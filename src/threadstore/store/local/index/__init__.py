@@ -1,7 +1,7 @@
 """The local store's SQLite index (see :mod:`.index`)."""
 
 from .index import Index, trigram_query
-from .rows import FileState, IndexRow, PageFilter, PageRow
+from .rows import FileState, IndexRow, PageFilter, PageQuery, PageRow
 from .schema import SCHEMA_VERSION, TEXT_SHIFT, is_corruption, is_full
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Index",
     "IndexRow",
     "PageFilter",
+    "PageQuery",
     "PageRow",
     "is_corruption",
     "is_full",

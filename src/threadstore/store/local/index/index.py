@@ -18,11 +18,11 @@ from typing import Any, Final
 from .... import _json
 from ....timeutil import to_ms
 from ...patch import ThreadMetadataPatch
-from ...query import Cursor, normalize_cwd
+from ...query import normalize_cwd
 from ...serialize import thread_to_json
 from ...summary import ThreadSummary
 from ...types import StoredThread, source_kind
-from .rows import FileState, IndexRow, PageFilter, PageRow
+from .rows import FileState, IndexRow, PageQuery, PageRow
 from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database, fold
 
 __all__ = ["Index", "trigram_query"]
@@ -318,36 +318,10 @@ class Index:
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def page(
-        self,
-        *,
-        archived: bool,
-        sort_key: str,
-        descending: bool,
-        after: Cursor | None,
-        limit: int,
-        where: PageFilter,
-    ) -> list[PageRow]:
-        """Up to ``limit`` visible threads of one collection matching ``where``, in the given
-        order, strictly after the keyset position ``after`` (an index serves every order)."""
-        column = "updated_ms" if sort_key == "updated_at" else "created_ms"
-        clauses, args = where.sql()
-        clauses[:0] = ["archived = ?", "visible = 1"]
-        args.insert(0, 1 if archived else 0)
-        if after is not None:
-            op = "<" if descending else ">"
-            if after.thread_id is None:
-                clauses.append(f"{column} {op} ?")
-                args.append(after.ts_ms)
-            else:
-                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
-                args.extend([after.ts_ms, after.ts_ms, after.thread_id])
-        order = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
-            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
-        )
-        return [PageRow(*row) for row in self._conn.execute(sql, [*args, limit]).fetchall()]
+    def page(self, query: PageQuery) -> list[PageRow]:
+        """The threads of one page query (an index serves every order)."""
+        sql, args = query.sql()
+        return [PageRow(*row) for row in self._conn.execute(sql, args).fetchall()]
 
     def matches_at_least(self, fts_query: str, count: int) -> bool:
         """Whether at least ``count`` stored texts match ``fts_query`` (stops counting there)."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .... import _json
+from ...query import Cursor
 from ...serialize import thread_from_json
 from ...summary import ThreadSummary
 from ...types import StoredThread
 from .schema import TEXT_SHIFT
 
-__all__ = ["FileState", "IndexRow", "PageFilter", "PageRow"]
+__all__ = ["FileState", "IndexRow", "PageFilter", "PageQuery", "PageRow"]
 
 
 class FileState(NamedTuple):
@@ -90,6 +92,43 @@ class PageFilter:
             clauses.append(f"num IN (SELECT id >> {TEXT_SHIFT} FROM bodies WHERE ts_contains(body, ?))")
             args.append(self.text_term)
         return clauses, args
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """One page of one collection: the visible threads matching ``where``, ordered by
+    ``sort_key`` (then id), strictly after the keyset position ``after``, at most ``limit``."""
+
+    archived: bool
+    sort_key: str
+    descending: bool
+    after: Cursor | None
+    limit: int
+    where: PageFilter = PageFilter()
+
+    def sql(self) -> tuple[str, list[Any]]:
+        column = "updated_ms" if self.sort_key == "updated_at" else "created_ms"
+        clauses, args = self.where.sql()
+        clauses[:0] = ["archived = ?", "visible = 1"]
+        args.insert(0, 1 if self.archived else 0)
+        if self.after is not None:
+            op = "<" if self.descending else ">"
+            if self.after.thread_id is None:
+                clauses.append(f"{column} {op} ?")
+                args.append(self.after.ts_ms)
+            else:
+                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
+                args.extend([self.after.ts_ms, self.after.ts_ms, self.after.thread_id])
+        order = "DESC" if self.descending else "ASC"
+        sql = (
+            f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "
+            f"WHERE {' AND '.join(clauses)} ORDER BY {column} {order}, thread_id {order} LIMIT ?"
+        )
+        return sql, [*args, self.limit]
+
+    def continued(self, after: Cursor) -> PageQuery:
+        """The same query, from a later position."""
+        return dataclasses.replace(self, after=after)
 
 
 def _marks(values: Sequence[object]) -> str:
