@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,12 +20,24 @@ from threadstore import (
 from threadstore.remote import RemoteThreadStore
 from threadstore.server.app import RunningServer, start_server
 
-TIMEOUT = 0.3
+TIMEOUT = 30.0
+
+
+class FakeClock:
+    """Time that passes only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[RunningServer]:
     running = await start_server("127.0.0.1:0", InMemoryThreadStore(), idle_writer_timeout=TIMEOUT)
+    await running.service.leases.stop()  # no background reaper: the tests release idle writers
+    running.service.leases.clock = FakeClock()
     try:
         yield running
     finally:
@@ -43,11 +54,13 @@ async def _history(client: RemoteThreadStore, thread_id: str) -> list[str]:
 
 
 async def _wait_released(server: RunningServer, thread_id: str) -> None:
-    for _ in range(100):
-        if thread_id in server.service.leases._released:
-            return
-        await asyncio.sleep(TIMEOUT / 4)
-    pytest.fail("the idle writer was never released")
+    """Let the thread's writer sit idle past the timeout, then run the reaper once."""
+    leases = server.service.leases
+    assert thread_id not in await leases.release_idle()  # not idle yet
+    clock = leases.clock
+    assert isinstance(clock, FakeClock)
+    clock.now += TIMEOUT + 1
+    assert thread_id in await leases.release_idle()
 
 
 async def test_a_quiet_client_transparently_gets_its_writer_back(

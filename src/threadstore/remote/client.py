@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
@@ -115,6 +116,8 @@ class RemoteThreadStore(ThreadStore):
         self._channel_loop: asyncio.AbstractEventLoop | None = None
         self._stubs: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
         self._live: set[str] = set()
+        #: How the client waits between read attempts (tests replace it to count the retries).
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def __repr__(self) -> str:
         return f"RemoteThreadStore({self.url!r})"
@@ -163,7 +166,7 @@ class RemoteThreadStore(ThreadStore):
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
                 if code == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
-                    await asyncio.sleep(_RETRY_BASE_DELAY * 2**attempt)
+                    await self._sleep(_RETRY_BASE_DELAY * 2**attempt)
                     continue
                 raise error_of(code, exc.details(), exc.trailing_metadata(), thread_id) from None
             if not isinstance(response, response_type):

@@ -254,30 +254,24 @@ class ThreadManager:
                 )
             derived = config is None
             config = self._config_from_stored(stored) if config is None else self._resolve(config)
+            live: LiveThread | None = None
             if config.ephemeral:
                 items = stored.history.items if stored.history is not None else []
-                return await self._spawn(
-                    thread_id=thread_id,
-                    config=config,
-                    live=None,
-                    initial_items=items,
-                    forked_from_id=stored.forked_from_id,
-                    thread_name=stored.name,
+            else:
+                live = await LiveThread.resume(
+                    self._store,
+                    ResumeThreadParams(
+                        thread_id,
+                        rollout_path=path,
+                        include_archived=True,
+                        cwd=config.cwd,
+                        model_provider=config.model_provider,
+                        event_persistence_mode=config.event_persistence_mode,
+                    ),
                 )
-            live = await LiveThread.resume(
-                self._store,
-                ResumeThreadParams(
-                    thread_id,
-                    rollout_path=path,
-                    include_archived=True,
-                    cwd=config.cwd,
-                    model_provider=config.model_provider,
-                    event_persistence_mode=config.event_persistence_mode,
-                ),
-            )
-            items = live.initial_history
-            if derived:
-                config = dataclasses.replace(config, base_instructions=base_instructions(items, thread_id))
+                items = live.initial_history
+                if derived:
+                    config = dataclasses.replace(config, base_instructions=base_instructions(items, thread_id))
             return await self._spawn(
                 thread_id=thread_id,
                 config=config,

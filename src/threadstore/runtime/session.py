@@ -22,15 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 from ..errors import ThreadStoreError
-from ..ids import new_thread_id
 from ..items import Item, assistant_message, thread_rolled_back
 from ..items import turn_context as turn_context_item
 from ..store.types import MemoryMode, SessionSource, TokenUsage
@@ -39,7 +36,7 @@ from .errors import ModelError, ThreadClosed
 from .events import INITIAL_SUBMIT_ID, Event, Submission
 from .history import event_messages, last_token_usage, reconstruct_model_history
 from .live_thread import LiveThread
-from .models.base import ModelClient, ModelCompleted, ModelRequest, TextDelta
+from .models.base import ModelClient, ModelCompleted, ModelRequest
 from .protocol import (
     InvalidOp,
     UserInput,
@@ -54,29 +51,11 @@ from .protocol import (
     turn_aborted_msg,
     user_message_msg,
 )
+from .turn import Interrupted, Turn, sample
 
 __all__ = ["Session"]
 
 logger: Final = logging.getLogger("threadstore.runtime")
-
-
-class _Interrupted(Exception):
-    pass
-
-
-@dataclass
-class _Turn:
-    sub_id: str
-    turn_id: str = field(default_factory=new_thread_id)
-    started: float = field(default_factory=time.monotonic)
-    interrupted: bool = False
-    finished: bool = False
-    stream_task: asyncio.Task[ModelCompleted] | None = None
-
-    def interrupt(self) -> None:
-        self.interrupted = True
-        if self.stream_task is not None:
-            self.stream_task.cancel()
 
 
 class Session:
@@ -112,7 +91,7 @@ class Session:
         self._ops: asyncio.Queue[Submission | None] = asyncio.Queue()
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._pending: deque[tuple[str, UserInput]] = deque()
-        self._active: _Turn | None = None
+        self._active: Turn | None = None
         self._runner: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._accepting = True
@@ -335,7 +314,7 @@ class Session:
             sub_id, parsed = self._pending.popleft()
             await self._run_turn(sub_id, parsed)
 
-    def _turn_context(self, turn: _Turn) -> Item:
+    def _turn_context(self, turn: Turn) -> Item:
         config = self._config
         assert config.model is not None
         now = datetime.now().astimezone()
@@ -351,7 +330,7 @@ class Session:
         )
 
     async def _run_turn(self, sub_id: str, parsed: UserInput) -> None:
-        turn = _Turn(sub_id)
+        turn = Turn(sub_id)
         self._active = turn
         try:
             await self._send(sub_id, task_started_msg(turn.turn_id, self._model.context_window))
@@ -363,9 +342,9 @@ class Session:
             await self._send(sub_id, user_message_msg(parsed))
             completed = await self._sample(turn)
             await self._complete_turn(turn, completed)
-        except _Interrupted:
+        except Interrupted:
             turn.finished = True
-            await self._send(sub_id, turn_aborted_msg(turn.turn_id, self._elapsed_ms(turn)))
+            await self._send(sub_id, turn_aborted_msg(turn.turn_id, turn.elapsed_ms()))
         except ModelError as exc:
             await self._send(sub_id, error_msg(str(exc), exc.kind))
             await self._send(sub_id, self._task_complete(turn, None))
@@ -377,9 +356,7 @@ class Session:
             self._active = None
         await self._flush(sub_id)
 
-    async def _sample(self, turn: _Turn) -> ModelCompleted:
-        if turn.interrupted:
-            raise _Interrupted
+    async def _sample(self, turn: Turn) -> ModelCompleted:
         config = self._config
         assert config.model is not None
         request = ModelRequest(
@@ -388,36 +365,13 @@ class Session:
             instructions=config.base_instructions,
             reasoning_effort=config.reasoning_effort,
         )
-        task = asyncio.create_task(self._stream(turn, request))
-        turn.stream_task = task
-        try:
-            await asyncio.wait({task})
-        finally:
-            if not task.done():
-                task.cancel()
-        if task.cancelled():
-            raise _Interrupted
-        return task.result()
 
-    async def _stream(self, turn: _Turn, request: ModelRequest) -> ModelCompleted:
-        completed: ModelCompleted | None = None
-        stream = self._model.stream(request)
-        try:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    self._emit(Event(turn.sub_id, {"type": "agent_message_delta", "delta": event.text}))
-                elif isinstance(event, ModelCompleted):
-                    completed = event
-                    break
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        if completed is None:
-            raise ModelError("the model stream ended without a final answer", kind="response_stream_disconnected")
-        return completed
+        def delta(text: str) -> None:
+            self._emit(Event(turn.sub_id, {"type": "agent_message_delta", "delta": text}))
 
-    async def _complete_turn(self, turn: _Turn, completed: ModelCompleted) -> None:
+        return await sample(self._model, turn, request, delta)
+
+    async def _complete_turn(self, turn: Turn, completed: ModelCompleted) -> None:
         sub_id = turn.sub_id
         text = completed.text
         await self._send(sub_id, agent_message_msg(text))
@@ -428,13 +382,9 @@ class Session:
         await self._send(sub_id, token_count_msg(usage, completed.usage, self._model.context_window))
         await self._send(sub_id, self._task_complete(turn, text))
 
-    def _task_complete(self, turn: _Turn, last_agent_message: str | None) -> dict[str, Any]:
+    def _task_complete(self, turn: Turn, last_agent_message: str | None) -> dict[str, Any]:
         turn.finished = True
-        return task_complete_msg(turn.turn_id, last_agent_message, self._elapsed_ms(turn))
-
-    @staticmethod
-    def _elapsed_ms(turn: _Turn) -> int:
-        return int((time.monotonic() - turn.started) * 1000)
+        return task_complete_msg(turn.turn_id, last_agent_message, turn.elapsed_ms())
 
     # -- other ops -------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import contextlib
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -54,6 +55,8 @@ class WriterLeases:
     def __init__(self, store: DeferredCreateStore, timeout: float | None) -> None:
         self.store = store
         self.timeout = timeout
+        #: Seconds on a monotonic clock (tests replace it to make time pass).
+        self.clock: Callable[[], float] = time.monotonic
         self._live: dict[str, _Lease] = {}
         self._released: dict[str, EventPersistenceMode] = {}
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +67,7 @@ class WriterLeases:
     def opened(self, thread_id: str, mode: EventPersistenceMode) -> None:
         """A create or resume by the calling client succeeded: it holds the writer."""
         self._released.pop(thread_id, None)
-        self._live[thread_id] = _Lease(mode, time.monotonic(), caller_token.get())
+        self._live[thread_id] = _Lease(mode, self.clock(), caller_token.get())
 
     def check_owner(self, thread_id: str) -> None:
         """Refuse a live call from a client other than the writer's holder (``Conflict``)."""
@@ -90,10 +93,10 @@ class WriterLeases:
                 )
                 del self._released[thread_id]
                 _log.info("thread %s: writer re-acquired after an idle release", thread_id)
-                self._live[thread_id] = _Lease(mode, time.monotonic(), caller_token.get())
+                self._live[thread_id] = _Lease(mode, self.clock(), caller_token.get())
         lease = self._live.get(thread_id)
         if lease is not None:
-            lease.last_used = time.monotonic()
+            lease.last_used = self.clock()
 
     # -- the reaper ------------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class WriterLeases:
         """Release every writer idle for longer than the timeout; return their ids."""
         if self.timeout is None:
             return []
-        now = time.monotonic()
+        now = self.clock()
         idle = [
             tid
             for tid, lease in self._live.items()
@@ -129,7 +132,7 @@ class WriterLeases:
         async with self._lock:
             for thread_id in idle:
                 lease = self._live.get(thread_id)
-                if lease is None or time.monotonic() - lease.last_used <= self.timeout:
+                if lease is None or self.clock() - lease.last_used <= self.timeout:
                     continue  # used (or closed) meanwhile
                 try:
                     await self.store.shutdown_thread(thread_id)

@@ -35,7 +35,9 @@ Persistence policy
     events (``shutdown_complete`` after shutdown, say) always succeeds.
 
 Ordering and durability
-    Items are stored in the order they were appended. ``flush_thread`` returns once everything
+    Items are stored in the order they were appended. An item may carry its own ``timestamp``
+    (RFC 3339): it is recorded as the time the item was written (a copied thread keeps its
+    times); other items are stamped with the time of the append. ``flush_thread`` returns once everything
     appended before it is durable to the backend's standard (for the local store: written to the
     operating system, and with ``fsync=True`` also synced to the disk).
 

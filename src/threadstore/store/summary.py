@@ -224,8 +224,12 @@ class ThreadSummary:
                 self.add(item, ts)
 
     def add(self, item: Mapping[str, Any], timestamp: str | None = None) -> None:
-        """Fold one item; ``timestamp`` is when it was written (the rollout line's stamp)."""
+        """Fold one item written at ``timestamp`` (its rollout line's stamp). An item that carries
+        its own ``timestamp`` was written then (a copy keeps its original time)."""
         self.item_count += 1
+        own = item.get("timestamp")
+        if isinstance(own, str):
+            timestamp = own
         if timestamp:
             self.last_timestamp = timestamp
         kind = item.get("type")

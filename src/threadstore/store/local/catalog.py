@@ -198,7 +198,7 @@ class Catalog:
             skipped.append(resolved.skipped)
         texts: list[str] = []
         for item, ts in zip(resolved.items, resolved.timestamps, strict=True):
-            summary.add(item, item.get("timestamp") if isinstance(item.get("timestamp"), str) else ts)
+            summary.add(item, ts)
             for text in search_texts(item):
                 if text not in texts[-4:]:
                     texts.append(text)

@@ -180,8 +180,7 @@ class LocalWriter(LiveWriter):
 
     def _fold(self, items: list[Item], timestamp: str) -> None:
         for item in items:
-            stamp = item.get("timestamp")
-            self.summary.add(item, stamp if isinstance(stamp, str) else timestamp)
+            self.summary.add(item, timestamp)
             for text in search_texts(item):
                 if text not in self._recent_texts:
                     self.new_texts.append(text)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,8 +20,19 @@ from threadstore import (
     items,
 )
 
+from ...items import Item
+from ...timeutil import format_rfc3339
 from ..backend import Backend
 from ..builders import append, create_params, new_thread, turn
+
+
+def _at(minute: int) -> datetime:
+    """A fixed time (minutes after a start), so that orders never depend on the clock."""
+    return datetime(2030, 1, 1, 12, minute, tzinfo=UTC)
+
+
+def _stamped(new_items: list[Item], when: datetime) -> list[Item]:
+    return [{"timestamp": format_rfc3339(when), **item} for item in new_items]
 
 
 class ReadTests:
@@ -110,8 +120,7 @@ class ReadTests:
     async def test_listing_shows_threads_with_a_user_message_newest_first(self, store: ThreadStore) -> None:
         ids = []
         for n in range(4):
-            ids.append(await new_thread(store, f"thread {n}"))
-            await asyncio.sleep(0.002)
+            ids.append(await new_thread(store, f"thread {n}", created_at=_at(n)))
         empty = create_params()
         await store.create_thread(empty)
         await store.persist_thread(empty.thread_id)
@@ -124,17 +133,23 @@ class ReadTests:
 
     async def test_updated_at_sort_follows_new_activity(self, backend: Backend) -> None:
         store = await backend.open()
-        old = await new_thread(store, "old")
-        await asyncio.sleep(0.005)
-        await new_thread(store, "new")
-        await asyncio.sleep(0.005)
-        await store.resume_thread(ResumeThreadParams(thread_id=old))
-        await append(store, old, turn("more"))
-        await store.shutdown_thread(old)
+        old = create_params(created_at=_at(0))
+        await store.create_thread(old)
+        await append(store, old.thread_id, _stamped(turn("old"), _at(1)))
+        await store.shutdown_thread(old.thread_id)
+        new = create_params(created_at=_at(2))
+        await store.create_thread(new)
+        await append(store, new.thread_id, _stamped(turn("new"), _at(3)))
+        await store.shutdown_thread(new.thread_id)
+        await store.resume_thread(ResumeThreadParams(thread_id=old.thread_id))
+        await append(store, old.thread_id, _stamped(turn("more"), _at(4)))
+        await store.shutdown_thread(old.thread_id)
         by_created = await store.list_threads(ListThreadsParams())
         by_updated = await store.list_threads(ListThreadsParams(sort_key="updated_at"))
-        assert by_created.items[0].preview == "new"
-        assert by_updated.items[0].thread_id == old
+        assert [t.preview for t in by_created.items] == ["new", "old"]
+        assert [t.thread_id for t in by_updated.items] == [old.thread_id, new.thread_id]
+        assert by_updated.items[0].updated_at == _at(4)  # an item's own timestamp is when it was written
+        assert by_updated.items[1].updated_at == _at(3)
 
     async def test_pagination_walks_every_thread_once(self, store: ThreadStore) -> None:
         ids = {await new_thread(store, f"t{n}") for n in range(7)}
