@@ -63,9 +63,9 @@ def response_item(kind: str, **fields: Any) -> Item:
     return {"type": RESPONSE_ITEM, "payload": {"type": kind, **fields}}
 
 
-def user_message(text: str, *, images: Sequence[str] = ()) -> Item:
+def user_message(text: str, *, images: Sequence[str] = (), local_images: Sequence[str] = ()) -> Item:
     """The ``user_message`` event that marks a real user turn."""
-    return event("user_message", message=text, images=list(images), local_images=[], text_elements=[])
+    return event("user_message", message=text, images=list(images), local_images=list(local_images), text_elements=[])
 
 
 def agent_message(text: str, *, phase: str | None = None) -> Item:
@@ -114,9 +114,15 @@ def task_complete(
     )
 
 
-def turn_aborted(turn_id: str | None, reason: str = "interrupted") -> Item:
+def turn_aborted(
+    turn_id: str | None,
+    reason: str = "interrupted",
+    *,
+    completed_at: int | None = None,
+    duration_ms: int | None = None,
+) -> Item:
     """``turn_aborted``: the boundary an interrupt writes."""
-    return event("turn_aborted", turn_id=turn_id, reason=reason, completed_at=None, duration_ms=None)
+    return event("turn_aborted", turn_id=turn_id, reason=reason, completed_at=completed_at, duration_ms=duration_ms)
 
 
 def thread_rolled_back(num_turns: int) -> Item:

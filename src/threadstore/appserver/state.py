@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ..runtime.thread import Thread
-from ..timeutil import utc_now
 from .convert import ThreadStatus
 from .errors import RpcError
 from .framing import RequestId, error_response, notification, response
@@ -67,8 +65,6 @@ class LoadedThread:
     #: turn/interrupt requests waiting for the turn to end.
     pending_interrupts: list[RequestId] = field(default_factory=list)
     pending_rollback: PendingRollback | None = None
-    #: When this server loaded it (the creation time shown before anything is stored).
-    loaded_at: datetime = field(default_factory=utc_now)
 
     @property
     def thread_id(self) -> str:

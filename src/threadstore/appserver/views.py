@@ -11,34 +11,14 @@ import logging
 from typing import Any, Final
 
 from ..errors import ThreadNotFound, ThreadStoreError
-from ..runtime.config import RUNTIME_VERSION
 from ..runtime.manager import ThreadManager
 from ..store.types import ReadThreadParams, StoredThread
 from .convert import build_turns, thread_json
-from .state import LoadedThread, Registry
+from .state import Registry
 
 __all__ = ["ThreadViews"]
 
 logger: Final = logging.getLogger("threadstore.appserver")
-
-
-def describe_running(loaded: LoadedThread) -> StoredThread:
-    """A loaded thread that has nothing stored, described from its configuration."""
-    snapshot = loaded.thread.config_snapshot()
-    return StoredThread(
-        thread_id=loaded.thread_id,
-        created_at=loaded.loaded_at,
-        updated_at=loaded.loaded_at,
-        rollout_path=snapshot.rollout_path,
-        forked_from_id=snapshot.forked_from_thread_id,
-        model_provider=snapshot.model_provider_id,
-        model=snapshot.model,
-        reasoning_effort=snapshot.reasoning_effort,
-        cwd=snapshot.cwd,
-        cli_version=RUNTIME_VERSION,
-        source=snapshot.session_source,
-        memory_mode=snapshot.memory_mode,
-    )
 
 
 class ThreadViews:
@@ -51,7 +31,7 @@ class ThreadViews:
         loaded = self._registry.get(thread_id)
         if loaded is not None:
             if loaded.thread.ephemeral:
-                return describe_running(loaded)
+                return loaded.thread.describe()
             live = loaded.thread.live_thread
             if live is not None and not live.closed:
                 try:
@@ -65,7 +45,7 @@ class ThreadViews:
         except ThreadNotFound:
             if loaded is None:
                 raise
-            return describe_running(loaded)
+            return loaded.thread.describe()
 
     def to_json(self, stored: StoredThread, *, include_turns: bool) -> dict[str, Any]:
         """The v2 ``Thread`` of ``stored`` with this server's view of its status."""

@@ -32,7 +32,6 @@ from ..store.types import (
     UpdateThreadMetadataParams,
     validate_source,
 )
-from ..timeutil import utc_now
 from .config import ORIGINATOR, RUNTIME_VERSION, ThreadConfig
 from .errors import ThreadRuntimeError
 from .events import INITIAL_SUBMIT_ID
@@ -379,19 +378,7 @@ class ThreadManager:
         if thread is not None and thread.ephemeral:
             if include_history:
                 raise InvalidRequest(f"thread {thread_id} is ephemeral: it has no persisted history")
-            snapshot = thread.config_snapshot()
-            now = utc_now()
-            return StoredThread(
-                thread_id=thread_id,
-                created_at=now,
-                updated_at=now,
-                model_provider=snapshot.model_provider_id,
-                model=snapshot.model,
-                cwd=snapshot.cwd,
-                source=snapshot.session_source,
-                forked_from_id=snapshot.forked_from_thread_id,
-                memory_mode=snapshot.memory_mode,
-            )
+            return thread.describe()
         return await self._store.read_thread(
             ReadThreadParams(thread_id, include_archived=include_archived, include_history=include_history)
         )

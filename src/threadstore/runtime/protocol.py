@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import items
 from ..items import Item
 from ..store.types import TokenUsage
 
@@ -83,62 +84,40 @@ def error_msg(message: str, info: str = "other") -> dict[str, Any]:
     return {"type": "error", "message": message, "codex_error_info": info}
 
 
+def _payload(item: Item) -> dict[str, Any]:
+    payload = item["payload"]
+    assert isinstance(payload, dict)
+    return payload
+
+
 def task_started_msg(turn_id: str, model_context_window: int | None) -> dict[str, Any]:
-    return {
-        "type": "task_started",
-        "turn_id": turn_id,
-        "started_at": int(time.time()),
-        "model_context_window": model_context_window,
-        "collaboration_mode_kind": "default",
-    }
+    return _payload(items.task_started(turn_id, started_at=int(time.time()), model_context_window=model_context_window))
 
 
 def user_message_msg(user: UserInput) -> dict[str, Any]:
-    return {
-        "type": "user_message",
-        "message": user.message,
-        "images": list(user.images),
-        "local_images": list(user.local_images),
-        "text_elements": [],
-    }
+    return _payload(items.user_message(user.message, images=user.images, local_images=user.local_images))
 
 
 def agent_message_msg(text: str) -> dict[str, Any]:
-    return {"type": "agent_message", "message": text, "phase": None, "memory_citation": None}
+    return _payload(items.agent_message(text))
 
 
 def token_count_msg(
     total: TokenUsage | None, last: TokenUsage | None, model_context_window: int | None
 ) -> dict[str, Any]:
     """``token_count``; ``info`` is null when the model reported no usage."""
-    info: dict[str, Any] | None = None
-    if total is not None and last is not None:
-        info = {
-            "total_token_usage": total.to_json(),
-            "last_token_usage": last.to_json(),
-            "model_context_window": model_context_window,
-        }
-    return {"type": "token_count", "info": info, "rate_limits": None}
+    if total is None or last is None:
+        return _payload(items.token_count(None))
+    return _payload(items.token_count(total.to_json(), last.to_json(), model_context_window=model_context_window))
 
 
 def task_complete_msg(turn_id: str, last_agent_message: str | None, duration_ms: int) -> dict[str, Any]:
-    return {
-        "type": "task_complete",
-        "turn_id": turn_id,
-        "last_agent_message": last_agent_message,
-        "completed_at": int(time.time()),
-        "duration_ms": duration_ms,
-    }
+    now = int(time.time())
+    return _payload(items.task_complete(turn_id, last_agent_message, completed_at=now, duration_ms=duration_ms))
 
 
 def turn_aborted_msg(turn_id: str, duration_ms: int, reason: str = "interrupted") -> dict[str, Any]:
-    return {
-        "type": "turn_aborted",
-        "turn_id": turn_id,
-        "reason": reason,
-        "completed_at": int(time.time()),
-        "duration_ms": duration_ms,
-    }
+    return _payload(items.turn_aborted(turn_id, reason, completed_at=int(time.time()), duration_ms=duration_ms))
 
 
 def add_usage(total: TokenUsage | None, last: TokenUsage) -> TokenUsage:

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidRequest
-from .config import ThreadConfigSnapshot
+from ..store.types import StoredThread
+from ..timeutil import utc_now
+from .config import RUNTIME_VERSION, ThreadConfigSnapshot
 from .errors import ThreadClosed, ThreadRuntimeError
 from .events import Event, Submission
 from .live_thread import LiveThread
@@ -29,6 +31,8 @@ class Thread:
         self._session = session
         self._ids = itertools.count(1)
         self._session_configured: dict[str, Any] | None = None
+        #: When this handle was made (the thread was started or resumed in this process).
+        self.started_at = utc_now()
 
     @property
     def thread_id(self) -> str:
@@ -70,6 +74,25 @@ class Thread:
     def config_snapshot(self) -> ThreadConfigSnapshot:
         """The settings the thread runs with now."""
         return self._session.snapshot()
+
+    def describe(self) -> StoredThread:
+        """The thread as its settings describe it, for a thread with nothing stored (an
+        ephemeral one, or one that has not materialized yet)."""
+        snapshot = self.config_snapshot()
+        return StoredThread(
+            thread_id=self.thread_id,
+            created_at=self.started_at,
+            updated_at=self.started_at,
+            rollout_path=snapshot.rollout_path,
+            forked_from_id=snapshot.forked_from_thread_id,
+            model_provider=snapshot.model_provider_id,
+            model=snapshot.model,
+            reasoning_effort=snapshot.reasoning_effort,
+            cwd=snapshot.cwd,
+            cli_version=RUNTIME_VERSION,
+            source=snapshot.session_source,
+            memory_mode=snapshot.memory_mode,
+        )
 
     async def submit(self, op: Mapping[str, Any]) -> str:
         """Queue ``op`` (a Codex-shaped dict such as ``{"type": "interrupt"}``) and return its
