@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import ThreadStoreError
-from ..urls import open_store
 from .app import app, fail, store_url
 
 __all__ = ["serve_cmd"]
-
-
-def _read_token(token: str | None, token_file: Path | None) -> str | None:
-    if token_file is not None:
-        try:
-            text = token_file.read_text().strip()
-        except OSError as exc:
-            raise fail(f"cannot read token file: {exc}") from None
-        if not text:
-            raise fail(f"token file {token_file} is empty")
-        return text
-    return token or None
 
 
 @app.command("serve")
@@ -68,55 +53,22 @@ def serve_cmd(
     import logging
 
     try:
-        from ..server.app import RunningServer, TlsFiles, serve
-        from ..server.logs import configure_logging
+        from ..server.main import ServeOptions, read_token, run, tls_files
     except ImportError as exc:
         raise fail(f"the server needs the grpc extra (pip install 'threadstore[grpc]'): {exc}") from None
 
-    if (tls_cert is None) != (tls_key is None):
-        raise fail("--tls-cert and --tls-key go together")
-    if log_format not in ("text", "json"):
-        raise fail("--log-format must be text or json")
-    if max_message_mb < 1:
-        raise fail("--max-message-mb must be at least 1")
-    secret = _read_token(token, token_file)
-    tls = TlsFiles(cert=tls_cert, key=tls_key) if tls_cert is not None and tls_key is not None else None
-    url = store or store_url(ctx)
-    configure_logging(
-        "json" if log_format == "json" else "text",
-        logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
-    )
-
-    def ready(running: RunningServer) -> None:
-        # The first stdout line is machine-readable; the rest is for people.
-        scheme = "https" if running.tls else "http"
-        sys.stdout.write(f"listening on {running.address}\n")
-        sys.stdout.write(
-            f"serving {url}; clients: threadstore --store {running.url} ...; Codex: set "
-            f'experimental_thread_store_endpoint = "{scheme}://{running.address}" in config.toml\n'
-        )
-        sys.stdout.flush()
-
-    async def main() -> None:
-        backend = open_store(url)
-        try:
-            await serve(
-                listen,
-                backend,
-                token=secret,
-                tls=tls,
-                max_message_bytes=max_message_mb * 1024 * 1024,
-                default_model_provider=default_model_provider,
-                idle_writer_timeout=idle_writer_timeout or None,
-                ready=ready,
-            )
-        except BaseException:
-            await backend.close()
-            raise
-
     try:
-        asyncio.run(main())
+        options = ServeOptions(
+            store_url=store or store_url(ctx),
+            listen=listen,
+            token=read_token(token, token_file),
+            tls=tls_files(tls_cert, tls_key),
+            max_message_bytes=max_message_mb * 1024 * 1024,
+            default_model_provider=default_model_provider,
+            idle_writer_timeout=idle_writer_timeout or None,
+            log_format=log_format,
+            log_level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
+        )
+        run(options)
     except ThreadStoreError as exc:
         raise fail(str(exc)) from None
-    except KeyboardInterrupt:
-        pass

@@ -1,10 +1,11 @@
-"""``python -m threadstore.server [serve options]``: the same as ``threadstore serve``."""
+"""``python -m threadstore.server [options]``: serve a store over gRPC (see
+:mod:`threadstore.server.main`; ``threadstore serve`` takes the same options)."""
 
 from __future__ import annotations
 
 import sys
 
-from ..cli import main
+from .main import main
 
 if __name__ == "__main__":
-    sys.exit(main(["serve", *sys.argv[1:]]))
+    sys.exit(main())
