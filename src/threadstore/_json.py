@@ -15,13 +15,20 @@ JSONDecodeError = ValueError
 def dumps(value: Any) -> bytes:
     """Serialize ``value`` to compact UTF-8 JSON bytes.
 
-    Raises ``TypeError`` or ``ValueError`` for values that are not JSON-compatible.
+    Raises ``ValueError`` for values that are not JSON-compatible: objects JSON has no form for,
+    non-finite floats, strings that are not valid Unicode (lone surrogates) and values nested
+    too deeply to encode.
     """
     try:
         return orjson.dumps(value)
-    except TypeError:
-        # orjson refuses integers wider than 64 bits; the standard library does not.
+    except TypeError as exc:
+        if "Integer exceeds 64-bit range" not in str(exc):
+            raise ValueError(str(exc)) from None
+    # orjson refuses integers wider than 64 bits; the standard library does not.
+    try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def dumps_str(value: Any) -> str:

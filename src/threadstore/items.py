@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from . import _json
+from .checks import shown
 from .errors import InvalidRequest, ResourceExhausted
+from .timeutil import parse_timestamp
 
 __all__ = [
     "DEFAULT_MAX_ITEM_BYTES",
@@ -228,7 +230,8 @@ def event_type(item: Mapping[str, Any]) -> str | None:
 
 
 def validate_items(items: Iterable[object]) -> list[Item]:
-    """Check that every element is an item (a dict with a string ``type``); return them as a list.
+    """Check that every element is an item (a dict with a string ``type``, and a valid RFC 3339
+    ``timestamp`` when it carries one); return them as a list.
 
     Raises :class:`InvalidRequest` naming the first bad element. Nothing is copied: the caller's
     dicts are returned as they are.
@@ -240,6 +243,8 @@ def validate_items(items: Iterable[object]) -> list[Item]:
         kind = item.get("type")
         if not isinstance(kind, str) or not kind:
             raise InvalidRequest(f"item {index} has no string 'type'")
+        if "timestamp" in item and parse_timestamp(item["timestamp"]) is None:
+            raise InvalidRequest(f"item {index} has an invalid timestamp: {shown(item['timestamp'])}")
         checked.append(item)
     return checked
 
@@ -252,8 +257,8 @@ def encode_item(item: Mapping[str, Any], max_bytes: int = DEFAULT_MAX_ITEM_BYTES
     """
     try:
         data = _json.dumps(item)
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequest(f"item is not JSON-serializable: {exc}") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"item is not JSON-serializable: {str(exc)[:200]}") from None
     if len(data) > max_bytes:
         raise ResourceExhausted(f"item of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     return data

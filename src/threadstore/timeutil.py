@@ -12,6 +12,7 @@ __all__ = [
     "from_ms",
     "parse_timestamp",
     "to_ms",
+    "utc",
     "utc_now",
 ]
 
@@ -39,16 +40,33 @@ def now_rfc3339() -> str:
 
 
 def format_rfc3339(value: datetime) -> str:
-    """Format as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, millisecond precision), the rollout format."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """Format as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, millisecond precision), the rollout format
+    (four-digit years always: ``strftime`` would write year 1 as ``1``)."""
+    v = value.astimezone(UTC)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond // 1000:03d}Z"
 
 
 def parse_timestamp(text: object) -> datetime | None:
     """Parse an RFC 3339 timestamp (any precision, ``Z`` or offset) or the legacy file-name form
-    ``YYYY-MM-DDTHH-MM-SS`` (taken as UTC). Returns None when ``text`` is not a timestamp."""
+    ``YYYY-MM-DDTHH-MM-SS`` (taken as UTC). Returns None when ``text`` is not a timestamp, or
+    names an instant a UTC datetime cannot hold (year 9999 west of Greenwich, say)."""
     if not isinstance(text, str) or not text:
         return None
+    try:
+        return _parse(text)
+    except (ValueError, OverflowError):
+        return None
+
+
+def utc(value: datetime) -> datetime | None:
+    """``value`` (aware) in UTC, or None when UTC cannot hold it."""
+    try:
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse(text: str) -> datetime | None:
     if len(text) == 24 and text[-1] == "Z":  # the canonical form: fast path
         try:
             return datetime.fromisoformat(text).astimezone(UTC)

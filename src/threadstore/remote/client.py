@@ -65,7 +65,10 @@ def parse_grpc_url(url: str) -> tuple[str, bool]:
     """``grpc://HOST:PORT`` (or ``grpcs://``, ``http://``, ``https://``) as (target, tls).
 
     Raises :class:`InvalidRequest` for anything else."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced IPv6 bracket, say
+        raise InvalidRequest(f"not a gRPC store URL ({exc}): {url!r}") from None
     if parts.scheme not in _SCHEMES:
         raise InvalidRequest(f"not a gRPC store URL (expected grpc://HOST:PORT): {url!r}")
     try:

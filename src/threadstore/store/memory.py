@@ -18,6 +18,7 @@ from ..timeutil import format_rfc3339, utc_now
 from .live import LiveWriter, LiveWriterStore, initial_session_meta
 from .patch import UNSET, ThreadMetadataPatch, apply_patch
 from .query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
+from .serialize import thread_to_json
 from .summary import ThreadSummary, search_texts
 from .types import (
     CreateThreadParams,
@@ -130,13 +131,15 @@ class InMemoryThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {thread_id} is archived")
         return thread
 
-    def _stored(self, thread: _Thread, include_history: bool = False) -> StoredThread:
+    def _stored(
+        self, thread: _Thread, include_history: bool = False, overrides: ThreadMetadataPatch | None = None
+    ) -> StoredThread:
         stored = thread.summary.to_thread(
             thread_id=thread.thread_id,
             fallback_time=thread.created,
             archived_at=thread.archived_at,
         )
-        stored = apply_patch(stored, thread.overrides)
+        stored = apply_patch(stored, thread.overrides if overrides is None else overrides)
         if include_history:
             stored = dataclasses.replace(stored, history=StoredThreadHistory(thread.thread_id, list(thread.items)))
         return stored
@@ -221,12 +224,17 @@ class InMemoryThreadStore(LiveWriterStore):
         if thread.archived_at is not None and not params.include_archived:
             raise InvalidRequest(f"thread {params.thread_id} is archived")
         patch: ThreadMetadataPatch = params.patch
-        if not patch.is_empty():
-            thread.overrides = thread.overrides.merge(patch)
-            explicit = patch.only("name", "memory_mode", "git_info")
-            if not explicit.is_empty() and patch.updated_at is UNSET:
-                thread.overrides = thread.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
-        return self._stored(thread)
+        if patch.is_empty():
+            return self._stored(thread)
+        overrides = thread.overrides.merge(patch)
+        explicit = patch.only("name", "memory_mode", "git_info")
+        if not explicit.is_empty() and patch.updated_at is UNSET:
+            overrides = overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
+        # All or nothing: the thread must read (and encode) with the new overrides first.
+        updated = self._stored(thread, overrides=overrides)
+        thread_to_json(updated)
+        thread.overrides = overrides
+        return updated
 
     async def _archive_thread(self, thread_id: str) -> None:
         thread = self._threads.get(thread_id)

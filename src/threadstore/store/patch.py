@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 
+from ..checks import check_instant, check_json, check_text
 from ..errors import InvalidRequest
 from ..timeutil import format_rfc3339, parse_timestamp
 from .types import (
@@ -51,9 +52,11 @@ Clearable: TypeAlias = Union[T, Literal[Unset.UNSET], None]  # noqa: UP007
 
 
 def _check_str(name: str, value: object, clearable: bool) -> None:
-    if value is UNSET or (clearable and value is None) or isinstance(value, str):
+    if value is UNSET or (clearable and value is None):
         return
-    raise InvalidRequest(f"patch field {name} must be a string{' or null' if clearable else ''}")
+    if not isinstance(value, str):
+        raise InvalidRequest(f"patch field {name} must be a string{' or null' if clearable else ''}")
+    check_text(value, f"patch field {name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +160,10 @@ class ThreadMetadataPatch:
             raise InvalidRequest("patch field token_usage must be a TokenUsage")
         for name in _DATES:
             value = getattr(self, name)
-            if value is not UNSET and not (isinstance(value, datetime) and value.tzinfo is not None):
-                raise InvalidRequest(f"patch field {name} must be a timezone-aware datetime")
+            if value is not UNSET:
+                check_instant(value, f"patch field {name}")
+        if self.sandbox_policy is not UNSET:
+            check_json(self.sandbox_policy, "patch field sandbox_policy")
         new_name = self.name
         if isinstance(new_name, str) and not new_name.strip():
             raise InvalidRequest("thread name must not be empty (use None to clear it)")

@@ -54,7 +54,8 @@ def decode_cursor(cursor: str | None) -> Cursor | None:
         text, thread_id = cursor, ""
     ts = parse_timestamp(text)
     if ts is None or (sep and not is_thread_id(thread_id)):
-        raise InvalidRequest(f"invalid cursor: {cursor}")
+        shown = cursor if len(cursor) <= 80 else f"{cursor[:80]}... ({len(cursor)} characters)"
+        raise InvalidRequest(f"invalid cursor: {shown}")
     return Cursor(ts_ms=to_ms(ts), thread_id=thread_id or None)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from ..checks import check_instant, check_json, check_search_term, check_text, shown
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..items import Item, validate_items
@@ -70,12 +71,12 @@ def validate_memory_mode(value: object) -> MemoryMode:
 
 
 def validate_source(value: object) -> SessionSource:
-    """Return ``value`` as a session source (a non-empty string or an object)."""
+    """Return ``value`` as a session source (a non-empty string, or a non-empty JSON object)."""
     if isinstance(value, str) and value:
-        return value
+        return check_text(value, "session source")
     if isinstance(value, dict) and value:
-        return value
-    raise InvalidRequest(f"invalid session source: {value!r}")
+        return check_json(value, "session source")  # type: ignore[no-any-return]
+    raise InvalidRequest(f"invalid session source: {shown(value)}")
 
 
 def source_kind(source: object) -> str:
@@ -223,25 +224,28 @@ class CreateThreadParams:
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
-        if self.created_at is not None and (
-            not isinstance(self.created_at, datetime) or self.created_at.tzinfo is None
-        ):
-            raise InvalidRequest("created_at must be a timezone-aware datetime")
+        if self.created_at is not None:
+            check_instant(self.created_at, "created_at")
         if self.forked_from_id is not None:
             _set(self, "forked_from_id", validate_thread_id(self.forked_from_id, "forked_from_id"))
         if self.parent_thread_id is not None:
             _set(self, "parent_thread_id", validate_thread_id(self.parent_thread_id, "parent_thread_id"))
-        if not isinstance(self.cwd, str):
-            raise InvalidRequest("cwd must be a string")
-        if not isinstance(self.model_provider, str):
-            raise InvalidRequest("model_provider must be a string")
+        for name in ("cwd", "model_provider", "originator", "cli_version"):
+            check_text(getattr(self, name), name)
+        if self.base_instructions is not None:
+            check_text(self.base_instructions, "base_instructions")
         validate_source(self.source)
         validate_mode(self.event_persistence_mode)
         validate_memory_mode(self.memory_mode)
+        if self.git_info is not None and not isinstance(self.git_info, GitInfo):
+            raise InvalidRequest("git_info must be a GitInfo")
+        if self.git_info is not None:
+            check_json(self.git_info.to_json(), "git_info")
         tools = tuple(self.dynamic_tools)
         for tool in tools:
             if not isinstance(tool, Mapping):
                 raise InvalidRequest("each dynamic tool must be an object")
+        check_json([dict(tool) for tool in tools], "dynamic_tools")
         _set(self, "dynamic_tools", tools)
 
 
@@ -262,9 +266,12 @@ class ResumeThreadParams:
         if self.rollout_path is not None and not isinstance(self.rollout_path, str | Path):
             raise InvalidRequest("rollout_path must be a path")
         if self.rollout_path is not None:
-            _set(self, "rollout_path", str(self.rollout_path))
+            _set(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
         if self.history is not None:
             _set(self, "history", validate_items(self.history))
+        for name in ("cwd", "model_provider"):
+            if getattr(self, name) is not None:
+                check_text(getattr(self, name), name)
         validate_mode(self.event_persistence_mode)
 
 
@@ -314,7 +321,7 @@ class ReadThreadByRolloutPathParams:
     def __post_init__(self) -> None:
         if not isinstance(self.rollout_path, str | Path) or not str(self.rollout_path):
             raise InvalidRequest("rollout_path must be a non-empty path")
-        _set(self, "rollout_path", str(self.rollout_path))
+        _set(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,17 +347,19 @@ class ListThreadsParams:
     def __post_init__(self) -> None:
         _check_page_size(self.page_size)
         _check_sort(self.sort_key, self.sort_direction)
-        if self.cursor is not None and not isinstance(self.cursor, str):
-            raise InvalidRequest("cursor must be a string")
+        if self.cursor is not None:
+            check_text(self.cursor, "cursor")
         _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
         if self.model_providers is not None:
-            _set(self, "model_providers", tuple(str(p) for p in self.model_providers))
+            if isinstance(self.model_providers, str):
+                raise InvalidRequest("model_providers must be a list of names")
+            _set(self, "model_providers", tuple(check_text(p, "model provider") for p in self.model_providers))
         if self.cwd_filters is not None:
             if isinstance(self.cwd_filters, str):
                 raise InvalidRequest("cwd_filters must be a list of paths")
-            _set(self, "cwd_filters", tuple(str(p) for p in self.cwd_filters))
-        if self.search_term is not None and not isinstance(self.search_term, str):
-            raise InvalidRequest("search_term must be a string")
+            _set(self, "cwd_filters", tuple(check_text(str(p), "cwd filter") for p in self.cwd_filters))
+        if self.search_term is not None:
+            check_search_term(self.search_term)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,10 +383,11 @@ class SearchThreadsParams:
     def __post_init__(self) -> None:
         if not isinstance(self.search_term, str) or not self.search_term.strip():
             raise InvalidRequest("thread/search requires search_term")
+        check_search_term(self.search_term)
         _check_page_size(self.page_size)
         _check_sort(self.sort_key, self.sort_direction)
-        if self.cursor is not None and not isinstance(self.cursor, str):
-            raise InvalidRequest("cursor must be a string")
+        if self.cursor is not None:
+            check_text(self.cursor, "cursor")
         _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
 
 

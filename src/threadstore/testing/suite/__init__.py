@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from ...store.base import ThreadStore
 from ..backend import Backend
+from .hostile import HostileInputTests
 from .ids import IdTests
 from .lifecycle import LifecycleTests
 from .metadata import MetadataTests
@@ -22,7 +23,7 @@ __all__ = ["ConformanceSuite"]
 
 
 @pytest.mark.asyncio
-class ConformanceSuite(LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests):
+class ConformanceSuite(LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests, HostileInputTests):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 
     backend_class: ClassVar[type[Backend]]
