@@ -81,7 +81,7 @@ def test_chat_without_input_stores_nothing(url: str) -> None:
 
 def test_chat_errors_are_one_line(url: str) -> None:
     code, _, err = invoke(url, "chat", "01a211bf-84ac-7211-aa07-ea80033ee564", input="hi\n")
-    assert code == 1
+    assert code == 3  # not found
     assert err.startswith("error: ")
     assert "not found" in err
     assert err.count("\n") == 1
@@ -118,5 +118,6 @@ def test_chat_as_a_piped_process(tmp_path: Path) -> None:
     thread_id = thread_id_of(done.stderr)
     show = [sys.executable, "-m", "threadstore.cli", "--store", store, "show", thread_id, "--history"]
     shown = subprocess.run(show, capture_output=True, text=True, timeout=60, check=True)
-    assert "event_msg/user_message: hi" in shown.stdout
-    assert "event_msg/user_message: there" in shown.stdout
+    assert "user\n  hi\n" in shown.stdout  # a transcript: each turn under its speaker
+    assert "user\n  there\n" in shown.stdout
+    assert shown.stdout.index("  hi\n") < shown.stdout.index("agent\n  echo: hi\n") < shown.stdout.index("  there\n")

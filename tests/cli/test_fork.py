@@ -14,6 +14,7 @@ from .helpers import chat, invoke, user_texts, with_store
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
+    (tmp_path / "home").mkdir()
     return f"local:{tmp_path / 'home'}"
 
 
@@ -81,15 +82,15 @@ def test_fork_of_a_thread_that_ends_mid_turn_gets_an_interrupted_boundary(url: s
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
-        (["fork", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found"),
-        (["fork", "not-an-id"], "invalid thread id"),
+        (["fork", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found", 3),
+        (["fork", "not-an-id"], "invalid thread id", 1),
     ],
 )
-def test_fork_errors_are_one_line(url: str, args: list[str], message: str) -> None:
+def test_fork_errors_are_one_line(url: str, args: list[str], message: str, status: int) -> None:
     code, out, err = invoke(url, *args)
-    assert code == 1
+    assert code == status
     assert out == ""
     assert err.startswith("error: ")
     assert message in err

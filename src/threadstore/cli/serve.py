@@ -1,17 +1,26 @@
-"""``threadstore serve``: run the gRPC thread-store server over the selected store."""
+"""``threadstore serve``: run the gRPC thread-store server over the selected store.
+
+The first stdout line is ``listening on HOST:PORT`` (with ``--json``: one object ``{"listening",
+"url", "store"}``); a local home that does not exist yet is created. The gRPC library's own log
+lines are silenced (``GRPC_VERBOSITY=NONE``) unless that variable is set: failures are reported
+as one line of ours.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import ThreadStoreError
-from ..urls import open_store
-from .app import app, fail, store_url
+from ..errors import InvalidRequest, ThreadStoreError
+from .app import app
+from .errors import CliFailure, from_exception
+from .output import print_json
+from .runner import open_for, store_url
 
 __all__ = ["serve_cmd"]
 
@@ -21,11 +30,21 @@ def _read_token(token: str | None, token_file: Path | None) -> str | None:
         try:
             text = token_file.read_text().strip()
         except OSError as exc:
-            raise fail(f"cannot read token file: {exc}") from None
+            raise CliFailure(f"cannot read --token-file {token_file}: {exc.strerror or exc}") from None
         if not text:
-            raise fail(f"token file {token_file} is empty")
+            raise CliFailure(f"--token-file {token_file} is empty")
         return text
     return token or None
+
+
+def _listen_failure(exc: InvalidRequest, listen: str) -> CliFailure | None:
+    if not exc.detail.startswith("cannot listen"):
+        return None
+    return CliFailure(
+        f"cannot listen on {listen}: the address is in use or not available here "
+        "(choose another with --listen HOST:PORT; port 0 picks a free one)",
+        "cannot_listen",
+    )
 
 
 @app.command("serve")
@@ -59,6 +78,7 @@ def serve_cmd(
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log each request's content.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the listening address as one JSON object.")] = False,
 ) -> None:
     """Serve the store over gRPC codex.thread_store.v1 until SIGINT/SIGTERM.
 
@@ -67,18 +87,19 @@ def serve_cmd(
     """
     import logging
 
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from ..server.app import RunningServer, TlsFiles, serve
         from ..server.logs import configure_logging
     except ImportError as exc:
-        raise fail(f"the server needs the grpc extra (pip install 'threadstore[grpc]'): {exc}") from None
+        raise CliFailure(f"the server needs the grpc extra (pip install 'threadstore[grpc]'): {exc}") from None
 
     if (tls_cert is None) != (tls_key is None):
-        raise fail("--tls-cert and --tls-key go together")
+        raise CliFailure("--tls-cert and --tls-key go together", "usage")
     if log_format not in ("text", "json"):
-        raise fail("--log-format must be text or json")
+        raise CliFailure(f"--log-format must be text or json, not {log_format!r}", "usage")
     if max_message_mb < 1:
-        raise fail("--max-message-mb must be at least 1")
+        raise CliFailure("--max-message-mb must be at least 1", "usage")
     secret = _read_token(token, token_file)
     tls = TlsFiles(cert=tls_cert, key=tls_key) if tls_cert is not None and tls_key is not None else None
     url = store or store_url(ctx)
@@ -90,6 +111,9 @@ def serve_cmd(
     def ready(running: RunningServer) -> None:
         # The first stdout line is machine-readable; the rest is for people.
         scheme = "https" if running.tls else "http"
+        if as_json:
+            print_json({"listening": running.address, "url": running.url, "store": url})
+            return
         sys.stdout.write(f"listening on {running.address}\n")
         sys.stdout.write(
             f"serving {url}; clients: threadstore --store {running.url} ...; Codex: set "
@@ -98,7 +122,7 @@ def serve_cmd(
         sys.stdout.flush()
 
     async def main() -> None:
-        backend = open_store(url)
+        backend = open_for(ctx, store, writes=True)
         try:
             await serve(
                 listen,
@@ -116,7 +140,9 @@ def serve_cmd(
 
     try:
         asyncio.run(main())
+    except InvalidRequest as exc:
+        raise _listen_failure(exc, listen) or from_exception(exc, url) from None
     except ThreadStoreError as exc:
-        raise fail(str(exc)) from None
+        raise from_exception(exc, url) from None
     except KeyboardInterrupt:
         pass
