@@ -13,8 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-from rich.console import Console, Group, RenderableType
-from rich.padding import Padding
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from ..store.types import StoredThread, source_kind
@@ -29,12 +28,16 @@ _LABELS: Final = {
     "developer": ("developer prompt", "bold magenta"),
     "context": ("context", "bold magenta"),
 }
-_INDENT: Final = (0, 0, 0, 2)
 
 
-def _indent(renderable: RenderableType, pad: tuple[int, int, int, int]) -> Padding:
-    """``renderable`` indented, without trailing spaces to the console's width."""
-    return Padding(renderable, pad, expand=False)
+def _indent(console: Console, text: Text, by: int = 2) -> list[Text]:
+    """``text`` wrapped to the console's width less ``by`` and indented by ``by`` spaces, as
+    lines without trailing spaces."""
+    lines: list[Text] = []
+    for line in text.wrap(console, max(10, console.width - by)):
+        line.rstrip()
+        lines.append(Text(" " * by) + line)
+    return lines
 
 
 def _when(value: datetime | None, now: datetime) -> str:
@@ -89,26 +92,27 @@ def _fold(entry: Entry, width: int) -> Text:
     return line
 
 
-def _unfolded(entry: Entry) -> RenderableType:
-    parts: list[RenderableType] = [Text(f"▸ {entry.name}" + (f" ({entry.status})" if entry.status else ""), "yellow")]
+def _unfolded(console: Console, entry: Entry) -> list[Text]:
+    head = Text(f"▸ {entry.name}" + (f" ({entry.status})" if entry.status else ""), "yellow")
+    lines = _indent(console, head)
     if entry.detail or entry.text:
-        parts.append(_indent(Text(entry.detail or entry.text), _INDENT))
+        lines += _indent(console, Text(entry.detail or entry.text), 4)
     if entry.output:
-        parts.append(_indent(Text(entry.output.rstrip("\n"), style="dim"), _INDENT))
-    return Group(*parts)
+        lines += _indent(console, Text(entry.output.rstrip("\n"), style="dim"), 4)
+    return lines
 
 
-def _entry(entry: Entry, width: int, show_all: bool) -> RenderableType:
+def _entry(console: Console, entry: Entry, show_all: bool) -> list[Text]:
     if entry.kind in _LABELS:
         label, style = _LABELS[entry.kind]
-        return Group(Text(""), Text(label, style=style), _indent(Text(entry.text.strip("\n")), _INDENT))
+        return [Text(""), Text(label, style=style), *_indent(console, Text(entry.text.strip("\n")))]
     if entry.kind == "tool" and show_all:
-        return _indent(_unfolded(entry), _INDENT)
+        return _unfolded(console, entry)
     if entry.kind in ("tool", "reasoning"):
-        return _indent(_fold(entry, width), _INDENT)
+        return _indent(console, _fold(entry, console.width))
     if entry.kind == "error":
-        return _indent(Text(f"error: {entry.text}", style="red"), _INDENT)
-    return _indent(Text(f"— {entry.text} —", style="dim"), _INDENT)
+        return _indent(console, Text(f"error: {entry.text}", style="red"))
+    return _indent(console, Text(f"— {entry.text} —", style="dim"))
 
 
 def render_thread(
@@ -121,4 +125,5 @@ def render_thread(
     if not entries:
         console.print(Text("\n(nothing said yet)", style="dim"))
     for entry in entries:
-        console.print(_entry(entry, console.width, show_all))
+        for line in _entry(console, entry, show_all):
+            console.print(line, soft_wrap=True)

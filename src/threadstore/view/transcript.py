@@ -3,9 +3,10 @@ the web page and any other reader.
 
 :func:`transcript` turns rollout items into :class:`Entry` values in replay order:
 
-* ``user`` and ``agent`` turns. Codex writes each message twice (an ``event_msg`` for people and a
-  ``response_item`` for the model); when a history has the events, they are used and the
-  response messages are not repeated; a history without them (written by other programs) is read
+* ``user`` and ``agent`` turns. Codex writes each message twice (an ``event_msg`` for people:
+  ``user_message``/``agent_message``, or in newer builds ``item_completed`` with a
+  ``UserMessage``/``AgentMessage``; and a ``response_item`` for the model); when a history has
+  the events, they are used and the response messages are not repeated; a history without them (written by other programs) is read
   from its response messages instead;
 * ``reasoning`` summaries and ``tool`` calls, which readers show folded: a tool entry carries its
   name, a one-line ``text`` (the command or the arguments), the full ``detail`` and the call's
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .. import _json
-from ..items import event_type, instructions_text
+from ..items import instructions_text
 from ..store.summary import CONTEXTUAL_PREFIXES, message_text, user_event_text
 
 __all__ = ["Entry", "EntryKind", "transcript", "user_turns"]
@@ -200,8 +201,28 @@ def _reasoning(payload: Mapping[str, Any]) -> str:
     return "\n".join(t for t in texts if isinstance(t, str))
 
 
+def _agent_event_text(payload: Mapping[str, Any]) -> str | None:
+    """The text of an agent-message event: ``agent_message``, or a newer ``item_completed``
+    carrying an ``AgentMessage``; else None."""
+    kind = payload.get("type")
+    if kind == "agent_message":
+        return _str(payload.get("message"))
+    inner = payload.get("item")
+    if kind == "item_completed" and isinstance(inner, Mapping) and inner.get("type") == "AgentMessage":
+        parts = inner.get("content")
+        texts = [p.get("text") for p in parts if isinstance(p, Mapping)] if isinstance(parts, list) else []
+        return "".join(t for t in texts if isinstance(t, str))
+    return None
+
+
 def _has_message_events(items: Sequence[Mapping[str, Any]]) -> bool:
-    return any(event_type(item) == "agent_message" or user_event_text(item) is not None for item in items)
+    for item in items:
+        payload = item.get("payload")
+        if item.get("type") != "event_msg" or not isinstance(payload, Mapping):
+            continue
+        if _agent_event_text(payload) is not None or user_event_text(item) is not None:
+            return True
+    return False
 
 
 class _Builder:
@@ -247,8 +268,9 @@ class _Builder:
 
     def event(self, payload: Mapping[str, Any]) -> None:
         inner = payload.get("type")
-        if inner == "agent_message":
-            self.add(Entry("agent", _str(payload.get("message"))) if self.use_events else None)
+        agent = _agent_event_text(payload)
+        if agent is not None:
+            self.add(Entry("agent", agent) if self.use_events else None)
         elif inner == "agent_reasoning":
             text = _str(payload.get("text"))
             self.add(Entry("reasoning", text) if self.use_events and text.strip() else None)
