@@ -89,7 +89,12 @@ def test_show_json_is_the_thread_as_before(url: str) -> None:
     assert code == 0
     history = json.loads(out)["history"]
     kinds = [i["type"] for i in history]
-    assert kinds == ["session_meta", "response_item", "response_item", "event_msg", "event_msg"] + [
+    assert kinds == [
+        "session_meta",
+        "response_item",
+        "response_item",
+        "event_msg",
+        "event_msg",
         "response_item",
         "response_item",
         "event_msg",
