@@ -101,3 +101,18 @@ def test_fork_rejects_a_negative_cut(url: str) -> None:
     source = with_store(url, lambda s: chat(s, ["one"]))
     code, _, _ = invoke(url, "fork", source, "--at", "-1")
     assert code == 2
+
+
+@pytest.mark.parametrize("at", ["3", "99"])
+def test_fork_at_beyond_the_user_messages_is_an_error(url: str, at: str) -> None:
+    source = with_store(url, lambda s: chat(s, ["one", "two", "three"]))
+    code, out, err = invoke(url, "fork", source, "--at", at, "--json")
+    assert code == 2
+    error = json.loads(out)["error"]
+    assert error["message"].startswith(f"--at {at} is beyond thread {source}: it has 3 user messages")
+    assert "--at takes 0 to 2" in error["message"]
+    listed = json.loads(invoke(url, "list", "--json")[1])["threads"]
+    assert [t["thread_id"] for t in listed] == [source]  # no fork was made
+    code, out, _ = invoke(url, "fork", source, "--at", "2")
+    assert code == 0
+    assert user_texts(history(url, out.strip())) == ["one", "two"]
