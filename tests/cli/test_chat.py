@@ -144,6 +144,7 @@ def test_a_failed_turn_exits_nonzero_after_storing_the_thread(url: str, monkeypa
         args = ["--model", "openai", "--base-url", server.base_url + "/missing", "--api-key-env", "TEST_CHAT_KEY"]
         code, out, err = invoke(url, "chat", *args, input="hello\n")
     assert code == 1
+    assert out == ""  # no answer
     assert "error: model request failed with HTTP 404" in err
     assert err.strip().endswith("error: 1 of 1 turn failed (see the errors above)")
     thread_id = thread_id_of(err)

@@ -108,6 +108,7 @@ def test_fork_at_beyond_the_user_messages_is_an_error(url: str, at: str) -> None
     source = with_store(url, lambda s: chat(s, ["one", "two", "three"]))
     code, out, err = invoke(url, "fork", source, "--at", at, "--json")
     assert code == 2
+    assert err.startswith(f"error: --at {at} is beyond")
     error = json.loads(out)["error"]
     assert error["message"].startswith(f"--at {at} is beyond thread {source}: it has 3 user messages")
     assert "--at takes 0 to 2" in error["message"]

@@ -39,7 +39,7 @@ def test_every_command_that_changes_a_thread_prints_a_result(url: str, tmp_path:
     assert unarchived["archived_at"] is None
     exported = as_json(url, "export", tid)
     assert exported["thread_id"] == tid
-    assert [i["type"] for i in exported["items"]][0] == "session_meta"  # type: ignore[index]
+    assert exported["items"][0]["type"] == "session_meta"  # type: ignore[index]
     written = as_json(url, "export", tid, "--output", str(tmp_path / "t.jsonl"))
     assert written == {"thread_id": tid, "items": len(exported["items"]), "output": str(tmp_path / "t.jsonl")}  # type: ignore[arg-type]
     reindexed = as_json(url, "reindex")

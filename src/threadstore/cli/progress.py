@@ -26,8 +26,17 @@ class ProgressBar:
     """One task's bar, started on the first :meth:`update` whose total reaches ``threshold``;
     :meth:`close` removes it (``transient``) or leaves it (the last state stays on screen)."""
 
-    def __init__(self, description: str, *, enabled: bool, threshold: int = 0, transient: bool = True) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        enabled: bool,
+        threshold: int = 0,
+        transient: bool = True,
+        console: Console | None = None,
+    ) -> None:
         self.description = description
+        self.console = console
         self.enabled = enabled
         self.threshold = threshold
         self._progress: Progress | None = None
@@ -44,7 +53,7 @@ class ProgressBar:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=self.console or Console(stderr=True),
                 transient=self._transient,
             )
             self._progress.start()
