@@ -146,3 +146,25 @@ def test_show_of_an_empty_thread(url: str) -> None:
     assert code == 0
     assert "(untitled)" in out
     assert "(nothing said yet)" in out
+
+
+def test_a_long_command_is_cut_but_its_outcome_stays() -> None:
+    import io
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from threadstore import StoredThread
+    from threadstore.cli.transcript_text import render_thread
+    from threadstore.view import Entry
+
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    thread = StoredThread(thread_id="01a211bf-81da-7c93-9c38-b2117fbac6d3", created_at=now, updated_at=now)
+    tool = Entry("tool", "pytest " + "-k something " * 20, name="shell", output="a\nb\n", status="exit 1")
+    buffer = io.StringIO()
+    render_thread(Console(file=buffer, width=60), thread, [Entry("user", "go"), tool], show_all=False, now=now)
+    lines = buffer.getvalue().splitlines()
+    assert lines[-1].startswith("  ▸ shell  pytest -k something")
+    assert lines[-1].endswith("…  (exit 1, 2 lines of output)")
+    assert len(lines[-1]) <= 60
+    assert lines[-2] == ""  # a blank line between the message and what the agent did

@@ -73,22 +73,27 @@ def _header(thread: StoredThread, entries: Sequence[Entry], now: datetime) -> It
 
 
 def _fold(entry: Entry, width: int) -> Text:
-    """One line for a tool call or a reasoning summary."""
+    """One line for a tool call or a reasoning summary; the outcome stays visible however long
+    the command is (the command is what gets cut)."""
+    room = max(8, width - 2)
     if entry.kind == "reasoning":
         line = Text("· thinking: ", style="dim italic")
         line.append(" ".join(entry.text.split()), style="dim italic")
-    else:
-        line = Text("▸ ", style="yellow")
-        line.append(entry.name, style="yellow")
-        if entry.text:
-            line.append("  " + entry.text)
-        facts = [entry.status] if entry.status else []
-        if entry.output:
-            count = entry.output.count("\n") + (0 if entry.output.endswith("\n") else 1)
-            facts.append(f"{count} line{'s' if count != 1 else ''} of output")
-        if facts:
-            line.append(f"  ({', '.join(facts)})", style="dim")
-    line.truncate(max(1, width - 2), overflow="ellipsis")
+        line.truncate(room, overflow="ellipsis")
+        return line
+    facts = [entry.status] if entry.status else []
+    if entry.output:
+        count = entry.output.count("\n") + (0 if entry.output.endswith("\n") else 1)
+        facts.append(f"{count} line{'s' if count != 1 else ''} of output")
+    tail = Text(f"  ({', '.join(facts)})", style="dim") if facts else Text("")
+    line = Text("▸ ", style="yellow")
+    line.append(entry.name, style="yellow")
+    if entry.text:
+        command = Text("  " + entry.text)
+        command.truncate(max(4, room - line.cell_len - tail.cell_len), overflow="ellipsis")
+        line.append_text(command)
+    line.append_text(tail)
+    line.truncate(room, overflow="ellipsis")
     return line
 
 
@@ -124,6 +129,10 @@ def render_thread(
         console.print(line, soft_wrap=False)
     if not entries:
         console.print(Text("\n(nothing said yet)", style="dim"))
+    previous = ""
     for entry in entries:
+        if entry.kind in ("tool", "reasoning") and previous in _LABELS:
+            console.print()  # a message's text, then a blank line before what the agent did
         for line in _entry(console, entry, show_all):
             console.print(line, soft_wrap=True)
+        previous = entry.kind
