@@ -4,6 +4,7 @@ in one line of ours: no gRPC log lines, no library wording."""
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -121,3 +122,28 @@ def test_an_unreachable_server_is_named() -> None:
     assert f"cannot reach the thread server at grpc://127.0.0.1:{port}" in err
     assert "thread-store internal error" not in err
     assert '"code":"unavailable"' in out
+
+
+@pytest.mark.parametrize("command", [["serve"], ["ui"]])
+def test_servers_announce_their_address_as_json(command: list[str], tmp_path: Path) -> None:
+    args = [
+        sys.executable,
+        "-m",
+        "threadstore.cli",
+        "--store",
+        "memory:",
+        *command,
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        announced = json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert announced["store"] == "memory:"
+    address = announced.get("listening") or announced["url"]
+    assert address.startswith(("127.0.0.1:", "http://127.0.0.1:"))

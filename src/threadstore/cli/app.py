@@ -75,16 +75,21 @@ def root(
         typer.Option(
             "--store",
             "-s",
+            metavar="URL",
             help="Store URL: memory:, local:PATH, grpc://HOST:PORT, postgresql://... "
             "[default: $THREADSTORE_URL, $THREADSTORE_HOME, the config file, local:~/.threadstore]",
             show_default=False,
         ),
     ] = None,
     home: Annotated[
-        str | None, typer.Option("--home", help="A local store's directory (same as --store local:PATH).")
+        str | None,
+        typer.Option("--home", metavar="PATH", help="A local store's directory (same as --store local:PATH)."),
     ] = None,
     token: Annotated[
-        str | None, typer.Option("--token", help="Bearer token for a grpc:// store [default: $THREADSTORE_TOKEN].")
+        str | None,
+        typer.Option(
+            "--token", metavar="TOKEN", help="Bearer token for a grpc:// store [default: $THREADSTORE_TOKEN]."
+        ),
     ] = None,
     create: Annotated[
         bool, typer.Option("--create", help="Create the local store's directory if it does not exist.")

@@ -33,8 +33,11 @@ class SortKey(StrEnum):
     updated_at = "updated_at"
 
 
-Limit = Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_PAGE_SIZE, help="Threads per page.")]
-Cursor = Annotated[str | None, typer.Option("--cursor", help="Continue after this cursor (printed after a full page).")]
+Limit = Annotated[int, typer.Option("--limit", "-n", metavar="N", min=1, max=MAX_PAGE_SIZE, help="Threads per page.")]
+Cursor = Annotated[
+    str | None,
+    typer.Option("--cursor", metavar="CURSOR", help="Continue after this cursor (printed after a full page)."),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -68,10 +71,18 @@ def _more(next_cursor: str | None, command: str) -> None:
 def list_cmd(
     ctx: typer.Context,
     archived: Annotated[bool, typer.Option("--archived", help="List archived threads instead.")] = False,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")] = None,
-    provider: Annotated[list[str] | None, typer.Option("--provider", help="Only these model providers.")] = None,
-    cwd: Annotated[list[str] | None, typer.Option("--cwd", help="Only threads started in these directories.")] = None,
-    search: Annotated[str | None, typer.Option("--search", help="Substring of the name or preview.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", metavar="KIND", help="Only these sources (repeatable).")
+    ] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", metavar="NAME", help="Only these model providers.")
+    ] = None,
+    cwd: Annotated[
+        list[str] | None, typer.Option("--cwd", metavar="DIR", help="Only threads started in these directories.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", metavar="TEXT", help="Substring of the name or preview.")
+    ] = None,
     sort: Annotated[SortKey, typer.Option("--sort", help="Sort by creation or last update.")] = SortKey.created_at,
     ascending: Annotated[bool, typer.Option("--asc/--desc", help="Oldest first / newest first.")] = False,
     limit: Limit = 50,

@@ -1,9 +1,10 @@
 """Thread and search-result tables that fit the terminal: one line per thread, whatever the width.
 
-Columns are chosen by width. The id, the update time and the title are always there, and the title keeps at
-least :data:`TITLE_MIN` cells; the other columns join in priority order (listing: cwd, source,
-created, provider; search: snippet first, then updated) only while the title keeps
-:data:`TITLE_COMFORT` cells. Whatever does not fit in its cell ends in ``…``; a directory is cut
+Columns are chosen by width. A listing always shows the id, the update time and the title (at
+least :data:`TITLE_MIN` cells); the directory, source, creation time and provider join in that
+order only while the title keeps :data:`TITLE_COMFORT` cells. A search always shows the id, the
+title and the snippet around the match (the term highlighted), and the update time when there
+is room. Whatever does not fit in its cell ends in ``…``; a directory is cut
 from the left (``…/project/src``, ``~`` for the home directory); times are relative ("3 h ago").
 Programs use ``--json`` instead, with RFC 3339 times.
 """
