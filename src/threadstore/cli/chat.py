@@ -30,7 +30,7 @@ from ..runtime.manager import ThreadManager
 from ..runtime.thread import Thread
 from ..store.base import ThreadStore
 from ..store.types import LoadThreadHistoryParams, ReadThreadParams
-from .app import app
+from .app import app, globals_of
 from .errors import CliFailure
 from .models import ModelChoice, model_client
 from .output import print_json
@@ -171,9 +171,8 @@ def chat_cmd(
     1 when a turn failed.
     """
     url = store_url(ctx)
-    options = ctx.find_root().params
-    resume_hint = "threadstore --store {url} chat" if options.get("store") else "threadstore chat"
-    resume_hint = resume_hint.format(url=url)
+    named = globals_of(ctx).settings().store.origin in ("--store", "--home")
+    resume_hint = f"threadstore --store {url} chat" if named else "threadstore chat"
     interactive = sys.stdin.isatty() and not as_json
     out, err = (io.StringIO(), io.StringIO()) if as_json else (sys.stdout, sys.stderr)
     client = model_client(model, base_url, api_key_env, model_name)  # a missing key fails here
