@@ -19,9 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "urls": {"core", "store", "remote"},
     "testing": {"core", "store", "remote", "server"},
     "appserver": {"core", "store", "runtime"},
-    "transcript": {"core", "store"},
-    "ui": {"core", "store", "runtime", "urls", "transcript"},
-    "cli": {"core", "store", "wire", "remote", "runtime", "server", "urls", "appserver", "transcript", "ui"},
+    "view": {"core", "store"},
+    "ui": {"core", "store", "runtime", "urls", "view"},
+    "cli": {"core", "store", "wire", "remote", "runtime", "server", "urls", "appserver", "view", "ui"},
 }
 
 

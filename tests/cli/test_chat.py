@@ -81,7 +81,7 @@ def test_chat_without_input_stores_nothing(url: str) -> None:
 
 def test_chat_errors_are_one_line(url: str) -> None:
     code, _, err = invoke(url, "chat", "01a211bf-84ac-7211-aa07-ea80033ee564", input="hi\n")
-    assert code == 1
+    assert code == 3  # not found
     assert err.startswith("error: ")
     assert "not found" in err
     assert err.count("\n") == 1
@@ -118,5 +118,46 @@ def test_chat_as_a_piped_process(tmp_path: Path) -> None:
     thread_id = thread_id_of(done.stderr)
     show = [sys.executable, "-m", "threadstore.cli", "--store", store, "show", thread_id, "--history"]
     shown = subprocess.run(show, capture_output=True, text=True, timeout=60, check=True)
-    assert "event_msg/user_message: hi" in shown.stdout
-    assert "event_msg/user_message: there" in shown.stdout
+    assert "user\n  hi\n" in shown.stdout  # a transcript: each turn under its speaker
+    assert "user\n  there\n" in shown.stdout
+    assert shown.stdout.index("  hi\n") < shown.stdout.index("agent\n  echo: hi\n") < shown.stdout.index("  there\n")
+
+
+def test_a_missing_api_key_is_reported_before_any_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    home = tmp_path / "never"
+    with FakeResponsesServer() as server:
+        args = ["--model", "openai", "--base-url", server.base_url, "--api-key-env", "NO_SUCH_KEY_VAR"]
+        code, out, err = invoke(f"local:{home}", "chat", *args, input="hello\n")
+        assert server.requests == []  # nothing was sent
+    assert code == 1
+    assert out == ""
+    assert "$NO_SUCH_KEY_VAR is not set" in err
+    assert "--api-key-env" in err
+    assert err.count("\n") == 1
+    assert not home.exists()  # nothing was stored either
+
+
+def test_a_failed_turn_exits_nonzero_after_storing_the_thread(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_CHAT_KEY", "sk-test")
+    with FakeResponsesServer() as server:  # a base URL with no Responses API behind it: HTTP 404
+        args = ["--model", "openai", "--base-url", server.base_url + "/missing", "--api-key-env", "TEST_CHAT_KEY"]
+        code, out, err = invoke(url, "chat", *args, input="hello\n")
+    assert code == 1
+    assert out == ""  # no answer
+    assert "error: model request failed with HTTP 404" in err
+    assert err.strip().endswith("error: 1 of 1 turn failed (see the errors above)")
+    thread_id = thread_id_of(err)
+    assert user_texts(show_history(url, thread_id)) == ["hello"]  # what was said is stored
+
+
+def test_chat_json_prints_the_conversation_at_the_end(url: str) -> None:
+    code, out, err = invoke(url, "chat", "--json", input="hi\nthere\n")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["stored"] is True
+    assert result["turns"] == [
+        {"input": "hi", "answer": "echo: hi", "errors": []},
+        {"input": "there", "answer": "echo: there", "errors": []},
+    ]
+    assert user_texts(show_history(url, result["thread_id"])) == ["hi", "there"]

@@ -126,7 +126,7 @@ def test_rename_archive_unarchive_delete(store_url: str) -> None:
     assert "--yes" in err
     assert invoke(store_url, "delete", beta, "--yes")[0] == 0
     code, _, err = invoke(store_url, "show", beta)
-    assert code == 1
+    assert code == 3  # not found
     assert err.strip().count("\n") == 0
     assert beta in err
 
@@ -145,29 +145,31 @@ def test_export_jsonl(store_url: str, tmp_path: Path) -> None:
 
 
 def test_reindex(store_url: str) -> None:
+    seed(store_url)
     code, out, err = invoke(store_url, "reindex")
     if store_url.startswith("local:"):
         assert code == 0, err
         assert "reindexed" in out
+        assert ": 2 threads" in out
     else:
         assert code == 1
         assert "no index to rebuild" in err
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
-        (["--store", "memory:", "show", "not-an-id"], "invalid thread id"),
-        (["--store", "memory:", "show", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found"),
-        (["--store", "nosuch:x", "list"], "unknown store URL scheme"),
-        (["--store", "postgresql://db/x", "list"], "not available yet"),
-        (["--store", "grpc://host-without-port", "list"], "HOST:PORT"),
-        (["--store", "memory:", "list", "--sort", "size"], "unknown sort key"),
+        (["--store", "memory:", "show", "not-an-id"], "invalid thread id", 1),
+        (["--store", "memory:", "show", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found", 3),
+        (["--store", "nosuch:x", "list"], "unknown store URL scheme", 1),
+        (["--store", "postgresql://db/x", "list"], "not available yet", 1),
+        (["--store", "grpc://host-without-port", "list"], "HOST:PORT", 1),
+        (["--store", "memory:", "list", "--sort", "size"], "'--sort'", 2),
     ],
 )
-def test_errors_are_one_line_and_nonzero(args: list[str], message: str) -> None:
+def test_errors_are_one_line_and_nonzero(args: list[str], message: str, status: int) -> None:
     result = runner.invoke(app, args)
-    assert result.exit_code == 1
+    assert result.exit_code == status
     assert message in result.stderr
     assert result.stderr.startswith("error: ")
     assert result.stderr.count("\n") == 1

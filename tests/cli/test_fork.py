@@ -14,6 +14,7 @@ from .helpers import chat, invoke, user_texts, with_store
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
+    (tmp_path / "home").mkdir()
     return f"local:{tmp_path / 'home'}"
 
 
@@ -81,15 +82,15 @@ def test_fork_of_a_thread_that_ends_mid_turn_gets_an_interrupted_boundary(url: s
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
-        (["fork", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found"),
-        (["fork", "not-an-id"], "invalid thread id"),
+        (["fork", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found", 3),
+        (["fork", "not-an-id"], "invalid thread id", 1),
     ],
 )
-def test_fork_errors_are_one_line(url: str, args: list[str], message: str) -> None:
+def test_fork_errors_are_one_line(url: str, args: list[str], message: str, status: int) -> None:
     code, out, err = invoke(url, *args)
-    assert code == 1
+    assert code == status
     assert out == ""
     assert err.startswith("error: ")
     assert message in err
@@ -100,3 +101,19 @@ def test_fork_rejects_a_negative_cut(url: str) -> None:
     source = with_store(url, lambda s: chat(s, ["one"]))
     code, _, _ = invoke(url, "fork", source, "--at", "-1")
     assert code == 2
+
+
+@pytest.mark.parametrize("at", ["3", "99"])
+def test_fork_at_beyond_the_user_messages_is_an_error(url: str, at: str) -> None:
+    source = with_store(url, lambda s: chat(s, ["one", "two", "three"]))
+    code, out, err = invoke(url, "fork", source, "--at", at, "--json")
+    assert code == 2
+    assert err.startswith(f"error: --at {at} is beyond")
+    error = json.loads(out)["error"]
+    assert error["message"].startswith(f"--at {at} is beyond thread {source}: it has 3 user messages")
+    assert "--at takes 0 to 2" in error["message"]
+    listed = json.loads(invoke(url, "list", "--json")[1])["threads"]
+    assert [t["thread_id"] for t in listed] == [source]  # no fork was made
+    code, out, _ = invoke(url, "fork", source, "--at", "2")
+    assert code == 0
+    assert user_texts(history(url, out.strip())) == ["one", "two"]

@@ -9,8 +9,10 @@ import typer
 
 from ..runtime.manager import ThreadManager
 from ..store.base import ThreadStore
-from .app import app, fail, run_store, store_url
+from .app import app
+from .errors import CliFailure
 from .models import ModelChoice, model_client
+from .runner import run_store
 
 __all__ = ["app_server_cmd"]
 
@@ -31,6 +33,9 @@ def app_server_cmd(
     ] = "OPENAI_API_KEY",
     model_name: Annotated[str | None, typer.Option("--model-name", help="Model to ask (e.g. gpt-4.1-mini).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every refused request too.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Failures before serving as JSON (the protocol is JSON already).")
+    ] = False,
 ) -> None:
     """Serve JSON-RPC (Codex app-server v2 style) on stdin/stdout until stdin ends.
 
@@ -38,19 +43,20 @@ def app_server_cmd(
     thread is shut down (everything said is stored) and the command exits 0.
     """
     if listen != "stdio://":
-        raise fail(f"unsupported --listen {listen!r}: only stdio:// is available")
+        raise CliFailure(f"unsupported --listen {listen!r}: only stdio:// is available", "usage")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
+    client = model_client(model, base_url, api_key_env, model_name)  # a missing key fails here
+
     async def work(store: ThreadStore) -> None:
         from ..appserver import serve_stdio
 
-        client = model_client(model, base_url, api_key_env, model_name)
         try:
             await serve_stdio(ThreadManager(store, model=client, source=APP_SERVER_SOURCE))
         finally:
             await client.aclose()
 
-    run_store(store_url(ctx), work)
+    run_store(ctx, work, writes=True)

@@ -2,38 +2,28 @@
 
 The copying rules (same ids, same items in the same order, names and archived state kept,
 existing threads skipped, policy-dropped items reported) are those of
-:mod:`threadstore.cli.copier`. People get a progress bar on stderr and a summary on stdout;
-``--json`` prints the summary as JSON instead. The exit status is 1 when any thread failed.
+:mod:`threadstore.cli.copier`. People get a progress bar on stderr (on a terminal, without ``--quiet``) and a summary on stdout;
+``--json`` prints the summary as JSON instead. The exit status is 1 when any thread failed. A
+local target that does not exist yet is created.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from ..store.base import ThreadStore
-from ..urls import open_store
-from .app import app, fail, print_json, run_store, store_url
+from .app import app, globals_of
 from .copier import CopyOutcome, CopyReport, copy_threads
+from .errors import CliFailure
+from .output import out_console, print_json, report_failure
+from .progress import ProgressBar, progress_wanted
+from .resolve import resolve_thread_id
+from .runner import open_for, run_store, store_url
 
 __all__ = ["copy_cmd"]
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -41,7 +31,7 @@ def _kinds(counts: dict[str, int]) -> str:
 
 
 def _print_summary(report: CopyReport) -> None:
-    out = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    out = out_console()
     copied, skipped, failed = (report.with_status(s) for s in ("copied", "skipped", "failed"))
     out.print(f"copied {len(copied)}, skipped {len(skipped)}, failed {len(failed)}")
     for o in copied:
@@ -73,34 +63,46 @@ def copy_cmd(
 
     Threads that already exist in the target are skipped, not overwritten.
     """
-    progress = _progress(enabled=not as_json and sys.stderr.isatty())
+    bar = ProgressBar("copying", enabled=progress_wanted(globals_of(ctx).quiet), transient=False)
     if to.strip().lower() == "memory:":
         typer.echo("note: a memory: target keeps nothing once this command exits", err=True)
+    where = store_url(ctx)
+    done: list[int] = []
+    total: list[int] = []
 
     async def work(source: ThreadStore) -> CopyReport:
-        target = open_store(to)
-        task = progress.add_task("copying", total=None)
+        target = open_for(ctx, to, writes=True)
+
+        def on_total(count: int) -> None:
+            total.append(count)
+            bar.update(0, count)
 
         def on_outcome(outcome: CopyOutcome) -> None:
-            progress.update(task, advance=1, description=f"{outcome.status} {outcome.thread_id}")
+            done.append(1)
+            bar.update(len(done), total[-1] if total else None, f"{outcome.status} {outcome.thread_id}")
 
         try:
-            with progress:
-                return await copy_threads(
-                    source,
-                    target,
-                    thread_ids=thread or None,
-                    include_archived=archived,
-                    on_total=lambda total: progress.update(task, total=total),
-                    on_outcome=on_outcome,
-                )
+            ids = [await resolve_thread_id(source, t, where) for t in thread] if thread else None
+            return await copy_threads(
+                source,
+                target,
+                thread_ids=ids,
+                include_archived=archived,
+                on_total=on_total,
+                on_outcome=on_outcome,
+            )
         finally:
+            bar.close()
             await target.close()
 
-    report = run_store(store_url(ctx), work)
+    report = run_store(ctx, work)
+    failed = len(report.with_status("failed"))
     if as_json:
-        print_json(report.to_json())
+        print_json(report.to_json())  # the result: it says which threads failed and why
+        if failed:
+            report_failure(CliFailure(f"{failed} thread(s) could not be copied"), as_json=False)
+            raise typer.Exit(1)
     else:
         _print_summary(report)
-    if not report.ok:
-        raise fail(f"{len(report.with_status('failed'))} thread(s) could not be copied")
+    if failed:
+        raise CliFailure(f"{failed} thread(s) could not be copied", "copy_failed")

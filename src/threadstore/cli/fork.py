@@ -6,22 +6,41 @@ from typing import Annotated
 
 import typer
 
+from ..runtime.history import user_turn_positions
 from ..runtime.manager import ThreadManager
 from ..store.base import ThreadStore
-from ..store.types import ReadThreadParams, StoredThread
-from .app import CliError, app, print_json, run_store, store_url
+from ..store.types import LoadThreadHistoryParams, ReadThreadParams, StoredThread
+from .app import app
+from .errors import CliFailure
 from .jsonout import thread_to_json
+from .output import print_json
+from .resolve import resolve_thread_id
+from .runner import run_store, store_url
 
-__all__ = ["fork_cmd", "fork_thread"]
+__all__ = ["check_cut", "fork_cmd", "fork_thread"]
 
 SHUTDOWN_TIMEOUT = 30.0
+
+
+async def check_cut(store: ThreadStore, thread_id: str, nth_user_message: int) -> None:
+    """Raise a failure unless the thread has a user message number ``nth_user_message``
+    (0-based; rolled-back turns do not count)."""
+    history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True))
+    count = len(user_turn_positions(history.items))
+    if nth_user_message >= count:
+        accepted = f"--at takes 0 to {count - 1}" if count else "it cannot be cut"
+        raise CliFailure(
+            f"--at {nth_user_message} is beyond thread {thread_id}: it has {count} user "
+            f"message{'s' if count != 1 else ''}, so {accepted} (leave --at out to fork the whole thread)",
+            "usage",
+        )
 
 
 async def fork_thread(store: ThreadStore, thread_id: str, nth_user_message: int | None = None) -> StoredThread:
     """Fork ``thread_id`` through :meth:`ThreadManager.fork_thread` (the whole thread, or the
     part before its ``nth_user_message``-th user message, 0-based; a source that ends mid-turn
     gets an interrupted boundary), shut the new thread down so everything it copied is durable,
-    and return it as stored. Raises :class:`CliError` if the new thread did not shut down
+    and return it as stored. Raises :class:`CliFailure` if the new thread did not shut down
     cleanly."""
     manager = ThreadManager(store)
     try:
@@ -29,14 +48,14 @@ async def fork_thread(store: ThreadStore, thread_id: str, nth_user_message: int 
     finally:
         report = await manager.shutdown_all(timeout=SHUTDOWN_TIMEOUT)
     if not report.all_stopped:
-        raise CliError(f"the fork {thread.thread_id} did not shut down cleanly")
+        raise CliFailure(f"the fork {thread.thread_id} did not shut down cleanly")
     return await store.read_thread(ReadThreadParams(thread.thread_id, include_archived=True))
 
 
 @app.command("fork")
 def fork_cmd(
     ctx: typer.Context,
-    thread_id: Annotated[str, typer.Argument(help="Thread to fork.")],
+    thread_id: Annotated[str, typer.Argument(help="Thread to fork (its id, or its first 8 or more characters).")],
     at: Annotated[
         int | None,
         typer.Option("--at", min=0, help="Cut before the N-th user message (0-based); default: the whole thread."),
@@ -47,11 +66,15 @@ def fork_cmd(
 
     Prints the new thread's id (or, with --json, the new thread).
     """
+    where = store_url(ctx)
 
     async def work(store: ThreadStore) -> StoredThread:
-        return await fork_thread(store, thread_id, at)
+        resolved = await resolve_thread_id(store, thread_id, where)
+        if at is not None:
+            await check_cut(store, resolved, at)
+        return await fork_thread(store, resolved, at)
 
-    forked = run_store(store_url(ctx), work)
+    forked = run_store(ctx, work)
     if as_json:
         print_json(thread_to_json(forked))
     else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 
 from ..runtime.models.base import ModelClient
 from ..runtime.models.builtin import BuiltinModel
+from .errors import CliFailure
 
 __all__ = ["ModelChoice", "model_client"]
 
@@ -18,9 +20,16 @@ class ModelChoice(StrEnum):
 
 
 def model_client(choice: ModelChoice, base_url: str | None, api_key_env: str, model_name: str | None) -> ModelClient:
-    """The client for ``choice`` (the OpenAI one reads its key from ``api_key_env``)."""
+    """The client for ``choice``. The OpenAI one reads its key from ``api_key_env``; when that
+    variable is unset or empty this raises a failure at once, before any request is made."""
     if choice is ModelChoice.builtin:
         return BuiltinModel()
+    if not os.environ.get(api_key_env, "").strip():
+        raise CliFailure(
+            f"--model openai needs an API key, and ${api_key_env} is not set: export it, or name the "
+            "variable that holds the key with --api-key-env",
+            "missing_api_key",
+        )
     from ..runtime.models.openai_responses import OpenAIResponsesModel
 
     if model_name is None:

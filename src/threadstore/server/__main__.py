@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # failures are reported as our own lines
 
 from .main import main
 

@@ -14,16 +14,17 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidRequest, ThreadStoreError
+from ..store.base import ThreadStore
 from ..urls import default_store_url, open_store
 from .app import DEFAULT_MAX_MESSAGE_BYTES, RunningServer, TlsFiles, serve
 from .logs import configure_logging
 
-__all__ = ["ServeOptions", "main", "run"]
+__all__ = ["ServeOptions", "announce", "main", "read_token", "run", "tls_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,12 @@ class ServeOptions:
     idle_writer_timeout: float | None = 1800.0
     log_format: str = "text"
     log_level: int = logging.INFO
+
+    def __post_init__(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise InvalidRequest(f"--log-format must be text or json, not {self.log_format!r}")
+        if self.max_message_bytes < 1024 * 1024:
+            raise InvalidRequest("--max-message-mb must be at least 1")
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
@@ -61,26 +68,30 @@ def tls_files(cert: Path | None, key: Path | None) -> TlsFiles | None:
     return TlsFiles(cert=cert, key=key) if cert is not None and key is not None else None
 
 
-def run(options: ServeOptions) -> None:
-    """Serve until SIGINT or SIGTERM (see :func:`threadstore.server.serve`). Raises
+def announce(running: RunningServer, store_url: str) -> None:
+    """Tell stdout where the server listens (the first line is for programs)."""
+    scheme = "https" if running.tls else "http"
+    sys.stdout.write(f"listening on {running.address}\n")
+    sys.stdout.write(
+        f"serving {store_url}; clients: threadstore --store {running.url} ...; Codex: set "
+        f'experimental_thread_store_endpoint = "{scheme}://{running.address}" in config.toml\n'
+    )
+    sys.stdout.flush()
+
+
+def run(
+    options: ServeOptions,
+    *,
+    opener: Callable[[str], ThreadStore] = open_store,
+    ready: Callable[[RunningServer, str], None] = announce,
+) -> None:
+    """Serve until SIGINT or SIGTERM (see :func:`threadstore.server.serve`): the store
+    ``opener`` gives for the URL, announced by ``ready`` once it accepts connections. Raises
     :class:`~threadstore.errors.ThreadStoreError` for bad options or a failed start."""
-    if options.log_format not in ("text", "json"):
-        raise InvalidRequest("--log-format must be text or json")
-    if options.max_message_bytes < 1024 * 1024:
-        raise InvalidRequest("--max-message-mb must be at least 1")
     configure_logging("json" if options.log_format == "json" else "text", options.log_level)
 
-    def ready(running: RunningServer) -> None:
-        scheme = "https" if running.tls else "http"
-        sys.stdout.write(f"listening on {running.address}\n")
-        sys.stdout.write(
-            f"serving {options.store_url}; clients: threadstore --store {running.url} ...; Codex: set "
-            f'experimental_thread_store_endpoint = "{scheme}://{running.address}" in config.toml\n'
-        )
-        sys.stdout.flush()
-
     async def serve_store() -> None:
-        store = open_store(options.store_url)
+        store = opener(options.store_url)
         try:
             await serve(
                 options.listen,
@@ -90,7 +101,7 @@ def run(options: ServeOptions) -> None:
                 max_message_bytes=options.max_message_bytes,
                 default_model_provider=options.default_model_provider,
                 idle_writer_timeout=options.idle_writer_timeout,
-                ready=ready,
+                ready=lambda running: ready(running, options.store_url),
             )
         except BaseException:
             await store.close()

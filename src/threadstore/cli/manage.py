@@ -1,0 +1,180 @@
+"""Commands that change or dump one thread, and ``reindex``.
+
+Each takes a thread id or a unique prefix of it, prints one line for people and, with ``--json``,
+a result object: the thread after the change (``rename``, ``archive``, ``unarchive``),
+``{"thread_id", "deleted": true}`` (``delete``), ``{"thread_id", "items", "output"}`` or, to stdout,
+``{"thread_id", "items": [...]}`` (``export``), the index counts (``reindex``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .. import _json
+from ..store.base import ThreadStore
+from ..store.patch import ThreadMetadataPatch
+from ..store.types import LoadThreadHistoryParams, ReadThreadParams, StoredThread, UpdateThreadMetadataParams
+from ..view import thread_title
+from .app import app, globals_of
+from .errors import CliFailure
+from .jsonout import thread_to_json
+from .output import print_json
+from .progress import ProgressBar, progress_wanted
+from .resolve import resolve_thread_id
+from .runner import run_store, store_url
+
+__all__ = ["archive_cmd", "delete_cmd", "export_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
+
+ThreadId = Annotated[str, typer.Argument(help="Thread id, or its first 8 or more characters.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _done(as_json: bool, thread: StoredThread, message: str) -> None:
+    if as_json:
+        print_json(thread_to_json(thread))
+    else:
+        typer.echo(message)
+
+
+@app.command("rename")
+def rename_cmd(
+    ctx: typer.Context,
+    thread_id: ThreadId,
+    name: Annotated[str, typer.Argument(help="The new name.")],
+    as_json: AsJson = False,
+) -> None:
+    """Give a thread a name."""
+    where = store_url(ctx)
+
+    async def work(store: ThreadStore) -> StoredThread:
+        resolved = await resolve_thread_id(store, thread_id, where)
+        patch = ThreadMetadataPatch(name=name)
+        return await store.update_thread_metadata(UpdateThreadMetadataParams(resolved, patch, include_archived=True))
+
+    thread = run_store(ctx, work)
+    _done(as_json, thread, f"renamed {thread.thread_id} to {name!r}")
+
+
+@app.command("archive")
+def archive_cmd(ctx: typer.Context, thread_id: ThreadId, as_json: AsJson = False) -> None:
+    """Move a thread to the archive."""
+    where = store_url(ctx)
+
+    async def work(store: ThreadStore) -> StoredThread:
+        resolved = await resolve_thread_id(store, thread_id, where)
+        await store.archive_thread(resolved)
+        return await store.read_thread(ReadThreadParams(resolved, include_archived=True))
+
+    thread = run_store(ctx, work)
+    _done(as_json, thread, f"archived {thread.thread_id}")
+
+
+@app.command("unarchive")
+def unarchive_cmd(ctx: typer.Context, thread_id: ThreadId, as_json: AsJson = False) -> None:
+    """Bring a thread back from the archive."""
+    where = store_url(ctx)
+
+    async def work(store: ThreadStore) -> StoredThread:
+        return await store.unarchive_thread(await resolve_thread_id(store, thread_id, where))
+
+    thread = run_store(ctx, work)
+    _done(as_json, thread, f"unarchived {thread.thread_id}")
+
+
+@app.command("delete")
+def delete_cmd(
+    ctx: typer.Context,
+    thread_id: ThreadId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Delete a thread and everything stored for it."""
+    where = store_url(ctx)
+
+    async def find(store: ThreadStore) -> StoredThread:
+        resolved = await resolve_thread_id(store, thread_id, where)
+        return await store.read_thread(ReadThreadParams(resolved, include_archived=True))
+
+    thread = run_store(ctx, find)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliFailure(f"not deleting {thread.thread_id} without confirmation: pass --yes", "not_confirmed")
+        if not typer.confirm(f"Delete thread {thread.thread_id} ({thread_title(thread)}) permanently?"):
+            raise CliFailure("not deleted", "not_confirmed")
+
+    async def delete(store: ThreadStore) -> None:
+        await store.delete_thread(thread.thread_id)
+
+    run_store(ctx, delete)
+    if as_json:
+        print_json({"thread_id": thread.thread_id, "deleted": True})
+    else:
+        typer.echo(f"deleted {thread.thread_id}")
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    thread_id: ThreadId,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON result (to stdout: the items as one JSON object).")
+    ] = False,
+) -> None:
+    """Write a thread's items as JSONL (one item per line)."""
+    where = store_url(ctx)
+
+    async def work(store: ThreadStore) -> tuple[str, list[dict[str, Any]]]:
+        resolved = await resolve_thread_id(store, thread_id, where)
+        history = await store.load_history(LoadThreadHistoryParams(resolved, include_archived=True))
+        return resolved, history.items
+
+    resolved, items = run_store(ctx, work)
+    if output is None:
+        if as_json:
+            print_json({"thread_id": resolved, "items": items})
+        else:
+            sys.stdout.buffer.write(b"".join(_json.dumps(item) + b"\n" for item in items))
+            sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(b"".join(_json.dumps(item) + b"\n" for item in items))
+    except OSError as exc:
+        raise CliFailure(f"cannot write --output {output}: {exc.strerror or exc}", "os_error") from None
+    if as_json:
+        print_json({"thread_id": resolved, "items": len(items), "output": str(output)})
+    else:
+        typer.echo(f"wrote {len(items)} items to {output}", err=True)
+
+
+@app.command("reindex")
+def reindex_cmd(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Rebuild a local store's index from its files (a progress bar on a terminal)."""
+    url = store_url(ctx)
+    bar = ProgressBar("reading rollouts", enabled=progress_wanted(globals_of(ctx).quiet))
+
+    async def work(store: ThreadStore) -> Any:
+        reindex = getattr(store, "reindex", None)
+        if not callable(reindex):
+            raise CliFailure(f"{url} has no index to rebuild (only local: stores have one)", "unsupported")
+        try:
+            return await reindex(bar.update)
+        finally:
+            bar.close()
+
+    report = run_store(ctx, work)
+    counts = {
+        "threads": report.threads,
+        "skipped_lines": report.skipped_lines,
+        "unreadable_files": report.unreadable_files,
+    }
+    if as_json:
+        print_json({"store": url, **counts})
+        return
+    extra = [f"{n} {what}" for what, n in (("unreadable files", report.unreadable_files),) if n]
+    extra += [f"{report.skipped_lines} torn or corrupt lines skipped"] if report.skipped_lines else []
+    typer.echo(f"reindexed {url}: {report.threads} threads" + (f" ({', '.join(extra)})" if extra else ""))

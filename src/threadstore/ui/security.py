@@ -1,0 +1,87 @@
+"""Who may use the page: the host check, the access token and the form token.
+
+* Host check: a page served on a loopback address answers only requests whose ``Host`` names a
+  loopback address or ``localhost`` (another site cannot reach it through a DNS name that points
+  at 127.0.0.1).
+* Access token (required whenever the page listens on a non-loopback address, optional
+  otherwise): a request carries it as ``Authorization: Bearer TOKEN`` or in the
+  ``threadstore_ui`` cookie; a ``?token=TOKEN`` query sets that cookie and redirects to the same
+  page without it, so the token leaves the address bar.
+* Form token: every form that changes something carries a per-process random value that other
+  sites cannot know (no cross-site request can rename, archive or delete).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from typing import Final
+
+from starlette.datastructures import URL
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+__all__ = ["COOKIE", "Guard", "is_loopback"]
+
+COOKIE: Final = "threadstore_ui"
+_LOCAL_NAMES: Final = frozenset({"localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and the addresses of 127.0.0.0/8 and ``::1``."""
+    name = host.strip("[]").lower()
+    if name in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str:
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+@dataclass
+class Guard:
+    """The checks of the module documentation for one served page."""
+
+    token: str | None
+    loopback_only_hosts: bool
+    form_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def _token_ok(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        offered = request.cookies.get(COOKIE, "")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            offered = header[7:].strip()
+        return hmac.compare_digest(offered.encode(), self.token.encode())
+
+    def check(self, request: Request) -> Response | None:
+        """None when the request may go on; else the response that refuses it."""
+        if self.loopback_only_hosts and not is_loopback(_host_name(request.headers.get("host", ""))):
+            return PlainTextResponse("This page answers only on localhost.", status_code=403)
+        query_token = request.query_params.get("token")
+        if self.token is not None and query_token is not None:
+            if not hmac.compare_digest(query_token.encode(), self.token.encode()):
+                return PlainTextResponse("Wrong token.", status_code=401)
+            clean = URL(str(request.url)).remove_query_params("token")
+            response = RedirectResponse(str(clean.path) + (f"?{clean.query}" if clean.query else ""), 303)
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            return response
+        if not self._token_ok(request):
+            return PlainTextResponse(
+                "This page needs its access token: open the address `threadstore ui` printed (it ends in ?token=...).",
+                status_code=401,
+            )
+        return None
+
+    def form_ok(self, submitted: object) -> bool:
+        """True when a submitted form carries this page's form token."""
+        return isinstance(submitted, str) and hmac.compare_digest(submitted.encode(), self.form_token.encode())
