@@ -57,6 +57,23 @@ def test_core_install_needs_no_extra(tmp_path: Path) -> None:
     assert result.stdout.strip() == "hi"
 
 
+def test_the_command_without_its_extra_says_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('typer', 'rich'):\n"
+        "            raise ImportError(f'{name} is not installed', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from threadstore.cli import main\n"
+        "sys.exit(main(['list']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "pip install 'threadstore[cli]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_extras_are_declared() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]

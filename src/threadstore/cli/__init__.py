@@ -9,20 +9,12 @@ on the application when their modules are imported below.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import appserver as _appserver  # noqa: F401  (registers the app-server command)
-from . import browse as _browse  # noqa: F401  (registers list and search)
-from . import chat as _chat  # noqa: F401  (registers the chat command)
-from . import configure as _configure  # noqa: F401  (registers the config command)
-from . import copy as _copy  # noqa: F401  (registers the copy command)
-from . import fork as _fork  # noqa: F401  (registers the fork command)
-from . import manage as _manage  # noqa: F401  (registers rename, archive, unarchive, delete, export, reindex)
-from . import serve as _serve  # noqa: F401  (registers the serve command)
-from . import show as _show  # noqa: F401  (registers the show command)
-from . import webui as _webui  # noqa: F401  (registers the ui command)
-from .app import app
-from .jsonout import page_to_json, search_page_to_json, thread_to_json
+if TYPE_CHECKING:
+    from .commands import app, page_to_json, search_page_to_json, thread_to_json
 
 __all__ = ["app", "main", "page_to_json", "search_page_to_json", "thread_to_json"]
 
@@ -30,9 +22,33 @@ __all__ = ["app", "main", "page_to_json", "search_page_to_json", "thread_to_json
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:
+        app = _commands().app
+    except ImportError as exc:  # the core install has no command-line libraries
+        sys.stderr.write(
+            f"error: the threadstore command needs the cli extra (pip install 'threadstore[cli]'); "
+            f"{exc.name or exc} is not installed\n"
+        )
+        return 1
+    try:
         app(args=list(argv) if argv is not None else None, prog_name="threadstore")
     except SystemExit as exc:
         if exc.code is None:
             return 0
         return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+def _commands() -> Any:
+    from . import commands
+
+    # Importing the commands imports the submodule ``app``, which the import system binds to the
+    # package's name ``app``: bind the application itself (and its helpers) over it.
+    for name in ("app", "page_to_json", "search_page_to_json", "thread_to_json"):
+        globals()[name] = getattr(commands, name)
+    return commands
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("app", "page_to_json", "search_page_to_json", "thread_to_json"):
+        return getattr(_commands(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

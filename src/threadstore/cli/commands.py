@@ -1,0 +1,18 @@
+"""Every command of the ``threadstore`` application, registered by importing its module."""
+
+from __future__ import annotations
+
+from . import appserver as _appserver  # noqa: F401  (registers the app-server command)
+from . import browse as _browse  # noqa: F401  (registers list and search)
+from . import chat as _chat  # noqa: F401  (registers the chat command)
+from . import configure as _configure  # noqa: F401  (registers the config command)
+from . import copy as _copy  # noqa: F401  (registers the copy command)
+from . import fork as _fork  # noqa: F401  (registers the fork command)
+from . import manage as _manage  # noqa: F401  (registers rename, archive, unarchive, delete, export, reindex)
+from . import serve as _serve  # noqa: F401  (registers the serve command)
+from . import show as _show  # noqa: F401  (registers the show command)
+from . import webui as _webui  # noqa: F401  (registers the ui command)
+from .app import app
+from .jsonout import page_to_json, search_page_to_json, thread_to_json
+
+__all__ = ["app", "page_to_json", "search_page_to_json", "thread_to_json"]
