@@ -62,7 +62,7 @@ class FaultyStore(InMemoryThreadStore):
 
     error: BaseException = RuntimeError("boom")
 
-    async def archive_thread(self, thread_id: str) -> None:
+    async def _archive_thread(self, thread_id: str) -> None:
         raise self.error
 
 

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import grpc
 from google.protobuf import text_format
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from ..errors import Internal, InvalidRequest, ThreadStoreError
 from ..store.base import ThreadStore
@@ -47,6 +47,10 @@ DEFAULT_MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 """Largest request the server accepts by default (64 MiB: several maximum-size items)."""
 
 SHUTDOWN_GRACE_SECONDS: Final = 5.0
+
+MAX_ERROR_CHARS: Final = 1000
+"""Longest error text a reply carries (in its status and its metadata): bad input is not echoed
+back whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +100,26 @@ def _writer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | N
 
 
 def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[..., Any]:
-    async def handle(request: Message, context: grpc.aio.ServicerContext[Message, Message]) -> Message:
+    """The handler of one RPC: the token is checked before the request's bytes are parsed, a
+    request that does not parse is ``INVALID_ARGUMENT``, and only store errors leave it."""
+    parse = METHODS[method].request.FromString
+
+    async def handle(raw: bytes, context: grpc.aio.ServicerContext[bytes, Message]) -> Message:
         started = time.perf_counter()
-        thread_id = getattr(request, "thread_id", "") or None
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s request: %s", method, text_format.MessageToString(request, as_one_line=True)[:2000])
         if auth is not None and not auth.allows(context.invocation_metadata()):
-            _log(method, thread_id, grpc.StatusCode.UNAUTHENTICATED, started, None)
+            _log(method, None, grpc.StatusCode.UNAUTHENTICATED, started, None)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+        thread_id: str | None = None
         error: ThreadStoreError
         caller_token.set(_writer_token(context.invocation_metadata()))
         try:
+            try:
+                request = parse(raw)
+            except DecodeError as exc:
+                raise InvalidRequest(f"malformed {method} request: {exc}") from None
+            thread_id = getattr(request, "thread_id", "") or None
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s request: %s", method, text_format.MessageToString(request, as_one_line=True)[:2000])
             response = await impl(request)
         except ThreadStoreError as exc:
             error = exc
@@ -120,19 +133,23 @@ def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[...,
             _log(method, thread_id, grpc.StatusCode.OK, started, None)
             return response
         code = status_of(error, method)
-        _log(method, thread_id, code, started, str(error))
-        await context.abort(code, str(error), trailing_metadata=error_metadata(error))
+        details = _bounded(str(error))
+        _log(method, thread_id, code, started, details)
+        await context.abort(code, details, trailing_metadata=error_metadata(error))
 
     return handle
 
 
+def _bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _generic_handler(service: ThreadStoreService, auth: _BearerAuth | None) -> grpc.GenericRpcHandler:
     impls = service.handlers()
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[bytes, Message]] = {
+        # No request deserializer: the handler parses the bytes itself, after the token check.
         name: grpc.unary_unary_rpc_method_handler(
-            _wrap(name, impls[name], auth),
-            request_deserializer=spec.request.FromString,
-            response_serializer=spec.response.SerializeToString,
+            _wrap(name, impls[name], auth), response_serializer=spec.response.SerializeToString
         )
         for name, spec in METHODS.items()
     }

@@ -17,6 +17,9 @@ solves this without changing it (reads go to the store directly):
   learned cwd and provider (the provider falls back to ``default_model_provider``), then the
   buffered items are appended. From then on every call goes straight to the store, which stays
   lazy as usual (its first ``session_meta`` therefore has the real cwd).
+* What a held create buffers is bounded (:data:`MAX_BUFFERED_BYTES` of item JSON): past that,
+  the create is carried out with what is known (an empty cwd) and the items go to the store, so a
+  client that never says where its thread lives cannot grow the server's memory.
 * A durability barrier that arrives while the cwd is still unknown (``persist_thread``; a
   ``flush_thread`` or ``shutdown_thread`` with buffered items; a metadata update) cannot wait:
   the create is carried out with what is known (an empty cwd) so that nothing acknowledged is
@@ -34,10 +37,10 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ..errors import Conflict, ThreadStoreError
-from ..items import Item
+from ..items import Item, encode_item
 from ..store.base import ThreadStore
 from ..store.types import (
     AppendThreadItemsParams,
@@ -48,7 +51,10 @@ from ..store.types import (
     UpdateThreadMetadataParams,
 )
 
-__all__ = ["DeferredCreateStore"]
+__all__ = ["MAX_BUFFERED_BYTES", "DeferredCreateStore"]
+
+MAX_BUFFERED_BYTES: Final = 8 * 1024 * 1024
+"""Most item JSON a held create keeps in memory before it is carried out anyway."""
 
 T = TypeVar("T")
 
@@ -60,6 +66,7 @@ class _Pending:
     cwd: str | None = None
     model_provider: str | None = None
     buffered: list[Item] = field(default_factory=list)
+    buffered_bytes: int = 0
 
     def learn(self, items: Sequence[Item]) -> None:
         for item in items:
@@ -152,8 +159,10 @@ class DeferredCreateStore:
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         async def pending(entry: _Pending) -> None:
             entry.learn(params.items)
-            entry.buffered.extend(params.persisted.for_mode(entry.params.event_persistence_mode))
-            if entry.cwd is not None:
+            kept = params.persisted.for_mode(entry.params.event_persistence_mode)
+            entry.buffered.extend(kept)
+            entry.buffered_bytes += sum(len(encode_item(item)) for item in kept)
+            if entry.cwd is not None or entry.buffered_bytes > MAX_BUFFERED_BYTES:
                 await self._materialize(entry)
 
         await self._on(params.thread_id, pending, lambda: self.store.append_items(params))

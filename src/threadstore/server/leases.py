@@ -70,10 +70,11 @@ class WriterLeases:
         self._live[thread_id] = _Lease(mode, self.clock(), caller_token.get())
 
     def check_owner(self, thread_id: str) -> None:
-        """Refuse a live call from a client other than the writer's holder (``Conflict``)."""
+        """Refuse a live call from anyone but the writer's holder (``Conflict``): a caller with
+        another identity, or with none, on a thread a threadstore client holds; a threadstore
+        client on a thread held by a caller without identity (a Codex client)."""
         lease = self._live.get(thread_id)
-        caller = caller_token.get()
-        if lease is not None and lease.owner is not None and caller is not None and caller != lease.owner:
+        if lease is not None and caller_token.get() != lease.owner:
             raise Conflict(f"thread {thread_id} is being written by another client")
 
     def closed(self, thread_id: str) -> bool:
