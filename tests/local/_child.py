@@ -19,6 +19,9 @@ Commands:
     error; then append a small item that fits and report that; then lift the limit and shut down.
 ``fill-new LIMIT``
     Like ``fill`` for a brand-new thread whose very first line cannot be written.
+``resume-append``
+    Resume the thread, append one item, flush, shut down; print ``{"result": "appended"}``, or
+    ``{"result": <error kind>, "message": ...}`` when any step is refused.
 """
 
 from __future__ import annotations
@@ -129,6 +132,21 @@ async def fill_new(home: Path, tid: str, limit: int) -> None:
     await store.close()
 
 
+async def resume_append(home: Path, tid: str) -> None:
+    store = LocalThreadStore(home)
+    try:
+        await store.resume_thread(ResumeThreadParams(tid))
+        await store.append_items(AppendThreadItemsParams(tid, [user_message("appended by the racer")]))
+        await store.flush_thread(tid)
+        await store.shutdown_thread(tid)
+    except ThreadStoreError as exc:
+        emit(result=exc.kind, message=str(exc))
+    else:
+        emit(result="appended")
+    finally:
+        await store.close()
+
+
 def main() -> None:
     command, home, tid, *rest = sys.argv[1:]
     path = Path(home)
@@ -140,6 +158,8 @@ def main() -> None:
         asyncio.run(fill(path, tid, int(rest[0]), int(rest[1])))
     elif command == "fill-new":
         asyncio.run(fill_new(path, tid, int(rest[0])))
+    elif command == "resume-append":
+        asyncio.run(resume_append(path, tid))
     else:
         raise SystemExit(f"unknown command {command}")
 

@@ -149,22 +149,11 @@ class LocalThreadStore(LiveWriterStore):
 
     async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
         thread_id = params.thread_id
-        if params.rollout_path is not None:
-            path = self._resolve_rollout_path(params.rollout_path)
-            file_id = thread_id_from_name(path.name)
-            if file_id is not None and file_id != thread_id:
-                raise InvalidRequest(f"rollout path `{path}` belongs to thread {file_id}, not {thread_id}")
-            if not params.include_archived and self.layout.is_archived(path):
-                raise InvalidRequest(f"thread {thread_id} is archived")
-            # Appends go to this file: it must be a rollout of this very thread, not any file.
-            first = read_first_line(path)
-            meta = first.get("payload") if first is not None and first.get("type") == "session_meta" else None
-            if not isinstance(meta, dict) or meta.get("id") != thread_id:
-                raise InvalidRequest(f"rollout path `{path}` is not a rollout of thread {thread_id}")
-        else:
-            path = Path(self._thread_row(thread_id, params.include_archived).path)
+        # The lock first: what is found under it stays true (a delete or an archive in another
+        # process holds the same lock across its checks and its file changes).
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
+            path = self._resumable_path(params)
             path = self._catalog.plain_rollout(path)
             row = self._catalog.index_file(path, thread_id)
             mode = params.event_persistence_mode
@@ -174,6 +163,23 @@ class LocalThreadStore(LiveWriterStore):
         except BaseException:
             lock.release()
             raise
+
+    def _resumable_path(self, params: ResumeThreadParams) -> Path:
+        thread_id = params.thread_id
+        if params.rollout_path is None:
+            return Path(self._thread_row(thread_id, params.include_archived).path)
+        path = self._resolve_rollout_path(params.rollout_path)
+        file_id = thread_id_from_name(path.name)
+        if file_id is not None and file_id != thread_id:
+            raise InvalidRequest(f"rollout path `{path}` belongs to thread {file_id}, not {thread_id}")
+        if not params.include_archived and self.layout.is_archived(path):
+            raise InvalidRequest(f"thread {thread_id} is archived")
+        # Appends go to this file: it must be a rollout of this very thread, not any file.
+        first = read_first_line(path)
+        meta = first.get("payload") if first is not None and first.get("type") == "session_meta" else None
+        if not isinstance(meta, dict) or meta.get("id") != thread_id:
+            raise InvalidRequest(f"rollout path `{path}` is not a rollout of thread {thread_id}")
+        return path
 
     def _resolve_rollout_path(self, rollout_path: str) -> Path:
         path = self.layout.resolve(rollout_path)
