@@ -13,9 +13,19 @@ import errno
 import os
 from pathlib import Path
 
-from ...errors import Internal, ResourceExhausted, ThreadStoreError
+from ...errors import Internal, InvalidRequest, ResourceExhausted, ThreadStoreError
 
-__all__ = ["fsync_dir", "map_os_error", "mtime_ns", "os_error", "replace_file", "stat_or_none", "write_all"]
+__all__ = [
+    "WRITE_FLAGS",
+    "fsync_dir",
+    "is_within",
+    "map_os_error",
+    "mtime_ns",
+    "os_error",
+    "replace_file",
+    "stat_or_none",
+    "write_all",
+]
 
 _FULL: frozenset[int] = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -31,12 +41,26 @@ def map_os_error(exc: OSError) -> ThreadStoreError:
 
 
 def os_error(what: str, path: Path | str, exc: OSError) -> ThreadStoreError:
-    """:func:`map_os_error` for a failed action on ``path``, with both named in the message."""
+    """:func:`map_os_error` for a failed action on ``path``, with both named in the message (a
+    symbolic link met where the store writes is ``InvalidRequest``: it never writes through one)."""
+    if exc.errno == errno.ELOOP:
+        return InvalidRequest(f"cannot {what} {path}: it is a symbolic link, and the store never writes through one")
     if exc.errno in _FULL:
         return ResourceExhausted(f"no space left on device while writing {path}")
     if exc.errno == errno.EFBIG:
         return ResourceExhausted(f"file size limit reached while writing {path}")
     return Internal(f"failed to {what} {path}: {exc}")
+
+
+#: Flags of every descriptor the store writes through: never follow a link in the last component.
+WRITE_FLAGS: int = os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+def is_within(path: Path | str, root: Path | str) -> bool:
+    """Whether ``path`` lies inside ``root`` once every link on the way is resolved."""
+    real = os.path.realpath(path)
+    real_root = os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def write_all(fd: int, data: bytes) -> None:

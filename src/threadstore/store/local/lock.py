@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from ...errors import Conflict, Internal
+from .files import WRITE_FLAGS
 
 __all__ = ["ThreadLock"]
 
@@ -35,7 +36,7 @@ class ThreadLock:
         for _ in range(16):
             try:
                 locks_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | WRITE_FLAGS, 0o644)
             except OSError as exc:
                 raise Internal(f"failed to open writer lock {path}: {exc}") from None
             try:

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ... import _json
-from ...errors import Internal, ResourceExhausted
+from ...errors import Internal
 from ...timeutil import utc_now
+from .files import WRITE_FLAGS, os_error, replace_file, write_all
 from .rollout import loads_line
 
 __all__ = ["append_name", "read_bytes_at", "read_names", "remove_names"]
@@ -64,18 +65,12 @@ def read_bytes_at(path: Path, offset: int, size: int) -> bytes:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     lock_path = path.with_name(".session_index.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | WRITE_FLAGS, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
-
-
-def _os_error(path: Path, exc: OSError) -> Exception:
-    if exc.errno in (28, 122):  # ENOSPC, EDQUOT
-        return ResourceExhausted(f"no space left to write {path}")
-    return Internal(f"failed to write {path}: {exc}")
 
 
 def append_name(path: Path, thread_id: str, name: str | None) -> None:
@@ -85,7 +80,7 @@ def append_name(path: Path, thread_id: str, name: str | None) -> None:
     )
     try:
         with _locked(path):
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | WRITE_FLAGS, 0o644)
             try:
                 size = os.fstat(fd).st_size
                 prefix = b""
@@ -94,12 +89,12 @@ def append_name(path: Path, thread_id: str, name: str | None) -> None:
                         f.seek(size - 1)
                         if f.read(1) != b"\n":
                             prefix = b"\n"
-                os.write(fd, prefix + line + b"\n")
+                write_all(fd, prefix + line + b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
     except OSError as exc:
-        raise _os_error(path, exc) from None
+        raise os_error("write", path, exc) from None
 
 
 def remove_names(path: Path, thread_id: str) -> None:
@@ -115,11 +110,6 @@ def remove_names(path: Path, thread_id: str) -> None:
             kept = [line for line in lines if marker not in line]
             if len(kept) == len(lines):
                 return
-            tmp = path.with_name(f".{path.name}.tmp")
-            with open(tmp, "wb") as f:
-                f.write(b"\n".join(kept))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            replace_file(path, b"\n".join(kept))
     except OSError as exc:
-        raise _os_error(path, exc) from None
+        raise os_error("write", path, exc) from None

@@ -92,7 +92,7 @@ class Scanner:
         on_disk: dict[str, str] = {}
         try:
             for entry in os.scandir(directory):
-                if entry.name.endswith((".jsonl", ".jsonl.zst")) and entry.is_file():
+                if entry.name.endswith((".jsonl", ".jsonl.zst")) and entry.is_file(follow_symlinks=False):
                     thread_id = thread_id_from_name(entry.name)
                     if thread_id is not None:
                         on_disk[entry.path] = thread_id
@@ -182,11 +182,11 @@ class Scanner:
         files: list[Path] = []
         for root in (self.layout.sessions, self.layout.archived):
             if root.is_dir():
-                files.extend(p for p in root.rglob("*.jsonl") if thread_id_from_name(p.name))
+                files.extend(p for p in root.rglob("*.jsonl") if thread_id_from_name(p.name) and not p.is_symlink())
                 files.extend(
                     p
                     for p in root.rglob("*.jsonl.zst")
-                    if thread_id_from_name(p.name) and not os.path.exists(logical_path(p))
+                    if thread_id_from_name(p.name) and not p.is_symlink() and not os.path.exists(logical_path(p))
                 )
         skipped = unreadable = count = 0
         total = len(files)

@@ -47,7 +47,7 @@ from ..types import (
 )
 from . import moves
 from .catalog import Catalog, ReindexReport
-from .files import map_os_error, stat_or_none
+from .files import is_within, map_os_error, stat_or_none
 from .index import Index, IndexRow, PageFilter, PageQuery, is_full
 from .layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
 from .lock import ThreadLock
@@ -96,7 +96,7 @@ class LocalThreadStore(LiveWriterStore):
             live_writer=self._local_writer,
             index_progress=index_progress,
         )
-        self._options = WriterOptions(fsync=fsync, max_item_bytes=max_item_bytes)
+        self._options = WriterOptions(fsync=fsync, max_item_bytes=max_item_bytes, home=self.home)
 
     @property
     def index_progress(self) -> Callable[[int, int], None] | None:
@@ -157,7 +157,11 @@ class LocalThreadStore(LiveWriterStore):
             path = self._catalog.plain_rollout(path)
             row = self._catalog.index_file(path, thread_id)
             mode = params.event_persistence_mode
-            writer = LocalWriter(thread_id, mode, path, lock, row.summary, self._options, self._catalog)
+            # A rollout the caller named may lie outside the home; one found here may not.
+            confined = params.rollout_path is None or is_within(path, self.home)
+            writer = LocalWriter(
+                thread_id, mode, path, lock, row.summary, self._options, self._catalog, confined=confined
+            )
             writer.open_existing()
             return writer
         except BaseException:

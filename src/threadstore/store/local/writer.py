@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ...errors import Internal
+from ...errors import Internal, InvalidRequest
 from ...items import Item
 from ...policy import EventPersistenceMode
 from ...timeutil import format_rfc3339, now_rfc3339, utc_now
 from ..live import LiveWriter
 from ..summary import ThreadSummary, search_texts
-from .files import fsync_dir, os_error, write_all
+from .files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
 from .lock import ThreadLock
 from .rollout import encode_line
 
@@ -55,10 +55,12 @@ class WriterEvents(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WriterOptions:
-    """Settings a writer takes from its store."""
+    """Settings a writer takes from its store. ``home``: a writer confined to it refuses to
+    write a file that a link places outside it."""
 
     fsync: bool
     max_item_bytes: int
+    home: Path
 
 
 class LocalWriter(LiveWriter):
@@ -73,6 +75,7 @@ class LocalWriter(LiveWriter):
         events: WriterEvents | None,
         *,
         meta: Item | None = None,
+        confined: bool = True,
     ) -> None:
         super().__init__(thread_id, mode)
         self.path = path
@@ -81,6 +84,8 @@ class LocalWriter(LiveWriter):
         self._options = options
         self._events = events
         self._meta = meta  # owed session_meta line of a new thread
+        #: False only for a rollout the caller named outside the home (an explicit resume path).
+        self._confined = confined
         self._fd: int | None = None
         self.size = 0
         self._needs_newline = False
@@ -95,10 +100,17 @@ class LocalWriter(LiveWriter):
     def materialized(self) -> bool:
         return self._fd is not None
 
+    def _check_confined(self, directory: Path) -> None:
+        if self._confined and not is_within(directory, self._options.home):
+            raise InvalidRequest(
+                f"cannot write {self.path}: a symbolic link leads it out of the home {self._options.home}"
+            )
+
     def open_existing(self) -> None:
         """Open an existing rollout for appending (resume). Creates nothing."""
+        self._check_confined(self.path.parent)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | WRITE_FLAGS)
         except OSError as exc:
             raise os_error("open", self.path, exc) from None
         self._fd = fd
@@ -127,8 +139,9 @@ class LocalWriter(LiveWriter):
             probe = probe.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            self._check_confined(directory)
             before = os.stat(directory).st_mtime_ns
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | WRITE_FLAGS, 0o644)
             after = os.stat(directory).st_mtime_ns
         except FileExistsError:
             raise Internal(f"rollout {self.path} already exists") from None
