@@ -83,7 +83,11 @@ def rollout_text(dataset: str, n: int, total: int, *, heavy: bool) -> tuple[str,
     }
     if heavy:
         meta["base_instructions"] = {"text": _BASE_INSTRUCTIONS}
-    meta["git"] = {"commit_hash": f"{n:040x}", "branch": "main", "repository_url": "https://example.com/dev/project.git"}
+    meta["git"] = {
+        "commit_hash": f"{n:040x}",
+        "branch": "main",
+        "repository_url": "https://example.com/dev/project.git",
+    }
     environment = f"<environment_context>\n  <cwd>{cwd}</cwd>\n  <shell>bash</shell>\n</environment_context>"
     context = {
         "turn_id": turn_id,
@@ -101,21 +105,75 @@ def rollout_text(dataset: str, n: int, total: int, *, heavy: bool) -> tuple[str,
     }
     lines: list[tuple[str, object]] = [
         ("session_meta", meta),
-        ("event_msg", {"type": "task_started", "turn_id": turn_id, "started_at": started, "model_context_window": 258400, "collaboration_mode_kind": "default"}),
-        ("response_item", {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": _DEVELOPER_HEAVY if heavy else _DEVELOPER_LIGHT}]}),
-        ("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": environment}]}),
+        (
+            "event_msg",
+            {
+                "type": "task_started",
+                "turn_id": turn_id,
+                "started_at": started,
+                "model_context_window": 258400,
+                "collaboration_mode_kind": "default",
+            },
+        ),
+        (
+            "response_item",
+            {
+                "type": "message",
+                "role": "developer",
+                "content": [{"type": "input_text", "text": _DEVELOPER_HEAVY if heavy else _DEVELOPER_LIGHT}],
+            },
+        ),
+        (
+            "response_item",
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": environment}]},
+        ),
         ("turn_context", context),
-        ("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": texts.prompt}]}),
-        ("event_msg", {"type": "user_message", "message": texts.prompt, "images": [], "local_images": [], "text_elements": []}),
+        (
+            "response_item",
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": texts.prompt}]},
+        ),
+        (
+            "event_msg",
+            {"type": "user_message", "message": texts.prompt, "images": [], "local_images": [], "text_elements": []},
+        ),
         ("event_msg", {"type": "token_count", "info": None, "rate_limits": _RATE_LIMITS}),
-        ("response_item", {"type": "reasoning", "summary": [{"type": "summary_text", "text": texts.reasoning[:80]}], "content": None, "encrypted_content": texts.reasoning}),
-        ("response_item", {"type": "function_call", "name": "exec_command", "arguments": _dump({"cmd": texts.command}), "call_id": call_id}),
+        (
+            "response_item",
+            {
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": texts.reasoning[:80]}],
+                "content": None,
+                "encrypted_content": texts.reasoning,
+            },
+        ),
+        (
+            "response_item",
+            {
+                "type": "function_call",
+                "name": "exec_command",
+                "arguments": _dump({"cmd": texts.command}),
+                "call_id": call_id,
+            },
+        ),
         ("response_item", {"type": "function_call_output", "call_id": call_id, "output": texts.output}),
         ("event_msg", {"type": "token_count", "info": _usage(1), "rate_limits": _RATE_LIMITS}),
         ("event_msg", {"type": "agent_message", "message": texts.answer, "phase": None, "memory_citation": None}),
-        ("response_item", {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": texts.answer}]}),
+        (
+            "response_item",
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": texts.answer}]},
+        ),
         ("event_msg", {"type": "token_count", "info": _usage(2), "rate_limits": _RATE_LIMITS}),
-        ("event_msg", {"type": "task_complete", "turn_id": turn_id, "last_agent_message": texts.answer, "completed_at": started + 9, "duration_ms": 9000, "time_to_first_token_ms": 800}),
+        (
+            "event_msg",
+            {
+                "type": "task_complete",
+                "turn_id": turn_id,
+                "last_agent_message": texts.answer,
+                "completed_at": started + 9,
+                "duration_ms": 9000,
+                "time_to_first_token_ms": 800,
+            },
+        ),
     ]
     out = []
     for k, (kind, payload) in enumerate(lines):

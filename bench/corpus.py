@@ -30,11 +30,48 @@ EPOCH: Final = datetime(2025, 11, 3, 9, 0, 0, tzinfo=UTC)
 #: Data sets span about a year of use, whatever their size (more threads, closer together).
 _SPAN: Final = timedelta(days=360)
 
-_WORDS: Final = (
-    "index cursor page thread append flush rollout schema sqlite cache writer lease fork resume "
-    "archive search token migrate parser storage latency batch commit journal snapshot replay "
-    "review refactor deploy config module handler client server stream event history metric"
-).split()
+_WORDS: Final = tuple(
+    [
+        "index",
+        "cursor",
+        "page",
+        "thread",
+        "append",
+        "flush",
+        "rollout",
+        "schema",
+        "sqlite",
+        "cache",
+        "writer",
+        "lease",
+        "fork",
+        "resume",
+        "archive",
+        "search",
+        "token",
+        "migrate",
+        "parser",
+        "storage",
+        "latency",
+        "batch",
+        "commit",
+        "journal",
+        "snapshot",
+        "replay",
+        "review",
+        "refactor",
+        "deploy",
+        "config",
+        "module",
+        "handler",
+        "client",
+        "server",
+        "stream",
+        "event",
+        "history",
+        "metric",
+    ]
+)
 
 _MESSAGE_BYTES: Final = 400
 """About 100 tokens of prose per message, as in the anchors' own measurements (anchors.md §3.2)."""

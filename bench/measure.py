@@ -43,9 +43,7 @@ def time_calls(fn: Callable[[], Any], *, runs: int, budget_s: float = 5.0, min_r
     return statistics.median(times)
 
 
-async def time_async(
-    fn: Callable[[], Awaitable[Any]], *, runs: int, budget_s: float = 5.0, min_runs: int = 1
-) -> float:
+async def time_async(fn: Callable[[], Awaitable[Any]], *, runs: int, budget_s: float = 5.0, min_runs: int = 1) -> float:
     """``time_calls`` for a coroutine function."""
     times: list[float] = []
     spent = 0.0

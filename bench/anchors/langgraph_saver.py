@@ -84,7 +84,10 @@ def prepare_list(p: dict[str, Any]) -> dict[str, Any]:
         texts = turn(f"{p['dataset']}/{n}")
         parent = None
         for step, messages in enumerate(
-            ([{"role": "user", "content": texts.prompt}], [{"role": "user", "content": texts.prompt}, {"role": "assistant", "content": texts.answer}])
+            (
+                [{"role": "user", "content": texts.prompt}],
+                [{"role": "user", "content": texts.prompt}, {"role": "assistant", "content": texts.answer}],
+            )
         ):
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = {"messages": messages}
@@ -131,7 +134,8 @@ def read(p: dict[str, Any]) -> dict[str, Any]:
 
     def get() -> None:
         found = saver.get_tuple(config)
-        assert found is not None and len(found.checkpoint["channel_values"]["messages"]) == p["count"]
+        assert found is not None
+        assert len(found.checkpoint["channel_values"]["messages"]) == p["count"]
 
     return {"get_tuple_ms": time_calls(get, runs=7) * 1e3}
 

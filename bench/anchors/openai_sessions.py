@@ -76,7 +76,10 @@ def read(p: dict[str, Any]) -> dict[str, Any]:
         async def tail() -> None:
             await session.get_items(limit=50)
 
-        result = {"get_items_ms": await time_async(full, runs=7) * 1e3, "tail50_ms": await time_async(tail, runs=20) * 1e3}
+        result = {
+            "get_items_ms": await time_async(full, runs=7) * 1e3,
+            "tail50_ms": await time_async(tail, runs=20) * 1e3,
+        }
         session.close()
         return result
 
