@@ -35,6 +35,7 @@ class Sizes:
     long: int
     search: int
     storage: int
+    remote_appends: int
 
 
 FULL = Sizes(
@@ -44,11 +45,12 @@ FULL = Sizes(
     batch_size=100,
     list_sizes=(1000, 10_000, 100_000),
     cold=20_000,
-    cold_runs=2,
-    codex_runs=3,
+    cold_runs=3,
+    codex_runs=5,
     long=10_000,
     search=10_000,
     storage=600,
+    remote_appends=200,
 )
 QUICK = Sizes(
     durable=50,
@@ -62,6 +64,7 @@ QUICK = Sizes(
     long=1000,
     search=1000,
     storage=100,
+    remote_appends=20,
 )
 
 #: Page 100 of 50 needs at least this many threads.
@@ -341,6 +344,21 @@ def storage(ctx: Context) -> None:
     )
 
 
+def remote(ctx: Context) -> None:
+    params = {"work": ctx.path("remote"), "writers": 16, "appends": ctx.sizes.remote_appends}
+    ours = ctx.ours("remote", params, memory="remote")
+    ctx.add("remote.round_trip", "remote store: one append + flush round trip", "ms", ours["remote_round_trip_ms"])
+    ctx.add(
+        "remote.writers",
+        "remote store: 16 concurrent writers (append + flush)",
+        "items/s",
+        ours["remote_writers_items_per_s"],
+    )
+    ctx.add(
+        "remote.local_writers", "  the same 16 writers on the local store", "items/s", ours["local_writers_items_per_s"]
+    )
+
+
 WORKLOADS: dict[str, Callable[[Context], None]] = {
     "append_durable": append_durable,
     "append_fast": append_fast,
@@ -351,4 +369,5 @@ WORKLOADS: dict[str, Callable[[Context], None]] = {
     "fork": fork,
     "search": search,
     "storage": storage,
+    "remote": remote,
 }

@@ -126,6 +126,7 @@ def appends(results: dict[str, Any], directory: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.barh([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
     ax.set_xscale("log")
+    ax.set_xlim(left=100)
     ax.set_xlabel("single appends per second (append + flush), log scale")
     ax.set_title("Single appends against the raw disk and the anchors")
     ax.grid(True, axis="x", which="both", alpha=0.3)

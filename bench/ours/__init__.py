@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import appends, listing, threads
+from . import appends, listing, remote, threads
 
 __all__ = ["WORKLOADS", "run"]
 
@@ -32,6 +32,7 @@ WORKLOADS: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "fork": lambda p: threads.fork_long(Path(p["work"]), p["count"]),
     "storage": lambda p: threads.storage(Path(p["work"]), p["count"]),
     "search": lambda p: threads.search(Path(p["home"]), Path(p["home"]).name, p["count"]),
+    "remote": lambda p: remote.remote_writers(Path(p["work"]), p["writers"], p["appends"]),
 }
 
 
