@@ -184,13 +184,7 @@ def judge(rows: list[Row]) -> list[Bar]:
             out.append(Bar(name, "not measured at this size (--quick)", None))
         except (KeyError, ValueError, AssertionError, ZeroDivisionError):
             out.append(Bar(name, "not measured in this run", None))
-    out.append(
-        Bar(
-            "PostgreSQL and remote backends: 16 concurrent writers, one append round trip",
-            "not measured by this bench (local store only)",
-            None,
-        )
-    )
+    out.append(_remote(found))
     return out
 
 
