@@ -54,10 +54,8 @@ def machine() -> dict[str, Any]:
         info["filesystem"] = fstype
         name = Path(device).name.rstrip("0123456789")
         rotational = Path(f"/sys/block/{name}/queue/rotational")
-        if rotational.exists():
-            info["disk"] = (
-                "rotating" if rotational.read_text().strip() == "1" else "solid-state or virtual"
-            ) + f" ({name})"
+        if rotational.exists():  # as the kernel reports it (virtual disks often say rotational)
+            info["disk"] = f"{name}, rotational={rotational.read_text().strip()}"
     except (OSError, ValueError, IndexError):
         pass
     return info
