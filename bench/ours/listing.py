@@ -1,0 +1,145 @@
+"""Listing on homes of many threads: an indexed home (first call in a new process, warm, page 1
+against page 100) and a home never indexed before (first page, full index, rebuild).
+
+Homes are written by :mod:`bench.codex_home` (Codex 0.125 rollouts, 16 items per thread) and
+prepared once per run; a prepared home has a ``<home>.ready`` marker beside it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from threadstore import ListThreadsParams, SearchThreadsParams
+from threadstore.store.local import LocalThreadStore
+
+from ..codex_home import write_home
+from ..measure import time_async
+
+__all__ = ["cold_home", "index_dir", "list_pages", "prepare_home"]
+
+PAGE = 50
+
+
+def index_dir(home: Path) -> Path:
+    """Our own files in a home (the index and the writer locks): removing them makes the home
+    one this library has never seen."""
+    return home / ".threadstore"
+
+
+async def prepare_home(home: Path, count: int, *, heavy: bool, index: bool) -> dict[str, Any]:
+    """Write the home (once) and, with ``index``, build its index."""
+    ready = home.with_name(home.name + ".ready")
+    metrics: dict[str, Any] = {}
+    if not ready.exists():
+        if home.exists():
+            shutil.rmtree(home)
+        started = time.perf_counter()
+        metrics["bytes"] = write_home(home, count, dataset=home.name, heavy=heavy)
+        metrics["write_s"] = time.perf_counter() - started
+        ready.write_text(str(count))
+    if index and not index_dir(home).exists():
+        started = time.perf_counter()
+        store = LocalThreadStore(home)
+        try:
+            await store.list_threads(ListThreadsParams(page_size=PAGE))
+        finally:
+            await store.close()
+        metrics["index_s"] = time.perf_counter() - started
+    return metrics
+
+
+async def list_pages(home: Path, *, deep: bool, runs: int = 30) -> dict[str, Any]:
+    """A page of 50, newest first, on an indexed home: the first call of a new store in a new
+    process, then warm; with ``deep``, page 100 (reached by following cursors) against page 1."""
+    metrics: dict[str, Any] = {}
+    started = time.perf_counter()
+    store = LocalThreadStore(home)
+    try:
+        first = await store.list_threads(ListThreadsParams(page_size=PAGE))
+        metrics["first_ms"] = (time.perf_counter() - started) * 1e3
+        assert len(first.items) == PAGE
+
+        async def page1() -> None:
+            await store.list_threads(ListThreadsParams(page_size=PAGE))
+
+        metrics["warm_ms"] = await time_async(page1, runs=runs) * 1e3
+        if deep:
+            cursor = first.next_cursor
+            for _ in range(98):
+                cursor = (await store.list_threads(ListThreadsParams(page_size=PAGE, cursor=cursor))).next_cursor
+            assert cursor is not None
+
+            async def page100() -> None:
+                page = await store.list_threads(ListThreadsParams(page_size=PAGE, cursor=cursor))
+                assert len(page.items) == PAGE
+
+            metrics["page100_ms"] = await time_async(page100, runs=runs) * 1e3
+    finally:
+        await store.close()
+    return metrics
+
+
+async def _cold_first_page(home: Path) -> tuple[float, float]:
+    """Open a never-indexed home and list its first page; (first page s, then a warm page s)."""
+    shutil.rmtree(index_dir(home), ignore_errors=True)
+    started = time.perf_counter()
+    store = LocalThreadStore(home)
+    try:
+        page = await store.list_threads(ListThreadsParams(page_size=PAGE))
+        first = time.perf_counter() - started
+        assert len(page.items) == PAGE
+
+        async def again() -> None:
+            await store.list_threads(ListThreadsParams(page_size=PAGE))
+
+        warm = await time_async(again, runs=30)
+    finally:
+        await store.close()
+    return first, warm
+
+
+async def _full_index(home: Path, search_term: str) -> float:
+    """Seconds from opening a never-indexed home until a query that needs every thread (a search
+    for a term found in one thread) is answered: the time a full index takes."""
+    shutil.rmtree(index_dir(home), ignore_errors=True)
+    started = time.perf_counter()
+    store = LocalThreadStore(home)
+    try:
+        found = await store.search_threads(SearchThreadsParams(search_term))
+        assert found.items, f"{search_term!r} not found"
+        return time.perf_counter() - started
+    finally:
+        await store.close()
+
+
+async def _rebuild(home: Path) -> float:
+    """Seconds ``reindex()`` takes on a never-indexed home."""
+    shutil.rmtree(index_dir(home), ignore_errors=True)
+    store = LocalThreadStore(home)
+    try:
+        started = time.perf_counter()
+        await store.reindex()
+        return time.perf_counter() - started
+    finally:
+        await store.close()
+
+
+async def cold_home(home: Path, *, rare_term: str, runs: int) -> dict[str, Any]:
+    """First page on a home never indexed (``runs`` times, each on a home without our files),
+    a warm page after it, the full index time, and a rebuild."""
+    firsts, warms, fulls = [], [], []
+    for _ in range(runs):
+        first, warm = await _cold_first_page(home)
+        firsts.append(first)
+        warms.append(warm)
+        fulls.append(await _full_index(home, rare_term))
+    rebuild = await _rebuild(home)
+    return {
+        "first_page_ms": sorted(firsts)[len(firsts) // 2] * 1e3,
+        "warm_ms": sorted(warms)[len(warms) // 2] * 1e3,
+        "full_index_s": sorted(fulls)[len(fulls) // 2],
+        "rebuild_s": rebuild,
+    }
