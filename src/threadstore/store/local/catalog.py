@@ -12,12 +12,13 @@ threads.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
@@ -26,13 +27,15 @@ from ..patch import ThreadMetadataPatch, apply_patch
 from ..summary import ThreadSummary, search_texts
 from ..types import StoredThread
 from .files import stat_or_none
-from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption
+from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption, is_full
 from .layout import Layout, is_compressed, logical_path, thread_id_from_name
 from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved, read_rollout
 from .scanner import ReindexReport, Scanner
 from .writer import LocalWriter
 
 __all__ = ["Catalog", "ReindexReport"]
+
+_log: Final = logging.getLogger("threadstore.local")
 
 
 class Catalog:
@@ -217,6 +220,20 @@ class Catalog:
                 reset_texts=not incremental,
             )
 
+    def after_move(self, path: Path, thread_id: str) -> StoredThread:
+        """The thread whose rollout was just moved to ``path``, indexed there when the index can
+        take it (on a full disk the move stands, and the next scan indexes it)."""
+        try:
+            return self.index_file(path, thread_id).thread()
+        except sqlite3.DatabaseError as exc:
+            if not is_full(exc):
+                raise
+            _log.warning("index %s is full; %s is indexed later", self.layout.index_db, path)
+            summary = ThreadSummary(thread_id)
+            chunk = self.read_items(path)
+            summary.add_all(chunk.items, chunk.timestamps)
+            return self.compose(thread_id, path, summary, stat_or_none(path))
+
     def take_dirty(self) -> None:
         """Move what in-process writers appended into the index (no file reads needed)."""
         if not self.dirty:
@@ -263,12 +280,18 @@ class Catalog:
         return True
 
     def refresh(self, light: bool = False) -> None:
-        """Bring the index up to date before a query (``light``: only look for new files)."""
+        """Bring the index up to date before a query (``light``: only look for new files).
+
+        On a full disk the index cannot take what changed: the query is answered from the index
+        as it is (what other programs changed meanwhile shows once there is space again)."""
         if self.stopped:
             raise InvalidRequest("the store is closed")
         try:
             self.catch_up(light)
         except sqlite3.DatabaseError as exc:
+            if is_full(exc):
+                _log.warning("index %s is full; answering from it as it is", self.layout.index_db)
+                return
             if not is_corruption(exc):
                 raise
             # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
@@ -302,7 +325,11 @@ class Catalog:
             self.index.delete(thread_id)
             return None
         if writer is None:
-            return self.index_file(Path(row.path), thread_id, row)
+            try:
+                return self.index_file(Path(row.path), thread_id, row)
+            except sqlite3.DatabaseError as exc:
+                if not is_full(exc):
+                    raise
         return row
 
     def page(self, query: PageQuery) -> list[PageRow]:

@@ -68,7 +68,7 @@ async def archive(ctx: HomeContext, thread_id: str) -> None:
         _move(ctx, source, target)
         if writer is not None:
             writer.path = target
-        ctx.catalog.index_file(target, thread_id)
+        ctx.catalog.after_move(target, thread_id)
 
 
 async def unarchive(ctx: HomeContext, thread_id: str) -> StoredThread:
@@ -83,13 +83,14 @@ async def unarchive(ctx: HomeContext, thread_id: str) -> StoredThread:
         if parts is None:
             raise InvalidRequest(f"rollout path `{source}` missing filename timestamp")
         target = ctx.layout.sessions.joinpath(*parts) / source.name
+        # First what can fail on a full disk without harm (an updated time a little ahead).
+        ctx.catalog.merge_overrides(thread_id, ThreadMetadataPatch(updated_at=utc_now()))
         _move(ctx, source, target)
         with contextlib.suppress(OSError):
             os.utime(target)  # it sorts as recently updated, as in Codex
         if writer is not None:
             writer.path = target
-        ctx.catalog.merge_overrides(thread_id, ThreadMetadataPatch(updated_at=utc_now()))
-        return ctx.catalog.index_file(target, thread_id).thread()
+        return ctx.catalog.after_move(target, thread_id)
 
 
 def _move(ctx: HomeContext, source: Path, target: Path) -> None:
