@@ -49,14 +49,19 @@ async def _thread(store: LocalThreadStore, text: str) -> str:
     return tid
 
 
-async def main(home: Path) -> None:
-    store = LocalThreadStore(home)
-    kept = [await _thread(store, f"before the disk filled {n}") for n in range(3)]
-    filler = home / "filler"
+def _fill(filler: Path) -> None:
+    """Take every free byte of the disk."""
     with contextlib.suppress(OSError), open(filler, "wb") as f:
         while True:
             f.write(b"\0" * 4096)
             f.flush()
+
+
+async def main(home: Path) -> None:
+    store = LocalThreadStore(home)
+    kept = [await _thread(store, f"before the disk filled {n}") for n in range(3)]
+    filler = home / "filler"
+    _fill(filler)
     results: dict[str, str] = {}
     await _try(results, "new_thread", lambda: _thread(store, "x" * 20000))
     await _try(results, "list", lambda: store.list_threads(ListThreadsParams()))

@@ -460,3 +460,24 @@ async def test_driver_errors_do_not_escape(tmp_path: Path, monkeypatch: pytest.M
     finally:
         monkeypatch.undo()
         await store.close()
+
+
+async def test_a_session_meta_of_several_megabytes_can_be_amended(tmp_path: Path) -> None:
+    from threadstore import CreateThreadParams, GitInfoPatch, ThreadMetadataPatch, UpdateThreadMetadataParams
+
+    store = LocalThreadStore(tmp_path / "home")
+    try:
+        tid = new_thread_id()
+        instructions = "follow these rules. " * (5 * 1024 * 1024 // 20)  # 5 MiB of base instructions
+        await store.create_thread(
+            CreateThreadParams(thread_id=tid, cwd="/w", model_provider="p", base_instructions=instructions)
+        )
+        await store.append_items(AppendThreadItemsParams(tid, [user_message("hi")]))
+        await store.shutdown_thread(tid)
+        patch = ThreadMetadataPatch(memory_mode="disabled", git_info=GitInfoPatch(branch="main"))
+        thread = await store.update_thread_metadata(UpdateThreadMetadataParams(tid, patch))
+        assert thread.memory_mode == "disabled"
+        assert thread.git_info is not None
+        assert thread.git_info.branch == "main"
+    finally:
+        await store.close()

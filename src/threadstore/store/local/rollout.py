@@ -44,6 +44,9 @@ __all__ = [
 
 _log: Final = logging.getLogger("threadstore.local")
 _MAX_FORK_DEPTH: Final = 16
+#: Longest line :func:`read_first_line` reads (a ``session_meta`` carries the thread's base
+#: instructions, which may be several megabytes); a longer first line counts as unreadable.
+MAX_FIRST_LINE_BYTES: Final = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -187,9 +190,11 @@ def read_first_line(path: Path) -> Item | None:
     try:
         with open(path, "rb") as f:
             while True:
-                raw = f.readline(4 * 1024 * 1024)
+                raw = f.readline(MAX_FIRST_LINE_BYTES)
                 if not raw:
                     return None
+                if len(raw) == MAX_FIRST_LINE_BYTES and not raw.endswith(b"\n"):
+                    return None  # too long to be a line this store reads whole
                 try:
                     parsed = _parse_line(raw)
                 except ValueError:
