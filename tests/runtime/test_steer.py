@@ -6,8 +6,6 @@ by the test, not by timing.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,47 +15,12 @@ from threadstore.errors import InvalidRequest
 from threadstore.runtime import ThreadConfig, ThreadManager
 from threadstore.runtime.errors import SteerRejected
 from threadstore.runtime.history import reconstruct_model_history, user_turn_positions
-from threadstore.runtime.models.base import (
-    ModelClient,
-    ModelCompleted,
-    ModelEvent,
-    ModelRequest,
-    TextDelta,
-    last_user_text,
-)
+from threadstore.runtime.models.base import last_user_text
 from threadstore.runtime.turns import build_turns
 
-from .support import collect_until
+from .support import GatedModel, collect_until
 
 TEXT = [{"type": "text", "text": "first question"}]
-
-
-class GatedModel(ModelClient):
-    """Answers ``echo: <last user text>`` once the test releases the request."""
-
-    provider_id = "gated"
-    default_model = "gated"
-
-    def __init__(self) -> None:
-        self.requests: list[ModelRequest] = []
-        self.arrived = asyncio.Queue[ModelRequest]()
-        self.gates: list[asyncio.Event] = []
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
-        gate = asyncio.Event()
-        self.gates.append(gate)
-        self.requests.append(request)
-        self.arrived.put_nowait(request)
-        await gate.wait()
-        text = f"echo: {last_user_text(request.input)}"
-        yield TextDelta(text)
-        yield ModelCompleted(text)
-
-    async def next_request(self) -> ModelRequest:
-        return await asyncio.wait_for(self.arrived.get(), 5)
-
-    def release(self) -> None:
-        self.gates[-1].set()
 
 
 @pytest.fixture

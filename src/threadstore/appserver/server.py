@@ -11,7 +11,7 @@ from ..runtime.manager import ThreadManager
 from .connection import Connection
 from .dispatcher import Dispatcher
 from .handlers import Handlers
-from .hub import Hub
+from .hub import DEFAULT_IDLE_UNLOAD_DELAY, Hub
 from .transport import Transport
 
 __all__ = ["AppServer"]
@@ -21,7 +21,8 @@ class AppServer:
     """Serves one client over ``transport`` with the threads of ``manager``.
 
     ``request_grace`` bounds how long in-flight requests may run after end of input;
-    ``shutdown_timeout`` bounds the shutdown of each loaded thread."""
+    ``shutdown_timeout`` bounds the shutdown of each loaded thread; ``idle_unload_delay`` is how
+    long a thread nobody is subscribed to stays loaded (see :mod:`.hub`)."""
 
     def __init__(
         self,
@@ -30,10 +31,11 @@ class AppServer:
         *,
         request_grace: float = 5.0,
         shutdown_timeout: float = 10.0,
+        idle_unload_delay: float = DEFAULT_IDLE_UNLOAD_DELAY,
     ) -> None:
         self.manager = manager
         self.transport = transport
-        self.hub = Hub(manager)
+        self.hub = Hub(manager, idle_unload_delay=idle_unload_delay)
         self.handlers = Handlers(self.hub)
         self.connection = Connection(transport, Dispatcher(self.handlers))
         self._request_grace = request_grace
