@@ -145,3 +145,28 @@ def test_bad_listen_and_token_options(tmp_path: Path) -> None:
         result = run(*args)
         assert result.returncode == 1, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
+
+
+async def test_a_connection_that_leaves_takes_its_subscriptions(tmp_path: Path) -> None:
+    """In-process server on an ephemeral port, with a short idle delay: when the only subscriber
+    disconnects, the thread is unloaded and the other connections hear ``thread/closed``."""
+    from threadstore.appserver.websocket import WebSocketAppServer
+    from threadstore.runtime import BuiltinModel, ThreadManager
+
+    async with LocalThreadStore(tmp_path / "home") as store:
+        server = WebSocketAppServer(ThreadManager(store, model=BuiltinModel()), "127.0.0.1", 0, idle_unload_delay=0.01)
+        await server.start()
+        try:
+            async with WsClient.connect(server.url, None) as watcher:
+                await watcher.initialize()
+                async with WsClient.connect(server.url, None) as leaver:
+                    await leaver.initialize()
+                    thread_id = (await leaver.call("thread/start", {"cwd": str(tmp_path)}))["thread"]["id"]
+                    await _turn(leaver, thread_id, "said before leaving")
+                closed = await watcher.notification("thread/closed")
+                assert closed["params"] == {"threadId": thread_id}
+                assert await watcher.call("thread/loaded/list") == {"data": [], "nextCursor": None}
+                read = (await watcher.call("thread/read", {"threadId": thread_id, "includeTurns": True}))["thread"]
+                assert [t["status"] for t in read["turns"]] == ["completed"]
+        finally:
+            await server.close()
