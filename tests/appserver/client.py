@@ -187,9 +187,9 @@ class StdioClient:
 class InProcessClient:
     """An :class:`AppServer` over queues in this event loop (for injecting a test model)."""
 
-    def __init__(self, manager: ThreadManager) -> None:
+    def __init__(self, manager: ThreadManager, **options: float) -> None:
         self.transport = QueueTransport()
-        self.server = AppServer(manager, self.transport, shutdown_timeout=5.0)
+        self.server = AppServer(manager, self.transport, shutdown_timeout=5.0, **options)
         self.task = asyncio.create_task(self.server.serve())
         self.box = _Mailbox()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,14 @@ from threadstore import InMemoryThreadStore
 from threadstore.errors import ThreadStoreError
 from threadstore.policy import PersistedItems
 from threadstore.runtime import Event, Thread
+from threadstore.runtime.models.base import (
+    ModelClient,
+    ModelCompleted,
+    ModelEvent,
+    ModelRequest,
+    TextDelta,
+    last_user_text,
+)
 from threadstore.store.types import (
     LoadThreadHistoryParams,
     StoredThread,
@@ -101,3 +109,31 @@ class ScriptedStore(InMemoryThreadStore):
     async def _discard_thread(self, thread_id: str) -> None:
         self.calls.append("discard_thread")
         await super()._discard_thread(thread_id)
+
+
+class GatedModel(ModelClient):
+    """Answers ``echo: <last user text>`` once the test releases the request."""
+
+    provider_id = "gated"
+    default_model = "gated"
+
+    def __init__(self) -> None:
+        self.requests: list[ModelRequest] = []
+        self.arrived = asyncio.Queue[ModelRequest]()
+        self.gates: list[asyncio.Event] = []
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        self.requests.append(request)
+        self.arrived.put_nowait(request)
+        await gate.wait()
+        text = f"echo: {last_user_text(request.input)}"
+        yield TextDelta(text)
+        yield ModelCompleted(text)
+
+    async def next_request(self) -> ModelRequest:
+        return await asyncio.wait_for(self.arrived.get(), 5)
+
+    def release(self) -> None:
+        self.gates[-1].set()

@@ -1,11 +1,8 @@
 """Converters from the library's shapes to the app-server v2 objects (camelCase JSON).
 
 * :func:`thread_json` - a :class:`~threadstore.store.types.StoredThread` as a v2 ``Thread``;
-* :func:`build_turns` - a thread's rollout items as v2 ``Turn`` objects, the way Codex's
-  thread-history builder does it: turns are delimited by ``task_started`` and
-  ``task_complete`` / ``turn_aborted`` events, their items come from the persisted
-  ``user_message`` / ``agent_message`` / ``agent_reasoning`` events, and rollback markers are
-  applied first. Turns rebuilt from history are lossy by nature (not every event is persisted);
+* :func:`build_turns` - a thread's rollout items as v2 ``Turn`` objects, for rollouts of every
+  era (the runtime's turn builder, :mod:`threadstore.runtime.turns`, re-exported here);
 * :func:`user_input_items` - v2 ``UserInput`` objects as the items of a ``user_input`` op;
 * :func:`token_usage_json` - a ``token_count`` event's ``info`` as a v2 ``tokenUsage``.
 
@@ -15,18 +12,27 @@ Every function is pure: no I/O, no clock, deterministic output for the same inpu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-from ..items import Item, event_type
-from ..runtime.history import apply_rollback_markers
+from ..runtime.turns import (
+    agent_message_item,
+    build_turns,
+    error_fails_turn,
+    error_json,
+    turn_json,
+    user_message_content,
+    user_message_item,
+)
 from ..store.types import GitInfo, SessionSource, StoredThread
 from .errors import RpcError
 
 __all__ = [
     "ThreadStatus",
+    "agent_message_item",
     "build_turns",
+    "error_fails_turn",
+    "error_json",
     "git_info_json",
     "source_json",
     "status_json",
@@ -35,11 +41,11 @@ __all__ = [
     "turn_json",
     "unix_seconds",
     "user_input_items",
+    "user_message_content",
+    "user_message_item",
 ]
 
 ThreadStatus = Literal["notLoaded", "idle", "active"]
-
-_NON_FAILING_ERRORS: Final = frozenset({"thread_rollback_failed", "other", "active_turn_not_steerable"})
 
 
 def unix_seconds(value: datetime) -> int:
@@ -98,200 +104,8 @@ def thread_json(
     }
 
 
-def turn_json(
-    turn_id: str,
-    *,
-    status: str,
-    items: Sequence[Mapping[str, Any]] = (),
-    error: Mapping[str, Any] | None = None,
-    started_at: int | None = None,
-    completed_at: int | None = None,
-    duration_ms: int | None = None,
-) -> dict[str, Any]:
-    """A v2 ``Turn`` object."""
-    return {
-        "id": turn_id,
-        "items": [dict(i) for i in items],
-        "status": status,
-        "error": dict(error) if error is not None else None,
-        "startedAt": started_at,
-        "completedAt": completed_at,
-        "durationMs": duration_ms,
-    }
-
-
 def _opt_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def user_message_content(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The v2 ``UserInput`` list of a ``user_message`` event."""
-    content: list[dict[str, Any]] = []
-    message = payload.get("message")
-    if isinstance(message, str) and message.strip():
-        elements = payload.get("text_elements")
-        content.append(
-            {"type": "text", "text": message, "text_elements": list(elements) if isinstance(elements, list) else []}
-        )
-    images = payload.get("images")
-    for url in images if isinstance(images, list) else ():
-        if isinstance(url, str):
-            content.append({"type": "image", "url": url})
-    local = payload.get("local_images")
-    for path in local if isinstance(local, list) else ():
-        if isinstance(path, str):
-            content.append({"type": "localImage", "path": path})
-    return content
-
-
-def agent_message_item(item_id: str, text: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    payload = payload or {}
-    return {
-        "type": "agentMessage",
-        "id": item_id,
-        "text": text,
-        "phase": payload.get("phase"),
-        "memoryCitation": payload.get("memory_citation"),
-    }
-
-
-def error_json(payload: Mapping[str, Any]) -> dict[str, Any]:
-    message = payload.get("message")
-    return {
-        "message": message if isinstance(message, str) else "error",
-        "codexErrorInfo": payload.get("codex_error_info"),
-        "additionalDetails": None,
-    }
-
-
-def error_fails_turn(payload: Mapping[str, Any]) -> bool:
-    """Whether an ``error`` event makes its turn ``failed`` (Codex exempts a few kinds)."""
-    return payload.get("codex_error_info") not in _NON_FAILING_ERRORS
-
-
-@dataclass
-class _TurnBuilder:
-    turn_id: str
-    explicit: bool
-    started_at: int | None = None
-    items: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "inProgress"
-    error: dict[str, Any] | None = None
-    completed_at: int | None = None
-    duration_ms: int | None = None
-
-    def has_user_message(self) -> bool:
-        return any(item.get("type") == "userMessage" for item in self.items)
-
-    def finish(self, status: str, payload: Mapping[str, Any]) -> None:
-        self.status = "failed" if status == "completed" and self.error is not None else status
-        self.completed_at = _opt_int(payload.get("completed_at"))
-        self.duration_ms = _opt_int(payload.get("duration_ms"))
-
-    def to_json(self) -> dict[str, Any]:
-        return turn_json(
-            self.turn_id,
-            status=self.status,
-            items=self.items,
-            error=self.error,
-            started_at=self.started_at,
-            completed_at=self.completed_at,
-            duration_ms=self.duration_ms,
-        )
-
-
-class _HistoryBuilder:
-    def __init__(self) -> None:
-        self.turns: list[_TurnBuilder] = []
-        self.current: _TurnBuilder | None = None
-        self._items = 0
-        self._implicit = 0
-
-    def next_item_id(self) -> str:
-        self._items += 1
-        return f"item-{self._items}"
-
-    def close(self, status: str | None = None) -> None:
-        turn = self.current
-        if turn is None:
-            return
-        if status is not None and turn.status == "inProgress":
-            turn.status = status
-        self.turns.append(turn)
-        self.current = None
-
-    def open(self, turn_id: str | None, started_at: int | None) -> _TurnBuilder:
-        if turn_id is None:
-            self._implicit += 1
-            turn = _TurnBuilder(f"turn-{self._implicit}", explicit=False)
-        else:
-            turn = _TurnBuilder(turn_id, explicit=True, started_at=started_at)
-        self.current = turn
-        return turn
-
-    def ensure(self) -> _TurnBuilder:
-        return self.current if self.current is not None else self.open(None, None)
-
-    def handle(self, payload: Mapping[str, Any]) -> None:
-        kind = payload.get("type")
-        if kind in ("task_started", "turn_started"):
-            # An unfinished turn followed by a new one was cut short.
-            self.close("interrupted")
-            turn_id = payload.get("turn_id")
-            self.open(turn_id if isinstance(turn_id, str) else None, _opt_int(payload.get("started_at")))
-        elif kind == "user_message":
-            turn = self.current
-            if turn is not None and not turn.explicit and turn.has_user_message():
-                self.close("completed")
-            self.ensure().items.append(
-                {"type": "userMessage", "id": self.next_item_id(), "content": user_message_content(payload)}
-            )
-        elif kind == "agent_message":
-            text = payload.get("message")
-            self.ensure().items.append(
-                agent_message_item(self.next_item_id(), text if isinstance(text, str) else "", payload)
-            )
-        elif kind in ("agent_reasoning", "agent_reasoning_raw_content"):
-            text = payload.get("text")
-            if isinstance(text, str):
-                key = "summary" if kind == "agent_reasoning" else "content"
-                turn = self.ensure()
-                last = turn.items[-1] if turn.items else None
-                if last is None or last.get("type") != "reasoning":
-                    last = {"type": "reasoning", "id": self.next_item_id(), "summary": [], "content": []}
-                    turn.items.append(last)
-                last[key].append(text)
-        elif kind == "context_compacted":
-            self.ensure().items.append({"type": "contextCompaction", "id": self.next_item_id()})
-        elif kind == "error":
-            turn = self.current
-            if turn is not None and error_fails_turn(payload):
-                turn.error = error_json(payload)
-        elif kind in ("task_complete", "turn_complete", "turn_aborted") and self.current is not None:
-            self.current.finish("interrupted" if kind == "turn_aborted" else "completed", payload)
-            self.close()
-
-
-def build_turns(items: Sequence[Item], *, active_turn_id: str | None = None) -> list[dict[str, Any]]:
-    """The v2 turns of a thread's rollout items.
-
-    Rollback markers are applied first. A turn still open at the end of the history is
-    ``inProgress`` when it is ``active_turn_id`` (the turn a loaded thread is running now) and
-    ``interrupted`` otherwise (nothing will ever finish it). Item ids are ``item-1``,
-    ``item-2``... in history order; a turn without a ``task_started`` gets the id ``turn-N``."""
-    builder = _HistoryBuilder()
-    for item in apply_rollback_markers(items):
-        if event_type(item) is not None:
-            builder.handle(item["payload"])
-    current = builder.current
-    if current is not None:
-        if current.explicit and current.turn_id == active_turn_id:
-            builder.close()
-        elif not current.explicit and not current.has_user_message():
-            builder.close("completed")
-        else:
-            builder.close("interrupted")
-    return [turn.to_json() for turn in builder.turns]
 
 
 def token_breakdown_json(usage: object) -> dict[str, int]:

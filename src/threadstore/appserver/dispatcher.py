@@ -1,14 +1,16 @@
 """Routing of requests: initialize gating, method lookup, per-thread serialisation, errors.
 
-* The first request must be ``initialize``; any other gets ``Not initialized`` and a second
-  ``initialize`` gets ``Already initialized`` (both ``-32600``).
+One dispatcher serves every connection of a server.
+
+* On each connection the first request must be ``initialize``; any other gets ``Not
+  initialized`` and a second ``initialize`` gets ``Already initialized`` (both ``-32600``).
 * An unknown method gets ``-32601``; malformed params ``-32602``; store and runtime errors are
   mapped by :func:`~threadstore.appserver.errors.error_from_exception`.
-* Requests naming the same ``threadId`` run one at a time, in arrival order; reads
-  (``thread/read``, ``thread/list``, ``thread/loaded/list``) and requests on other threads run
-  concurrently.
-* A response is sent before the notifications its handler asked for; a deferred answer is sent
-  later by the thread's listener.
+* Requests naming the same ``threadId`` run one at a time, in arrival order, whichever
+  connection sent them; reads (``thread/read``, ``thread/list``, ``thread/loaded/list``,
+  ``thread/search``) and requests on other threads run concurrently.
+* A response is sent before whatever its handler asked to do after it (notifications); a
+  deferred answer is sent later by the thread's listener.
 """
 
 from __future__ import annotations
@@ -17,69 +19,71 @@ import asyncio
 import logging
 from typing import Final
 
+from .context import Deferred, Handler, Reply, RequestContext
 from .errors import INTERNAL_ERROR, METHOD_NOT_FOUND, RpcError, error_from_exception
 from .framing import Request
-from .handlers import Deferred, Handler, Handlers, Reply
+from .handlers import Handlers
+from .hub import Member
 from .params import Params
-from .state import Outbox
+from .state import Responder
 
 __all__ = ["Dispatcher"]
 
 logger: Final = logging.getLogger("threadstore.appserver")
 
-CONCURRENT_METHODS: Final = frozenset({"thread/read", "thread/list", "thread/loaded/list"})
+CONCURRENT_METHODS: Final = frozenset({"thread/read", "thread/list", "thread/loaded/list", "thread/search"})
 
 
 class Dispatcher:
-    def __init__(self, handlers: Handlers, outbox: Outbox) -> None:
+    def __init__(self, handlers: Handlers) -> None:
         self._handlers = handlers
         self._routes: dict[str, Handler] = handlers.routes()
-        self._out = outbox
         self._locks: dict[str, _CountedLock] = {}
-        self.initialized = False
 
-    async def handle(self, request: Request) -> None:
-        """Answer one request (now, or later through the listener when deferred)."""
+    async def handle(self, member: Member, request: Request) -> None:
+        """Answer one request of ``member`` (now, or later through the listener when deferred)."""
+        responder = Responder(member.outbox, request.id)
         try:
-            outcome = await self._dispatch(request)
+            outcome = await self._dispatch(member, request, responder)
         except Exception as exc:
             error = error_from_exception(exc)
             if error.code == INTERNAL_ERROR:
                 logger.error("%s (request %r) failed", request.method, request.id, exc_info=exc)
             else:
                 logger.debug("%s (request %r) refused: %s", request.method, request.id, error.message)
-            self._out.fail(request.id, error)
+            responder.fail(error)
             return
         if isinstance(outcome, Deferred):
             return
-        self._out.respond(request.id, outcome.result)
-        for method, params in outcome.then:
-            self._out.notify(method, params)
+        responder.respond(outcome.result)
+        if outcome.then is not None:
+            outcome.then()
 
-    async def _dispatch(self, request: Request) -> Reply | Deferred:
+    async def _dispatch(self, member: Member, request: Request, responder: Responder) -> Reply | Deferred:
         # Gating happens before the first await, so requests are gated in arrival order.
         if request.method == "initialize":
-            if self.initialized:
+            if member.initialized:
                 raise RpcError.invalid_request("Already initialized")
             params = Params(request.params)
-            self.initialized = True
+            member.initialized = True
             return Reply(self._handlers.initialize(params))
-        if not self.initialized:
+        if not member.initialized:
             raise RpcError.invalid_request("Not initialized")
         handler = self._routes.get(request.method)
         if handler is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {request.method}")
         params = Params(request.params)
+        ctx = RequestContext(member, responder)
         key = params.raw.get("threadId")
         if request.method in CONCURRENT_METHODS or not isinstance(key, str):
-            return await handler(params, request.id)
+            return await handler(params, ctx)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = _CountedLock()
         lock.users += 1
         try:
             async with lock.lock:
-                return await handler(params, request.id)
+                return await handler(params, ctx)
         finally:
             lock.users -= 1
             if lock.users == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..errors import InvalidRequest, ThreadNotFound, ThreadStoreError
-from ..runtime.errors import ThreadClosed, ThreadRuntimeError
+from ..runtime.errors import SteerRejected, ThreadClosed, ThreadRuntimeError
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -61,7 +61,7 @@ def error_from_exception(exc: BaseException) -> RpcError:
         return RpcError(INVALID_REQUEST, f"thread not found: {exc.thread_id}")
     if isinstance(exc, InvalidRequest):
         return RpcError(INVALID_REQUEST, exc.detail)
-    if isinstance(exc, ThreadClosed):
+    if isinstance(exc, ThreadClosed | SteerRejected):
         return RpcError(INVALID_REQUEST, str(exc))
     if isinstance(exc, ThreadStoreError):
         code = INTERNAL_ERROR if exc.kind == "internal" else INVALID_REQUEST

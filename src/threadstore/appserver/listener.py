@@ -12,10 +12,12 @@ The listener is the thread's only event consumer. Per event (``codex-core-and-pr
 * ``token_count`` with usage becomes ``thread/tokenUsage/updated``;
 * ``task_complete`` / ``turn_aborted`` answer waiting ``turn/interrupt`` requests with ``{}``,
   then ``turn/completed`` (``completed``, ``failed`` after an error, or ``interrupted``);
-* ``thread_rolled_back`` answers the waiting ``thread/rollback`` with the re-read thread;
+* ``thread_rolled_back`` answers the waiting ``thread/rollback`` with the re-read thread (with
+  turns), or the waiting ``thread/revert`` with the thread and broadcasts ``thread/reverted``;
 * ``error`` answers the request it belongs to when one waits for it, else becomes an ``error``
   notification and marks the turn failed (for the kinds Codex counts as failures).
 
+Notifications go to the connections subscribed to the thread (:meth:`Hub.notify_thread`).
 Events are handled strictly in order, so notifications of one thread keep the order of its
 events. When the thread's events end, every request still waiting on it gets an error.
 """
@@ -38,7 +40,8 @@ from .convert import (
     user_message_content,
 )
 from .errors import RpcError
-from .state import LiveTurn, LoadedThread, Outbox, Registry
+from .hub import Hub
+from .state import LiveTurn, LoadedThread
 from .views import ThreadViews
 
 __all__ = ["ThreadListener"]
@@ -53,10 +56,13 @@ def _opt_int(value: object) -> int | None:
 class ThreadListener:
     """Translates the events of loaded threads into notifications (see the module docs)."""
 
-    def __init__(self, outbox: Outbox, registry: Registry, views: ThreadViews) -> None:
-        self._out = outbox
-        self._registry = registry
+    def __init__(self, hub: Hub, views: ThreadViews) -> None:
+        self._hub = hub
+        self._registry = hub.registry
         self._views = views
+
+    def _notify(self, loaded: LoadedThread, method: str, params: Any) -> None:
+        self._hub.notify_thread(loaded.thread_id, method, params)
 
     async def run(self, loaded: LoadedThread) -> None:
         """Consume ``loaded``'s events until the thread ends; then unregister it and fail what
@@ -74,8 +80,8 @@ class ThreadListener:
         finally:
             self._registry.discard(loaded)
             turn = loaded.active_turn
-            for request_id in loaded.take_pending():
-                self._out.fail(request_id, RpcError.invalid_request(f"thread {loaded.thread_id} was shut down"))
+            for responder in loaded.take_pending():
+                responder.fail(RpcError.invalid_request(f"thread {loaded.thread_id} was shut down"))
             if turn is not None:
                 loaded.active_turn = None
                 self._turn_completed(loaded, turn, "interrupted", {})
@@ -90,10 +96,10 @@ class ThreadListener:
             turn = LiveTurn(turn_id if isinstance(turn_id, str) else new_thread_id(), _opt_int(msg.get("started_at")))
             loaded.active_turn = turn
             shown = turn_json(turn.turn_id, status="inProgress", started_at=turn.started_at)
-            request_id = loaded.pending_starts.pop(event.id, None)
-            if request_id is not None:
-                self._out.respond(request_id, {"turn": shown})
-            self._out.notify("turn/started", {"threadId": thread_id, "turn": shown})
+            responder = loaded.pending_starts.pop(event.id, None)
+            if responder is not None:
+                responder.respond({"turn": shown})
+            self._notify(loaded, "turn/started", {"threadId": thread_id, "turn": shown})
         elif kind == "user_message" and turn is not None:
             item = {"type": "userMessage", "id": new_thread_id(), "content": user_message_content(msg)}
             self._item("item/started", loaded, turn, item)
@@ -103,7 +109,8 @@ class ThreadListener:
             if isinstance(delta, str):
                 item_id = self._open_agent_item(loaded, turn)
                 turn.agent_text.append(delta)
-                self._out.notify(
+                self._notify(
+                    loaded,
                     "item/agentMessage/delta",
                     {"threadId": thread_id, "turnId": turn.turn_id, "itemId": item_id, "delta": delta},
                 )
@@ -117,7 +124,8 @@ class ThreadListener:
         elif kind == "token_count":
             info = msg.get("info")
             if isinstance(info, Mapping):
-                self._out.notify(
+                self._notify(
+                    loaded,
                     "thread/tokenUsage/updated",
                     {
                         "threadId": thread_id,
@@ -131,14 +139,14 @@ class ThreadListener:
             await self._rolled_back(loaded, event)
         elif kind == "thread_name_updated":
             name = msg.get("thread_name")
-            self._out.notify("thread/name/updated", {"threadId": thread_id, "threadName": name})
+            self._notify(loaded, "thread/name/updated", {"threadId": thread_id, "threadName": name})
         elif kind == "error":
             self._error(loaded, event)
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _item(self, method: str, loaded: LoadedThread, turn: LiveTurn, item: dict[str, Any]) -> None:
-        self._out.notify(method, {"threadId": loaded.thread_id, "turnId": turn.turn_id, "item": item})
+        self._notify(loaded, method, {"threadId": loaded.thread_id, "turnId": turn.turn_id, "item": item})
 
     def _open_agent_item(self, loaded: LoadedThread, turn: LiveTurn) -> str:
         if turn.agent_item_id is None:
@@ -158,15 +166,15 @@ class ThreadListener:
             completed_at=_opt_int(msg.get("completed_at")),
             duration_ms=_opt_int(msg.get("duration_ms")),
         )
-        self._out.notify("turn/completed", {"threadId": loaded.thread_id, "turn": shown})
+        self._notify(loaded, "turn/completed", {"threadId": loaded.thread_id, "turn": shown})
 
     def _end_turn(self, loaded: LoadedThread, status: str, msg: Mapping[str, Any]) -> None:
         turn = loaded.active_turn
         loaded.active_turn = None
         # An interrupt that raced with the turn's normal end is answered all the same.
         interrupts, loaded.pending_interrupts = loaded.pending_interrupts, []
-        for request_id in interrupts:
-            self._out.respond(request_id, {})
+        for responder in interrupts:
+            responder.respond({})
         if turn is not None:
             self._turn_completed(loaded, turn, status, msg)
 
@@ -175,34 +183,38 @@ class ThreadListener:
         if pending is None or pending.submission_id != event.id:
             return
         loaded.pending_rollback = None
+        revert = pending.kind == "revert"
         try:
-            thread = await self._views.read(loaded.thread_id, include_turns=True)
+            thread = await self._views.read(loaded.thread_id, include_turns=not revert)
         except Exception as exc:
-            logger.warning("could not re-read thread %s after rollback: %s", loaded.thread_id, exc)
-            self._out.fail(
-                pending.request_id, RpcError.invalid_request(f"thread rolled back, but re-reading it failed: {exc}")
-            )
+            logger.warning("could not re-read thread %s after %s: %s", loaded.thread_id, pending.kind, exc)
+            pending.responder.fail(RpcError.invalid_request(f"thread rolled back, but re-reading it failed: {exc}"))
             return
-        self._out.respond(pending.request_id, {"thread": thread})
+        if not revert:
+            pending.responder.respond({"thread": thread})
+            return
+        pending.responder.respond({"thread": thread, "turnsBackwardsCursor": None, "itemsBackwardsCursor": None})
+        self._hub.broadcast("thread/reverted", {"threadId": loaded.thread_id})
 
     def _error(self, loaded: LoadedThread, event: Event) -> None:
         msg = event.msg
         message = msg.get("message")
         text = message if isinstance(message, str) else "error"
-        request_id = loaded.pending_starts.pop(event.id, None)
-        if request_id is not None:
-            self._out.fail(request_id, RpcError.invalid_request(text))
+        responder = loaded.pending_starts.pop(event.id, None)
+        if responder is not None:
+            responder.fail(RpcError.invalid_request(text))
             return
         pending = loaded.pending_rollback
         if pending is not None and pending.submission_id == event.id:
             loaded.pending_rollback = None
-            self._out.fail(pending.request_id, RpcError.invalid_request(text))
+            pending.responder.fail(RpcError.invalid_request(text))
             return
         turn = loaded.active_turn
         error = error_json(msg)
         if turn is not None and error_fails_turn(msg):
             turn.error = error
-        self._out.notify(
+        self._notify(
+            loaded,
             "error",
             {
                 "threadId": loaded.thread_id,

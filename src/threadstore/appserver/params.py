@@ -97,3 +97,9 @@ class Params:
         if not isinstance(value, list):
             raise _bad(f"`{name}` must be a list")
         return value
+
+    def opt_object(self, name: str) -> Mapping[str, Any] | None:
+        value = self._raw.get(name)
+        if value is None or isinstance(value, Mapping):
+            return value
+        raise _bad(f"`{name}` must be an object")

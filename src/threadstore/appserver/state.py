@@ -1,17 +1,19 @@
-"""What the app server keeps per connection: the outbox and the loaded threads.
+"""What the app server keeps: outboxes, responders and the loaded threads.
 
-A :class:`LoadedThread` is the server's side of one thread loaded in the
-:class:`~threadstore.runtime.ThreadManager`: its listener task, the turn it is running (as far
-as the events said so far), and the requests whose answers wait for an event (``turn/start``
-waits for ``task_started``, ``turn/interrupt`` for ``turn_aborted``, ``thread/rollback`` for
-``thread_rolled_back``).
+An :class:`Outbox` sends one connection's responses and notifications; a :class:`Responder` is
+the address of one request's answer (its connection's outbox and its id), kept by requests whose
+answer waits for an event. A :class:`LoadedThread` is the server's side of one thread loaded in
+the :class:`~threadstore.runtime.ThreadManager` (shared by every connection): its listener task,
+the turn it is running (as far as the events said so far), and the requests whose answers wait
+for an event (``turn/start`` waits for ``task_started``, ``turn/interrupt`` for the turn's end,
+``thread/rollback`` and ``thread/revert`` for ``thread_rolled_back``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..runtime.thread import Thread
 from .convert import ThreadStatus
@@ -19,7 +21,7 @@ from .errors import RpcError
 from .framing import RequestId, error_response, notification, response
 from .transport import Transport
 
-__all__ = ["LiveTurn", "LoadedThread", "Outbox", "PendingRollback", "Registry"]
+__all__ = ["LiveTurn", "LoadedThread", "Outbox", "PendingRollback", "Registry", "Responder"]
 
 
 class Outbox:
@@ -38,6 +40,20 @@ class Outbox:
         self._transport.send(notification(method, params))
 
 
+@dataclass(frozen=True)
+class Responder:
+    """Where the answer to one request goes."""
+
+    outbox: Outbox
+    request_id: RequestId
+
+    def respond(self, result: Any) -> None:
+        self.outbox.respond(self.request_id, result)
+
+    def fail(self, error: RpcError) -> None:
+        self.outbox.fail(self.request_id, error)
+
+
 @dataclass
 class LiveTurn:
     """The turn a loaded thread is running, built from its events."""
@@ -51,8 +67,11 @@ class LiveTurn:
 
 @dataclass(frozen=True)
 class PendingRollback:
+    """A ``thread/rollback`` or ``thread/revert`` waiting for its ``thread_rolled_back``."""
+
     submission_id: str
-    request_id: RequestId
+    responder: Responder
+    kind: Literal["rollback", "revert"] = "rollback"
 
 
 @dataclass
@@ -61,9 +80,9 @@ class LoadedThread:
     listener: asyncio.Task[None] | None = None
     active_turn: LiveTurn | None = None
     #: turn/start requests waiting for their ``task_started``, by submission id.
-    pending_starts: dict[str, RequestId] = field(default_factory=dict)
+    pending_starts: dict[str, Responder] = field(default_factory=dict)
     #: turn/interrupt requests waiting for the turn to end.
-    pending_interrupts: list[RequestId] = field(default_factory=list)
+    pending_interrupts: list[Responder] = field(default_factory=list)
     pending_rollback: PendingRollback | None = None
 
     @property
@@ -79,11 +98,11 @@ class LoadedThread:
     def status(self) -> ThreadStatus:
         return "active" if self.turn_busy else "idle"
 
-    def take_pending(self) -> list[RequestId]:
+    def take_pending(self) -> list[Responder]:
         """Every request still waiting on this thread (cleared)."""
         waiting = [*self.pending_starts.values(), *self.pending_interrupts]
         if self.pending_rollback is not None:
-            waiting.append(self.pending_rollback.request_id)
+            waiting.append(self.pending_rollback.responder)
         self.pending_starts.clear()
         self.pending_interrupts.clear()
         self.pending_rollback = None

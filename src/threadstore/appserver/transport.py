@@ -1,11 +1,13 @@
-"""Transports: where lines come from and where messages go.
+"""Transports: where incoming messages come from and where outgoing messages go.
 
-A :class:`Transport` yields incoming lines (``None`` at end of input) and queues outgoing
-messages. Outgoing messages are written by one writer task in the order they were queued, so a
-response queued before a notification is always written before it. :class:`StdioTransport`
-reads a binary stream in a daemon thread (waiting for input never blocks the event loop nor the
-process's exit) and writes each message as one line, flushed. :class:`QueueTransport` is the
-in-process variant (tests, embedding).
+A :class:`Transport` yields incoming messages as lines of bytes (``None`` at end of input) and
+queues outgoing messages. Outgoing messages are written by one writer task
+(:class:`QueuedWriter`) in the order they were queued, so a response queued before a
+notification is always written before it. :class:`StdioTransport` reads a binary stream in a
+daemon thread (waiting for input never blocks the event loop nor the process's exit) and writes
+each message as one line, flushed. :class:`QueueTransport` is the in-process variant (tests,
+embedding); :mod:`.websocket` has the WebSocket one. Writing to a peer that is gone drops the
+message (and every later one) with a warning; it never fails the sender.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, BinaryIO, Final
 from .._lines import LineReader
 from .framing import encode
 
-__all__ = ["QueueTransport", "StdioTransport", "Transport"]
+__all__ = ["QueueTransport", "QueuedWriter", "StdioTransport", "Transport"]
 
 logger: Final = logging.getLogger("threadstore.appserver")
 
@@ -44,7 +46,7 @@ class Transport(abc.ABC):
         await self.drain()
 
 
-class _QueuedWriter:
+class QueuedWriter:
     """Writes queued messages in order from one task (started lazily on the running loop)."""
 
     def __init__(self) -> None:
@@ -104,7 +106,7 @@ class StdioTransport(Transport):
         await self._writer.stop()
 
 
-class _StreamWriter(_QueuedWriter):
+class _StreamWriter(QueuedWriter):
     def __init__(self, stream: BinaryIO) -> None:
         super().__init__()
         self._stream = stream

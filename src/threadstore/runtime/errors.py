@@ -6,7 +6,7 @@ the runtime; the classes below describe failures that belong to the runtime itse
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "ThreadClosed", "ThreadRuntimeError"]
+__all__ = ["ModelError", "SteerRejected", "ThreadClosed", "ThreadRuntimeError"]
 
 
 class ThreadRuntimeError(Exception):
@@ -26,6 +26,12 @@ class ThreadClosed(ThreadRuntimeError):
     def __init__(self, thread_id: str) -> None:
         super().__init__(f"thread {thread_id} has shut down")
         self.thread_id = thread_id
+
+
+class SteerRejected(ThreadRuntimeError):
+    """Input could not be steered into the running turn: no turn is running (or it is already
+    ending), or the running turn is not the one the caller expected. Codex's messages:
+    ``no active turn to steer`` and ``expected active turn id `A` but found `B```."""
 
 
 class ModelError(ThreadRuntimeError):

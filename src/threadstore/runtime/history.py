@@ -8,7 +8,8 @@ A *user turn* starts at a real user message: a ``response_item`` ``message`` wit
 that is not injected context (``<environment_context>``, AGENTS.md instructions, ...). Its
 *start* in the rollout is the ``task_started`` that opened it, when one precedes the message
 within the turn (Codex writes ``task_started`` and ``turn_context`` before the user message),
-else the message itself.
+else the message itself. A further user message inside a turn (opened by ``task_started``)
+that already has one is input steered into that turn: it belongs to the turn and starts none.
 """
 
 from __future__ import annotations
@@ -69,24 +70,47 @@ def _rollback_turns(item: Mapping[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
 
 
+class _TurnScan:
+    """Where user turns start, fed the items in order (see the module documentation)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._opened: int | None = None
+        self._in_turn = False
+        self._has_user = False
+
+    def step(self, item: Mapping[str, Any], position: int) -> int | None:
+        """The start of the user turn ``item`` begins (``position`` is the item's place in the
+        caller's sequence, recorded for a ``task_started``), or None."""
+        kind = event_type(item)
+        if kind in _TURN_STARTED:
+            self._opened, self._in_turn, self._has_user = position, True, False
+        elif kind in _TURN_ENDED:
+            self.reset()
+        elif _user_message_item(item):
+            if self._in_turn and self._has_user:
+                return None
+            start = self._opened if self._opened is not None else position
+            self._opened, self._has_user = None, True
+            return start
+        return None
+
+
 def _scan_turns(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
     """(turn start, user message index) of every surviving user turn."""
     turns: list[tuple[int, int]] = []
-    opened: int | None = None
+    scan = _TurnScan()
     for index, item in enumerate(items):
-        kind = event_type(item)
-        if kind in _TURN_STARTED:
-            opened = index
-        elif kind in _TURN_ENDED:
-            opened = None
-        elif _user_message_item(item):
-            turns.append((opened if opened is not None else index, index))
-            opened = None
-        else:
-            n = _rollback_turns(item)
-            if n is not None:
-                del turns[max(0, len(turns) - n) :]
-                opened = None
+        n = _rollback_turns(item)
+        if n is not None:
+            del turns[max(0, len(turns) - n) :]
+            scan.reset()
+            continue
+        start = scan.step(item, index)
+        if start is not None:
+            turns.append((start, index))
     return turns
 
 
@@ -105,7 +129,7 @@ def apply_rollback_markers(items: Sequence[Item]) -> list[Item]:
     removed, and so are the markers."""
     out: list[Item] = []
     starts: list[int] = []
-    opened: int | None = None
+    scan = _TurnScan()
     for item in items:
         n = _rollback_turns(item)
         if n is not None:
@@ -113,16 +137,11 @@ def apply_rollback_markers(items: Sequence[Item]) -> list[Item]:
                 cut = starts[max(0, len(starts) - n)]
                 del out[cut:]
                 del starts[max(0, len(starts) - n) :]
-            opened = None
+            scan.reset()
             continue
-        kind = event_type(item)
-        if kind in _TURN_STARTED:
-            opened = len(out)
-        elif kind in _TURN_ENDED:
-            opened = None
-        elif _user_message_item(item):
-            starts.append(opened if opened is not None else len(out))
-            opened = None
+        start = scan.step(item, len(out))
+        if start is not None:
+            starts.append(start)
         out.append(item)
     return out
 
@@ -137,13 +156,15 @@ def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
     """
     history: list[dict[str, Any]] = []
     starts: list[int] = []
+    scan = _TurnScan()
     for item in items:
         kind = item.get("type")
         payload = item.get("payload")
+        begins = scan.step(item, len(history)) is not None
         if kind == "response_item" and isinstance(payload, Mapping):
             if payload.get("type") in _SKIPPED_RESPONSE_ITEMS:
                 continue
-            if is_user_message(payload):
+            if begins:
                 starts.append(len(history))
             history.append(dict(payload))
         elif kind == "compacted" and isinstance(payload, Mapping):
@@ -157,6 +178,8 @@ def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
             starts = [i for i, p in enumerate(history) if is_user_message(p)]
         else:
             n = _rollback_turns(item)
+            if n is not None:
+                scan.reset()
             if n and starts:
                 keep = max(0, len(starts) - n)
                 del history[starts[keep] :]

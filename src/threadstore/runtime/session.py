@@ -1,18 +1,18 @@
 """The session: one asyncio task per thread that turns ops into turns and events.
 
 Ops are processed strictly in submission order by a single loop. A user turn runs in its own
-task so that an ``interrupt`` (or ``shutdown``) can reach it while the model streams; user input
-that arrives during a turn is queued and starts when the turn ends (Codex would steer it into
-the running turn). Events are persisted through the thread's :class:`LiveThread` *before* they
-are delivered, except ``session_configured`` and ``shutdown_complete``, which are never
-persisted and are delivered directly.
+task so that an ``interrupt`` (or ``shutdown``) can reach it while the model streams. A
+``user_input`` op that arrives during a turn is queued and starts its own turn when the running
+one ends; :meth:`Session.steer` (``turn/steer``) instead adds input to the running turn: it is
+recorded after the model's current answer and the model is asked again, within the same turn,
+with the steered input in its request (see :mod:`.turn`). Events go through the session's
+:class:`~.journal.Journal`: persisted through the thread's :class:`LiveThread` *before* they are
+delivered, except ``session_configured`` and ``shutdown_complete``, which are never persisted
+and are delivered directly.
 
-A turn persists, in order: ``task_started``, ``turn_context``, the user ``message`` response
-item, ``user_message``; then ``agent_message``, the assistant ``message`` response item,
-``token_count`` and ``task_complete`` (or ``turn_aborted`` when interrupted, or ``error`` and
-``task_complete`` when the model failed), and flushes. Rollback appends a
-``thread_rolled_back`` marker (nothing is deleted). Shutdown aborts the running turn, shuts
-persistence down (an ``error`` event if that fails, and the writer is then discarded so it
+A turn is run by :class:`~.turn_runner.TurnRunner` (it says what is persisted, in which
+order). Rollback appends a ``thread_rolled_back`` marker (nothing is deleted). Shutdown aborts
+the running turn, shuts persistence down (an ``error`` event if that fails, and the writer is then discarded so it
 never leaks), and delivers ``shutdown_complete``. When the submission channel is closed without
 a shutdown op, persistence is shut down all the same.
 """
@@ -24,34 +24,26 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Final
 
-from ..errors import ThreadStoreError
-from ..items import Item, assistant_message, thread_rolled_back
-from ..items import turn_context as turn_context_item
-from ..store.types import MemoryMode, SessionSource, TokenUsage
+from ..errors import InvalidRequest, ThreadStoreError
+from ..items import Item, thread_rolled_back
+from ..store.types import MemoryMode, SessionSource
 from .config import ThreadConfig, ThreadConfigSnapshot
-from .errors import ModelError, ThreadClosed
+from .errors import SteerRejected, ThreadClosed
 from .events import INITIAL_SUBMIT_ID, Event, Submission
 from .history import event_messages, last_token_usage, reconstruct_model_history
+from .journal import Journal
 from .live_thread import LiveThread
-from .models.base import ModelClient, ModelCompleted, ModelRequest
+from .models.base import ModelClient
 from .protocol import (
     InvalidOp,
     UserInput,
-    add_usage,
-    agent_message_msg,
     error_msg,
-    event_item,
     parse_user_input,
-    task_complete_msg,
-    task_started_msg,
-    token_count_msg,
-    turn_aborted_msg,
-    user_message_msg,
 )
-from .turn import Interrupted, Turn, sample
+from .turn import Turn
+from .turn_runner import TurnRunner
 
 __all__ = ["Session"]
 
@@ -80,23 +72,21 @@ class Session:
         self._config = config
         self._model = model
         self._live = live
+        self._journal = Journal(thread_id, live, reconstruct_model_history(initial_items))
         self._source = source
         self._forked_from_id = forked_from_id
         self._rollout_path = rollout_path
         self._thread_name = thread_name
         self._memory_mode: MemoryMode = config.memory_mode
         self._initial_messages = event_messages(initial_items) if initial_items else None
-        self._history: list[dict[str, Any]] = reconstruct_model_history(initial_items)
-        self._usage: TokenUsage | None = last_token_usage(initial_items)
+        self._turns = TurnRunner(self._journal, model, config, last_token_usage(initial_items))
         self._ops: asyncio.Queue[Submission | None] = asyncio.Queue()
-        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._pending: deque[tuple[str, UserInput]] = deque()
         self._active: Turn | None = None
         self._runner: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._accepting = True
         self._terminated = asyncio.Event()
-        self._events_ended = False
         #: Set when persistence could not be shut down cleanly (the writer was then discarded).
         self.shutdown_error: BaseException | None = None
 
@@ -118,7 +108,7 @@ class Session:
     @property
     def model_history(self) -> list[dict[str, Any]]:
         """A copy of the model-visible history the next turn will send."""
-        return list(self._history)
+        return list(self._journal.history)
 
     def snapshot(self) -> ThreadConfigSnapshot:
         config = self._config
@@ -161,13 +151,27 @@ class Session:
 
     async def next_event(self) -> Event:
         """The next event; raises :class:`ThreadClosed` after the last one was delivered."""
-        if self._events_ended:
+        return await self._journal.next_event()
+
+    def steer(self, items: object, expected_turn_id: str) -> str:
+        """Add input (``user_input`` items) to the running turn and return the turn's id.
+
+        Raises :class:`InvalidRequest` for malformed or empty input, :class:`SteerRejected` when
+        no turn is running (or it is already ending) or the running turn is not
+        ``expected_turn_id``, and :class:`ThreadClosed` once the session stopped accepting ops."""
+        if not self._accepting:
             raise ThreadClosed(self.thread_id)
-        event = await self._events.get()
-        if event is None:
-            self._events_ended = True
-            raise ThreadClosed(self.thread_id)
-        return event
+        try:
+            parsed = parse_user_input({"items": items})
+        except InvalidOp as exc:
+            raise InvalidRequest(str(exc)) from None
+        turn = self._active
+        if turn is None or not turn.steerable:
+            raise SteerRejected("no active turn to steer")
+        if turn.turn_id != expected_turn_id:
+            raise SteerRejected(f"expected active turn id `{expected_turn_id}` but found `{turn.turn_id}`")
+        turn.steer(parsed)
+        return turn.turn_id
 
     async def wait_terminated(self) -> None:
         await self._terminated.wait()
@@ -204,12 +208,12 @@ class Session:
         return msg
 
     def _emit(self, event: Event) -> None:
-        self._events.put_nowait(event)
+        self._journal.emit(event)
 
     def _finish(self) -> None:
         self._accepting = False
         if not self._terminated.is_set():
-            self._events.put_nowait(None)
+            self._journal.end()
             self._terminated.set()
 
     async def _run(self) -> None:
@@ -276,37 +280,6 @@ class Session:
             # Delivered directly: persistence is closed and this event is never stored.
             self._emit(Event(sub_id, {"type": "shutdown_complete"}))
 
-    # -- persistence helpers ---------------------------------------------------------------------
-
-    async def _persist(self, sub_id: str, items: list[Item]) -> None:
-        if self._live is None:
-            return
-        try:
-            await self._live.append_items(items)
-        except ThreadStoreError as exc:
-            logger.warning("failed to record rollout items for thread %s: %s", self.thread_id, exc)
-            self._emit(Event(sub_id, error_msg(f"failed to record rollout items: {exc}")))
-
-    async def _send(self, sub_id: str, msg: dict[str, Any]) -> None:
-        """Persist an event message (the policy decides whether it is stored), then deliver it."""
-        await self._persist(sub_id, [event_item(msg)])
-        self._emit(Event(sub_id, msg))
-
-    async def _record(self, sub_id: str, item: Item) -> None:
-        """Persist a non-event item; response items also join the model history."""
-        if item.get("type") == "response_item":
-            self._history.append(dict(item["payload"]))
-        await self._persist(sub_id, [item])
-
-    async def _flush(self, sub_id: str) -> None:
-        if self._live is None:
-            return
-        try:
-            await self._live.flush()
-        except ThreadStoreError as exc:
-            logger.warning("failed to flush thread %s: %s", self.thread_id, exc)
-            self._emit(Event(sub_id, error_msg(f"failed to flush thread persistence: {exc}")))
-
     # -- turns -----------------------------------------------------------------------------------
 
     async def _run_turns(self) -> None:
@@ -314,77 +287,17 @@ class Session:
             sub_id, parsed = self._pending.popleft()
             await self._run_turn(sub_id, parsed)
 
-    def _turn_context(self, turn: Turn) -> Item:
-        config = self._config
-        assert config.model is not None
-        now = datetime.now().astimezone()
-        return turn_context_item(
-            cwd=config.cwd,
-            model=config.model,
-            turn_id=turn.turn_id,
-            approval_policy=config.approval_policy,
-            effort=config.reasoning_effort,
-            sandbox_policy=dict(config.sandbox_policy),
-            current_date=now.strftime("%Y-%m-%d"),
-            timezone=now.tzname() or "UTC",
-        )
+    async def _send(self, sub_id: str, msg: dict[str, Any]) -> None:
+        await self._journal.send(sub_id, msg)
 
     async def _run_turn(self, sub_id: str, parsed: UserInput) -> None:
         turn = Turn(sub_id)
         self._active = turn
         try:
-            await self._send(sub_id, task_started_msg(turn.turn_id, self._model.context_window))
-            await self._record(sub_id, self._turn_context(turn))
-            await self._record(
-                sub_id,
-                {"type": "response_item", "payload": {"type": "message", "role": "user", "content": parsed.content}},
-            )
-            await self._send(sub_id, user_message_msg(parsed))
-            completed = await self._sample(turn)
-            await self._complete_turn(turn, completed)
-        except Interrupted:
-            turn.finished = True
-            await self._send(sub_id, turn_aborted_msg(turn.turn_id, turn.elapsed_ms()))
-        except ModelError as exc:
-            await self._send(sub_id, error_msg(str(exc), exc.kind))
-            await self._send(sub_id, self._task_complete(turn, None))
-        except Exception as exc:  # a turn never takes the session down
-            logger.exception("turn %s of thread %s failed", turn.turn_id, self.thread_id)
-            await self._send(sub_id, error_msg(f"turn failed: {exc}"))
-            await self._send(sub_id, self._task_complete(turn, None))
+            await self._turns.run(turn, parsed)
         finally:
             self._active = None
-        await self._flush(sub_id)
-
-    async def _sample(self, turn: Turn) -> ModelCompleted:
-        config = self._config
-        assert config.model is not None
-        request = ModelRequest(
-            model=config.model,
-            input=list(self._history),
-            instructions=config.base_instructions,
-            reasoning_effort=config.reasoning_effort,
-        )
-
-        def delta(text: str) -> None:
-            self._emit(Event(turn.sub_id, {"type": "agent_message_delta", "delta": text}))
-
-        return await sample(self._model, turn, request, delta)
-
-    async def _complete_turn(self, turn: Turn, completed: ModelCompleted) -> None:
-        sub_id = turn.sub_id
-        text = completed.text
-        await self._send(sub_id, agent_message_msg(text))
-        await self._record(sub_id, assistant_message(text))
-        if completed.usage is not None:
-            self._usage = add_usage(self._usage, completed.usage)
-        usage = self._usage if completed.usage is not None else None
-        await self._send(sub_id, token_count_msg(usage, completed.usage, self._model.context_window))
-        await self._send(sub_id, self._task_complete(turn, text))
-
-    def _task_complete(self, turn: Turn, last_agent_message: str | None) -> dict[str, Any]:
-        turn.finished = True
-        return task_complete_msg(turn.turn_id, last_agent_message, turn.elapsed_ms())
+        await self._journal.flush(sub_id)
 
     # -- other ops -------------------------------------------------------------------------------
 
@@ -416,9 +329,9 @@ class Session:
         except ThreadStoreError as exc:
             await self._send(sub_id, error_msg(f"thread rollback failed: {exc}", "thread_rollback_failed"))
             return
-        self._history = history
-        self._usage = usage
-        await self._flush(sub_id)
+        self._journal.history[:] = history
+        self._turns.usage = usage
+        await self._journal.flush(sub_id)
         self._emit(Event(sub_id, dict(marker["payload"])))
 
     async def _set_memory_mode(self, sub_id: str, mode: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidRequest
@@ -102,6 +102,12 @@ class Thread:
         submission = Submission(str(next(self._ids)), dict(op))
         self._session.submit(submission)
         return submission.id
+
+    async def steer(self, items: Sequence[Mapping[str, Any]], expected_turn_id: str) -> str:
+        """Add input (``user_input`` items, e.g. ``{"type": "text", "text": "..."}``) to the
+        running turn ``expected_turn_id`` and return its id: the input joins that turn's next
+        model request (see :meth:`Session.steer` for the errors)."""
+        return self._session.steer(list(items), expected_turn_id)
 
     async def next_event(self) -> Event:
         """The next event, waiting for it. Raises :class:`ThreadClosed` after the last one."""

@@ -1,8 +1,16 @@
-"""One turn's sampling: a model request streamed to completion, interruptible at any point.
+"""One turn's state and sampling: a model request streamed to completion, interruptible at any
+point, and the input steered into the turn while it runs.
 
 :func:`sample` runs the model's stream in its own task so that :meth:`Turn.interrupt` (an
 ``interrupt`` or ``shutdown`` op) can cancel it while it waits for the model; text deltas are
 handed to the caller as they arrive (they are delivered, never persisted).
+
+Steering: :meth:`Turn.steer` queues input for the running turn; the session takes it with
+:meth:`Turn.take_steered` after each model answer and, when there is some, records it and asks
+the model again within the same turn. The first time nothing is left to take, the turn stops
+accepting input (it is about to end), so steered input is never lost between the last check and
+the end of the turn; input steered into a turn that is then interrupted is dropped, like queued
+input.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import dataclass, field
 from ..ids import new_thread_id
 from .errors import ModelError
 from .models.base import ModelClient, ModelCompleted, ModelRequest, TextDelta
+from .protocol import UserInput
 
 __all__ = ["Interrupted", "Turn", "sample"]
 
@@ -33,6 +42,24 @@ class Turn:
     interrupted: bool = False
     finished: bool = False
     stream_task: asyncio.Task[ModelCompleted] | None = None
+    steered: list[UserInput] = field(default_factory=list)
+    closed_to_input: bool = False
+
+    @property
+    def steerable(self) -> bool:
+        """True while input steered now would still reach the model in this turn."""
+        return not (self.finished or self.interrupted or self.closed_to_input)
+
+    def steer(self, user: UserInput) -> None:
+        self.steered.append(user)
+
+    def take_steered(self) -> list[UserInput]:
+        """The input steered since the last call (oldest first); when there is none, the turn
+        stops accepting more."""
+        taken, self.steered = self.steered, []
+        if not taken:
+            self.closed_to_input = True
+        return taken
 
     def interrupt(self) -> None:
         self.interrupted = True

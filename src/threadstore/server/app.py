@@ -141,7 +141,11 @@ def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[...,
 
 
 def _bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    """``text`` cut to ``limit`` characters, with anything UTF-8 cannot carry (lone surrogates a
+    client sent, echoed back) escaped."""
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _generic_handler(service: ThreadStoreService, auth: _BearerAuth | None) -> grpc.GenericRpcHandler:

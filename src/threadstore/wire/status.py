@@ -74,7 +74,7 @@ MAX_DETAIL_BYTES: Final = 2048
 def error_metadata(exc: ThreadStoreError) -> tuple[tuple[str, str | bytes], ...]:
     """Trailing metadata that lets a threadstore client rebuild ``exc`` (its detail cut to
     :data:`MAX_DETAIL_BYTES`, so that an echoed bad value never outgrows the headers)."""
-    detail = _detail(exc).encode("utf-8")[:MAX_DETAIL_BYTES]
+    detail = _detail(exc).encode("utf-8", "backslashreplace")[:MAX_DETAIL_BYTES]
     return ((KIND_KEY, exc.kind), (DETAIL_KEY, detail))
 
 
