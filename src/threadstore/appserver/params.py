@@ -90,14 +90,6 @@ class Params:
             raise _bad(f"unknown `{name}` {value!r} (expected one of: {', '.join(allowed)})")
         return value
 
-    def opt_list(self, name: str) -> list[Any] | None:
-        value = self._raw.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise _bad(f"`{name}` must be a list")
-        return value
-
     def opt_object(self, name: str) -> Mapping[str, Any] | None:
         value = self._raw.get(name)
         if value is None or isinstance(value, Mapping):

@@ -133,6 +133,3 @@ class Thread:
         running turn is aborted and persistence shut down (discarded if that fails)."""
         self._session.close_submissions()
         await self._session.wait_terminated()
-
-    async def wait_until_terminated(self) -> None:
-        await self._session.wait_terminated()

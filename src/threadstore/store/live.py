@@ -25,7 +25,6 @@ from .types import CreateThreadParams, ResumeThreadParams
 __all__ = ["LiveWriter", "LiveWriterStore", "initial_session_meta", "run_detached"]
 
 T = TypeVar("T")
-W = TypeVar("W", bound="LiveWriter")
 
 _background: set[asyncio.Task[Any]] = set()
 

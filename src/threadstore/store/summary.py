@@ -157,8 +157,6 @@ _STATE_FIELDS: Final = (
     "rollout_name",
     "token_usage",
     "last_timestamp",
-    "item_count",
-    "fork_ordinal",
 )
 
 
@@ -197,8 +195,6 @@ class ThreadSummary:
         self.rollout_name: str | None = None
         self.token_usage: dict[str, Any] | None = None
         self.last_timestamp: str | None = None
-        self.item_count = 0
-        self.fork_ordinal: int | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -226,7 +222,6 @@ class ThreadSummary:
     def add(self, item: Mapping[str, Any], timestamp: str | None = None) -> None:
         """Fold one item written at ``timestamp`` (its rollout line's stamp). An item that carries
         its own ``timestamp`` was written then (a copy keeps its original time)."""
-        self.item_count += 1
         own = item.get("timestamp")
         if isinstance(own, str):
             timestamp = own
@@ -256,8 +251,6 @@ class ThreadSummary:
             if isinstance(meta_id, str):
                 self.thread_id = meta_id
             self.forked_from_id = _s(meta.get("forked_from_id"))
-            ordinal = meta.get("forked_from_ordinal_exclusive")
-            self.fork_ordinal = ordinal if isinstance(ordinal, int) and not isinstance(ordinal, bool) else None
             self.created_at = _s(meta.get("timestamp"))
             self.cwd = _s(meta.get("cwd")) or ""
             self.originator = _s(meta.get("originator")) or ""

@@ -67,7 +67,3 @@ class ThreadLock:
             pass
         finally:
             os.close(fd)
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None

@@ -91,10 +91,6 @@ class Index:
     def dir_mtimes(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT path, mtime_ns FROM dirs").fetchall())
 
-    def dir_mtime(self, path: str) -> int | None:
-        row = self._conn.execute("SELECT mtime_ns FROM dirs WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else None
-
     def set_dir(self, path: str, mtime_ns: int) -> None:
         self._conn.execute(
             "INSERT INTO dirs (path, mtime_ns) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns",
@@ -169,10 +165,6 @@ class Index:
         """(path, inode) of an indexed thread."""
         row = self._conn.execute("SELECT path, ino FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
         return (row[0], row[1]) if row else None
-
-    def get_by_path(self, path: str) -> IndexRow | None:
-        values = self._conn.execute(f"SELECT {self._COLUMNS} FROM threads WHERE path = ?", (path,)).fetchone()
-        return self._row(values) if values else None
 
     def paths_under(self, directory: str) -> dict[str, str]:
         """path → thread id for rows whose rollout lies directly in ``directory``."""
