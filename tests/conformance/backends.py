@@ -124,3 +124,34 @@ class RemoteBackend(Backend):
 
 
 BACKENDS["remote"] = RemoteBackend
+
+
+class PostgresBackend(Backend):
+    """A database of its own on the session's throwaway PostgreSQL server; every store opened
+    is a new :class:`~threadstore.store.postgres.PostgresThreadStore` (its own pool and lease
+    holder, like another process) over that database."""
+
+    name = "postgres"
+    durable = True
+    has_files = False
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        from ..postgres_server import shared_server
+
+        self._server = shared_server()
+        self.dsn = self._server.create_database()
+
+    async def _open(self) -> ThreadStore:
+        from threadstore.store.postgres import PostgresThreadStore
+
+        return PostgresThreadStore(self.dsn, pool_size=4)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            self._server.drop_database(self.dsn)
+
+
+BACKENDS["postgres"] = PostgresBackend

@@ -26,7 +26,7 @@ from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
 from ...items import Item
 from ...timeutil import from_ms, utc_now
-from ..patch import ThreadMetadataPatch, apply_patch
+from ..patch import ThreadMetadataPatch, apply_patch, reconcile_overrides
 from ..query import decode_cursor, encode_cursor
 from ..summary import ThreadSummary, search_texts
 from ..types import ListThreadsParams, SearchThreadsParams, StoredThread
@@ -625,17 +625,7 @@ class Catalog:
         value removes its override."""
         derived = self.compose(thread_id, path, summary, stat_or_none(path), overrides=False)
         current = self.index.overrides(thread_id)
-        keep: dict[str, Any] = {}
-        drop: list[str] = []
-        for name, value in patch.present().items():
-            if name == "updated_at":
-                if value > derived.updated_at:
-                    keep[name] = value
-            elif value == getattr(derived, name):
-                drop.append(name)
-            else:
-                keep[name] = value
-        updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
+        updated = reconcile_overrides(current, patch, derived)
         if updated != current:
             with self.index.transaction():
                 self.index.set_overrides(thread_id, updated)
