@@ -2,7 +2,7 @@
 
 The storage contract is :class:`ThreadStore`; its backends are :class:`InMemoryThreadStore`,
 :class:`LocalThreadStore` (Codex-compatible JSONL files plus a SQLite index) and, with the
-matching extras installed, the remote (gRPC) store.
+matching extras installed, :class:`PostgresThreadStore` and the remote (gRPC) store.
 """
 
 from __future__ import annotations
@@ -86,16 +86,30 @@ __all__ = [
 from .runtime import Event, Thread, ThreadConfig, ThreadManager
 from .store.local import LocalThreadStore
 
-__all__ += ["Event", "LocalThreadStore", "RemoteThreadStore", "Thread", "ThreadConfig", "ThreadManager"]
+__all__ += [
+    "Event",
+    "LocalThreadStore",
+    "PostgresThreadStore",
+    "RemoteThreadStore",
+    "Thread",
+    "ThreadConfig",
+    "ThreadManager",
+]
 
 if TYPE_CHECKING:
     from .remote import RemoteThreadStore
+    from .store.postgres import PostgresThreadStore
 
 
 def __getattr__(name: str) -> Any:
-    # The remote store needs the optional `grpc` extra: import it only when asked for.
+    # The remote and PostgreSQL stores need optional extras (`grpc`, `postgres`): import them
+    # only when asked for.
     if name == "RemoteThreadStore":
         from .remote import RemoteThreadStore
 
         return RemoteThreadStore
+    if name == "PostgresThreadStore":
+        from .store.postgres import PostgresThreadStore
+
+        return PostgresThreadStore
     raise AttributeError(f"module 'threadstore' has no attribute {name!r}")

@@ -138,7 +138,10 @@ def root(
     store: Annotated[
         str | None,
         typer.Option(
-            "--store", "-s", help="Store URL: memory:, local:PATH, grpc://HOST:PORT.", envvar="THREADSTORE_URL"
+            "--store",
+            "-s",
+            help="Store URL: memory:, local:PATH, grpc://HOST:PORT, postgresql://...",
+            envvar="THREADSTORE_URL",
         ),
     ] = None,
 ) -> None:
