@@ -102,7 +102,12 @@ SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
 async def _current_version(conn: psycopg.AsyncConnection[Any]) -> int:
-    cur = await conn.execute("SELECT to_regclass('threadstore.schema_version') IS NOT NULL")
+    # A plain query of the catalog (not to_regclass, whose cached lookup may not yet see a table
+    # another process created while this one waited for the migration lock).
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'threadstore' AND c.relname = 'schema_version')"
+    )
     row = await cur.fetchone()
     if row is None or not row[0]:
         return 0
