@@ -80,6 +80,9 @@ class RemoteBackend(Backend):
     durable = True
     has_files = False
 
+    #: The store the server runs.
+    store_url = "memory:"
+
     def __init__(self, tmp_path: Path) -> None:
         super().__init__(tmp_path)
         self._process: subprocess.Popen[str] | None = None
@@ -89,7 +92,16 @@ class RemoteBackend(Backend):
         import sys
 
         process = subprocess.Popen(
-            [sys.executable, "-m", "threadstore.server", "--listen", "127.0.0.1:0", "--store", "memory:", "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "threadstore.server",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                self.store_url,
+                "--quiet",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -155,3 +167,25 @@ class PostgresBackend(Backend):
 
 
 BACKENDS["postgres"] = PostgresBackend
+
+
+class RemotePostgresBackend(RemoteBackend):
+    """A real ``threadstore serve --store postgresql://...`` process over a database of its own."""
+
+    name = "remote-postgres"
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        from ..postgres_server import shared_server
+
+        self._server = shared_server()
+        self.store_url = self._server.create_database()
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            self._server.drop_database(self.store_url)
+
+
+BACKENDS["remote-postgres"] = RemotePostgresBackend
