@@ -56,7 +56,10 @@ def _free_port() -> int:
 class PostgresServer:
     """One PostgreSQL cluster in a temporary directory (see the module documentation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        #: Whether the server syncs its WAL to the disk (off for tests: nothing here outlives the
+        #: machine, and tests run faster; on for benchmarks, which must measure real commits).
+        self.durable = durable
         self.bin_dir = find_bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="threadstore-pg-"))
         self.data = self.root / "data"
@@ -98,12 +101,12 @@ class PostgresServer:
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
             "unix_socket_directories": str(self.sockets),
-            "fsync": "off",  # a test server: the OS keeps what a restart needs
-            "full_page_writes": "off",
             "max_connections": "300",
             "shared_buffers": "64MB",
             "log_min_messages": "warning",
         }
+        if not self.durable:
+            settings.update(fsync="off", full_page_writes="off")  # the OS keeps what a restart needs
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.writelines(f"{k} = '{v}'\n" for k, v in settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")

@@ -74,8 +74,28 @@ def _uuid(thread_id: str) -> uuid.UUID:
     return uuid.UUID(thread_id)
 
 
-def _items(rows: list[tuple[Any, ...]], column: int) -> list[Any]:
-    return [_json.loads(row[column]) for row in rows]
+#: A thread's items as one JSON array, built by the server (one value to transfer and parse).
+_HISTORY: Final = (
+    "(SELECT string_agg(i.body, ','::bytea ORDER BY i.seq) FROM threadstore.items i WHERE i.thread_id = t.thread_id)"
+)
+
+
+async def _fetch_history_row(conn: Connection, query: str, thread_id: str) -> tuple[Any, ...] | None:
+    """One row of ``query`` (which may aggregate a history), with enough sort memory that a long
+    history is ordered in memory rather than on disk (a transaction-local setting)."""
+    async with conn.transaction(), conn.cursor(binary=True) as cur:
+        await cur.execute("SET LOCAL work_mem = '256MB'")
+        await cur.execute(query, (_uuid(thread_id),))
+        return await cur.fetchone()
+
+
+def _items(joined: bytes | None) -> list[Any]:
+    """The items of a :data:`_HISTORY` value (each stored body is one compact JSON value)."""
+    if joined is None:
+        return []
+    value = _json.loads(b"[" + joined + b"]")
+    assert isinstance(value, list)
+    return value
 
 
 @dataclasses.dataclass(slots=True)
@@ -222,49 +242,39 @@ class PostgresThreadStore(LiveWriterStore):
         return await self._guard(self._load_history(params))
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
-        async def work(conn: Connection) -> list[tuple[Any, ...]]:
+        async def work(conn: Connection) -> tuple[Any, ...] | None:
             async with conn.cursor(binary=True) as cur:
                 await cur.execute(
-                    "SELECT t.archived, i.body FROM threadstore.threads t "
-                    "LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id "
-                    "WHERE t.thread_id = %s ORDER BY i.seq",
+                    f"SELECT archived, {_HISTORY} FROM threadstore.threads t WHERE thread_id = %s",
                     (_uuid(params.thread_id),),
                 )
-                return await cur.fetchall()
+                return await cur.fetchone()
 
-        rows = await self.db.run(work)
-        if not rows:
+        row = await self.db.run(work)
+        if row is None:
             raise ThreadNotFound(params.thread_id)
-        if rows[0][0] and not params.include_archived:
+        if row[0] and not params.include_archived:
             raise InvalidRequest(f"thread {params.thread_id} is archived")
-        return StoredThreadHistory(params.thread_id, [] if rows[0][1] is None else _items(rows, 1))
+        return StoredThreadHistory(params.thread_id, _items(row[1]))
 
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         return await self._guard(self._read_thread(params))
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
-        async def work(conn: Connection) -> tuple[Any, list[tuple[Any, ...]]]:
-            async with conn.cursor(binary=True) as cur:
-                await cur.execute(
-                    "SELECT archived, thread_json FROM threadstore.threads WHERE thread_id = %s",
-                    (_uuid(params.thread_id),),
-                )
-                row = await cur.fetchone()
-                if row is None or not params.include_history:
-                    return row, []
-                await cur.execute(
-                    "SELECT body FROM threadstore.items WHERE thread_id = %s ORDER BY seq", (_uuid(params.thread_id),)
-                )
-                return row, await cur.fetchall()
+        history = _HISTORY if params.include_history else "NULL"
 
-        row, item_rows = await self.db.run(work)
+        async def work(conn: Connection) -> tuple[Any, ...] | None:
+            query = f"SELECT archived, thread_json, {history} FROM threadstore.threads t WHERE thread_id = %s"
+            return await _fetch_history_row(conn, query, params.thread_id)
+
+        row = await self.db.run(work)
         if row is None:
             raise ThreadNotFound(params.thread_id)
         if row[0] and not params.include_archived:
             raise InvalidRequest(f"thread {params.thread_id} is archived")
         thread = thread_of(row[1])
         if params.include_history:
-            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, _items(item_rows, 0)))
+            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, _items(row[2])))
         return thread
 
     async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
