@@ -21,12 +21,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 import psycopg
 
-__all__ = ["PostgresServer", "find_bin_dir", "shared_server", "stop_shared_server"]
+__all__ = ["PgBouncer", "PostgresServer", "find_bin_dir", "shared_pgbouncer", "shared_server", "stop_shared_server"]
 
 _TEMPLATE = "threadstore_test_template"
 
@@ -148,7 +149,67 @@ class PostgresServer:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+class PgBouncer:
+    """PgBouncer in transaction mode in front of ``server``, with a deliberately small pool (two
+    server connections per database), so consecutive transactions of one client land on
+    different server connections. Run as the ``postgres`` user when the tests run as root."""
+
+    def __init__(self, server: PostgresServer) -> None:
+        found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
+        if found is None:
+            raise RuntimeError("pgbouncer not found: scripts/test installs Debian's pgbouncer package")
+        self.binary = found
+        self.server = server
+        self.port = _free_port()
+        self.root = server.root / "pgbouncer"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.root.mkdir()
+        (self.root / "users.txt").write_text('"postgres" ""\n')
+        (self.root / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.server.port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.root / 'users.txt'}\n"
+            "pool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 500\n"
+            f"logfile = {self.root / 'pgbouncer.log'}\n"
+        )
+        command = [self.binary, str(self.root / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            for name in ("users.txt", "pgbouncer.ini"):
+                shutil.chown(self.root / name, "postgres", "postgres")
+            command = ["runuser", "-u", "postgres", "--", *command]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if self._process.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {self._process.stderr.read() if self._process.stderr else ''}")
+            time.sleep(0.05)
+        raise RuntimeError("pgbouncer did not start listening")
+
+    def dsn(self, server_dsn: str) -> str:
+        """The DSN of ``server_dsn``'s database through PgBouncer."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{server_dsn.rsplit('/', 1)[-1]}"
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            if process.stderr is not None:
+                process.stderr.close()
+
+
 _shared: PostgresServer | None = None
+_bouncer: PgBouncer | None = None
 
 
 def shared_server() -> PostgresServer:
@@ -165,8 +226,25 @@ def shared_server() -> PostgresServer:
     return _shared
 
 
+def shared_pgbouncer() -> PgBouncer:
+    """The session's PgBouncer in front of :func:`shared_server`, started on first use."""
+    global _bouncer
+    if _bouncer is None:
+        bouncer = PgBouncer(shared_server())
+        try:
+            bouncer.start()
+        except BaseException:
+            bouncer.stop()
+            raise
+        _bouncer = bouncer
+    return _bouncer
+
+
 def stop_shared_server() -> None:
-    global _shared
+    global _shared, _bouncer
+    bouncer, _bouncer = _bouncer, None
+    if bouncer is not None:
+        bouncer.stop()
     server, _shared = _shared, None
     if server is not None:
         server.stop()

@@ -169,6 +169,23 @@ class PostgresBackend(Backend):
 BACKENDS["postgres"] = PostgresBackend
 
 
+class PgBouncerBackend(PostgresBackend):
+    """The PostgreSQL store through PgBouncer in transaction mode (two server connections per
+    database): consecutive transactions of one store run on different server connections."""
+
+    name = "postgres-pgbouncer"
+
+    async def _open(self) -> ThreadStore:
+        from threadstore.store.postgres import PostgresThreadStore
+
+        from ..postgres_server import shared_pgbouncer
+
+        return PostgresThreadStore(shared_pgbouncer().dsn(self.dsn), pool_size=4)
+
+
+BACKENDS["postgres-pgbouncer"] = PgBouncerBackend
+
+
 class RemotePostgresBackend(RemoteBackend):
     """A real ``threadstore serve --store postgresql://...`` process over a database of its own."""
 
