@@ -184,8 +184,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000, help="items in the thread that is read back")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    results = asyncio.run(run(args.threads, args.items))
-    if args.json:
+    print_results(asyncio.run(run(args.threads, args.items)), as_json=args.json)
+
+
+def print_results(results: dict[str, Any], *, as_json: bool) -> None:
+    """One JSON object, or one aligned ``name  value`` line per figure."""
+    if as_json:
         print(json.dumps(results))
         return
     width = max(map(len, results))

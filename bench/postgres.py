@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,17 +49,10 @@ from threadstore.store.postgres.writer import new_thread_meta
 from threadstore.store.summary import ThreadSummary, search_texts
 from threadstore.timeutil import format_rfc3339
 
+from .local import _median, print_results
+
 MESSAGE = "x" * 400
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-async def _median(fn: Callable[[], Awaitable[Any]], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _thread_items(n: int) -> tuple[str, list[dict[str, Any]], str]:
@@ -277,13 +268,7 @@ def main() -> None:
     args = parser.parse_args()
     with databases(args.dsn) as make_db:
         results = asyncio.run(run(make_db, args.threads, args.search_threads, args.items))
-    if args.json:
-        print(json.dumps(results))
-        return
-    width = max(map(len, results))
-    for key, value in results.items():
-        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
-        print(f"{key:<{width}}  {shown}")
+    print_results(results, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def test_reindex(store_url: str) -> None:
         (["--store", "memory:", "show", "not-an-id"], "invalid thread id"),
         (["--store", "memory:", "show", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found"),
         (["--store", "nosuch:x", "list"], "unknown store URL scheme"),
-        (["--store", "postgresql://db/x", "list"], "not available yet"),
+        (["--store", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=1", "list"], "PostgreSQL is unavailable"),
         (["--store", "grpc://host-without-port", "list"], "HOST:PORT"),
         (["--store", "memory:", "list", "--sort", "size"], "unknown sort key"),
     ],

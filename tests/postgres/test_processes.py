@@ -57,7 +57,7 @@ async def test_a_killed_writer_loses_nothing_it_flushed_and_its_lease_expires(
         while acked < 60:
             line = read_json_line(proc)
             assert "error" not in line, line
-            acked = int(line["acked"])
+            acked = int(str(line["acked"]))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:

@@ -24,7 +24,7 @@ def _acks_until(proc: subprocess.Popen[str], target: int, errors: list[dict[str,
         if "error" in line:
             errors.append(line)
             continue
-        acked = int(line["acked"])  # type: ignore[call-overload]
+        acked = int(str(line["acked"]))
     return acked
 
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from ...errors import InvalidRequest
@@ -34,15 +35,19 @@ T = TypeVar("T")
 Connection = psycopg.AsyncConnection[Any]
 
 _FIRST_BACKOFF: Final = 0.05
+_DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 _MAX_BACKOFF: Final = 1.0
 
 
 class Database:
     """A lazily opened pool over ``dsn`` whose schema is brought up to date on first use."""
 
-    def __init__(self, dsn: str, *, pool_size: int, retry_for: float, connect_timeout: float) -> None:
+    def __init__(self, dsn: str, *, pool_size: int, retry_for: float, connect_timeout: float | None) -> None:
         self.dsn = dsn
         self.retry_for = retry_for
+        if connect_timeout is None:
+            connect_timeout = _dsn_connect_timeout(dsn) or _DEFAULT_CONNECT_TIMEOUT
+        self.connect_timeout = connect_timeout
         self._pool = AsyncConnectionPool(
             dsn,
             min_size=1,
@@ -62,7 +67,11 @@ class Database:
                 return
             if self._closed:
                 raise InvalidRequest("the store is closed")
-            await self._pool.open(wait=False)
+            try:
+                # A database that cannot be reached at all is reported after connect_timeout.
+                await self._pool.open(wait=True, timeout=self.connect_timeout)
+            except psycopg.Error as exc:
+                raise map_error(exc) from None
             await self._attempts(migrate, idempotent=True)
             self._ready = True
 
@@ -96,3 +105,15 @@ class Database:
     async def close(self) -> None:
         self._closed = True
         await self._pool.close()
+
+
+def _dsn_connect_timeout(dsn: str) -> float | None:
+    """The ``connect_timeout`` a connection string or URL sets, if any."""
+    try:
+        value = conninfo_to_dict(dsn).get("connect_timeout")
+    except psycopg.Error:
+        raise InvalidRequest("invalid PostgreSQL connection string") from None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -120,6 +120,8 @@ class PostgresThreadStore(LiveWriterStore):
     opens. ``lease_ttl`` is how long (seconds) a crashed writer's thread stays locked; live
     writers renew their leases every third of it. Database calls that fail transiently (a
     server restart) are retried for ``retry_for`` seconds before an ``Internal`` error.
+    ``connect_timeout`` (default: the DSN's ``connect_timeout``, else 10 s) bounds the wait for a
+    connection; a database unreachable on first use is reported after it.
     """
 
     def __init__(
@@ -129,7 +131,7 @@ class PostgresThreadStore(LiveWriterStore):
         pool_size: int = 10,
         lease_ttl: float = 30.0,
         retry_for: float = 30.0,
-        connect_timeout: float = 10.0,
+        connect_timeout: float | None = None,
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
     ) -> None:
         super().__init__()
@@ -166,15 +168,17 @@ class PostgresThreadStore(LiveWriterStore):
             self._renewal = asyncio.ensure_future(self._renew_forever())
 
     async def _renew_forever(self) -> None:
+        """Every third of ``lease_ttl``, extend the leases of this store's live writers (one
+        statement for all). A failure is not fatal: the next round, or an append, renews."""
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
             tokens = [w.token for w in self._writers.values() if isinstance(w, PostgresWriter) and not w.closed]
-            if not tokens:
-                continue
-            with contextlib.suppress(ThreadStoreError):
-                await self.db.run(
-                    lambda conn, tokens=tokens: leases.renew_all(conn, self.holder, tokens, self.lease_ttl)  # type: ignore[misc]
-                )
+            if tokens:
+                with contextlib.suppress(ThreadStoreError):
+                    await self._renew(tokens)
+
+    async def _renew(self, tokens: list[int]) -> None:
+        await self.db.run(lambda conn: leases.renew_all(conn, self.holder, tokens, self.lease_ttl))
 
     async def _check_not_live_elsewhere(self, conn: Connection, thread_id: str) -> None:
         holder = await leases.holder_of(conn, thread_id)
@@ -358,31 +362,32 @@ class PostgresThreadStore(LiveWriterStore):
         await self._guard(self._archive_thread(validate_thread_id(thread_id)))
 
     async def _archive_thread(self, thread_id: str) -> None:
-        async def work(conn: Connection) -> None:
-            async with conn.transaction():
-                row = await self._locked_row(conn, thread_id)
-                if row.archived:
-                    raise InvalidRequest(f"thread {thread_id} is already archived")
-                await self._check_not_live_elsewhere(conn, thread_id)
-                row.archived = True
-                row.meta.archived_at = utc_now()
-                await self._save_meta(conn, row)
-
-        await self.db.run(work)
+        await self._set_archived(thread_id, True)
 
     async def unarchive_thread(self, thread_id: str) -> StoredThread:
         return await self._guard(self._unarchive_thread(validate_thread_id(thread_id)))
 
     async def _unarchive_thread(self, thread_id: str) -> StoredThread:
+        return await self._set_archived(thread_id, False)
+
+    async def _set_archived(self, thread_id: str, archived: bool) -> StoredThread:
+        """Move a thread into or out of the archive (unarchiving counts as an update)."""
+
         async def work(conn: Connection) -> StoredThread:
             async with conn.transaction():
                 row = await self._locked_row(conn, thread_id)
-                if not row.archived:
-                    raise InvalidRequest(f"no archived rollout found for thread id {thread_id}")
+                if row.archived == archived:
+                    raise InvalidRequest(
+                        f"thread {thread_id} is already archived"
+                        if archived
+                        else f"no archived rollout found for thread id {thread_id}"
+                    )
                 await self._check_not_live_elsewhere(conn, thread_id)
-                row.archived = False
-                row.meta.archived_at = None
-                row.meta.overrides = row.meta.overrides.merge(ThreadMetadataPatch(updated_at=utc_now()))
+                now = utc_now()
+                row.archived = archived
+                row.meta.archived_at = now if archived else None
+                if not archived:
+                    row.meta.overrides = row.meta.overrides.merge(ThreadMetadataPatch(updated_at=now))
                 return await self._save_meta(conn, row)
 
         return await self.db.run(work)
