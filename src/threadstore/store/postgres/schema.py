@@ -11,7 +11,10 @@ Everything lives in the ``threadstore`` schema of the database:
     ``overrides`` or the archive state, so a live writer knows when its cached copy is stale).
 ``items``
     Each item once, in order: ``(thread_id, seq)``, the exact JSON bytes as appended and the
-    time it was written. Appends insert rows; nothing is ever rewritten.
+    time it was written. Appends insert rows; nothing is ever rewritten. ``bytea``, not
+    ``jsonb``: jsonb reorders keys and turns numbers into ``numeric``, and an item must come
+    back exactly as it went in (key order, unknown fields, integers of any size); the summary
+    and overrides are stored the same way for the same reason.
 ``texts``
     The searchable texts of each item (``search_texts``): the exact text (for snippets) and its
     ``str.casefold()`` form under a pg_trgm GIN index (see :mod:`.search`).

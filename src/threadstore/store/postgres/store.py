@@ -22,9 +22,8 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-import orjson
 import psycopg
 
 from ... import _json
@@ -53,64 +52,14 @@ from . import leases
 from .db import Connection, Database
 from .errors import map_error
 from .listing import next_cursor, page_query, where_listing
-from .rows import LISTING_COLUMNS, ThreadMeta, compose, derived, listing_values, thread_of
+from .rowio import history_rows, lock_row, parse_items, save_meta
+from .rows import ThreadMeta, compose, derived, thread_of
 from .search import search_page
 from .writer import PostgresWriter, new_thread_meta
 
 __all__ = ["PostgresThreadStore"]
 
 T = TypeVar("T")
-
-_ROW_FOR_UPDATE: Final = (
-    "SELECT summary, overrides, archived_at, created_row, meta_version, archived FROM threadstore.threads "
-    "WHERE thread_id = %s FOR UPDATE"
-)
-_SET_META: Final = (
-    "UPDATE threadstore.threads SET overrides = %s, archived = %s, archived_at = %s, "
-    f"meta_version = meta_version + 1, {', '.join(f'{c} = %s' for c in LISTING_COLUMNS)} WHERE thread_id = %s"
-)
-
-
-def _uuid(thread_id: str) -> uuid.UUID:
-    return uuid.UUID(thread_id)
-
-
-_HISTORY: Final = (
-    "SELECT t.archived, i.body FROM threadstore.threads t LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id "
-    "WHERE t.thread_id = %s ORDER BY i.seq"
-)
-
-
-async def _history_rows(conn: Connection, thread_id: str) -> list[tuple[Any, ...]]:
-    """(archived, item body) of each item of a thread in order; one row with a NULL body for a
-    thread without items; none for an unknown thread. Plain rows read in binary: cheaper to
-    transfer and decode than one server-built value (measured)."""
-    async with conn.cursor(binary=True) as cur:
-        await cur.execute(_HISTORY, (_uuid(thread_id),))
-        return await cur.fetchall()
-
-
-def _items(rows: list[tuple[Any, ...]]) -> list[Any]:
-    """The items of :func:`_history_rows`. Each body is parsed on its own (faster than one
-    array of them, measured); the standard library takes over only for a history holding
-    values orjson refuses (integers wider than 64 bits)."""
-    if not rows or rows[0][1] is None:
-        return []
-    loads = orjson.loads
-    try:
-        return [loads(row[1]) for row in rows]
-    except orjson.JSONDecodeError:
-        return [_json.loads(row[1]) for row in rows]
-
-
-@dataclasses.dataclass(slots=True)
-class _Row:
-    """A thread row locked for a metadata change."""
-
-    thread_id: str
-    summary: ThreadSummary
-    meta: ThreadMeta
-    archived: bool
 
 
 class PostgresThreadStore(LiveWriterStore):
@@ -193,7 +142,9 @@ class PostgresThreadStore(LiveWriterStore):
         async def work(conn: Connection) -> int:
             async with conn.transaction():
                 token = await leases.take(conn, thread_id, self.holder, self.lease_ttl)
-                cur = await conn.execute("SELECT 1 FROM threadstore.threads WHERE thread_id = %s", (_uuid(thread_id),))
+                cur = await conn.execute(
+                    "SELECT 1 FROM threadstore.threads WHERE thread_id = %s", (uuid.UUID(thread_id),)
+                )
                 if await cur.fetchone() is not None:
                     raise Conflict(f"thread {thread_id} already exists")
                 return token
@@ -224,7 +175,7 @@ class PostgresThreadStore(LiveWriterStore):
                 cur = await conn.execute(
                     "SELECT archived, next_seq, summary, overrides, archived_at, created_row, meta_version "
                     "FROM threadstore.threads WHERE thread_id = %s",
-                    (_uuid(thread_id),),
+                    (uuid.UUID(thread_id),),
                 )
                 row = await cur.fetchone()
                 if row is None:
@@ -251,12 +202,12 @@ class PostgresThreadStore(LiveWriterStore):
         return await self._guard(self._load_history(params))
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
-        rows = await self.db.run(lambda conn: _history_rows(conn, params.thread_id))
+        rows = await self.db.run(lambda conn: history_rows(conn, params.thread_id))
         if not rows:
             raise ThreadNotFound(params.thread_id)
         if rows[0][0] and not params.include_archived:
             raise InvalidRequest(f"thread {params.thread_id} is archived")
-        return StoredThreadHistory(params.thread_id, _items(rows))
+        return StoredThreadHistory(params.thread_id, parse_items(rows))
 
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         return await self._guard(self._read_thread(params))
@@ -266,12 +217,12 @@ class PostgresThreadStore(LiveWriterStore):
             async with conn.cursor(binary=True) as cur:
                 await cur.execute(
                     "SELECT archived, thread_json FROM threadstore.threads WHERE thread_id = %s",
-                    (_uuid(params.thread_id),),
+                    (uuid.UUID(params.thread_id),),
                 )
                 row = await cur.fetchone()
             if row is None or not params.include_history:
                 return row, []
-            return row, await _history_rows(conn, params.thread_id)
+            return row, await history_rows(conn, params.thread_id)
 
         row, history = await self.db.run(work)
         if row is None:
@@ -280,7 +231,7 @@ class PostgresThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {params.thread_id} is archived")
         thread = thread_of(row[1])
         if params.include_history:
-            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, _items(history)))
+            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, parse_items(history)))
         return thread
 
     async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
@@ -317,22 +268,6 @@ class PostgresThreadStore(LiveWriterStore):
 
     # -- metadata and archive state ---------------------------------------------------------------
 
-    async def _locked_row(self, conn: Connection, thread_id: str) -> _Row:
-        cur = await conn.execute(_ROW_FOR_UPDATE, (_uuid(thread_id),))
-        row = await cur.fetchone()
-        if row is None:
-            raise ThreadNotFound(thread_id)
-        summary = ThreadSummary.from_state(_json.loads(row[0]))
-        return _Row(thread_id, summary, ThreadMeta.from_row(row[1], row[2], row[3], row[4]), bool(row[5]))
-
-    async def _save_meta(self, conn: Connection, row: _Row) -> StoredThread:
-        """Store ``row``'s metadata and the listing columns it implies; the composed thread."""
-        thread = compose(row.thread_id, row.summary, row.meta)
-        values = listing_values(thread, row.summary)
-        overrides = _json.dumps(row.meta.overrides.to_json())
-        await conn.execute(_SET_META, (overrides, row.archived, row.meta.archived_at, *values, _uuid(row.thread_id)))
-        return thread
-
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         return await self._guard(self._update_thread_metadata(params))
 
@@ -346,7 +281,7 @@ class PostgresThreadStore(LiveWriterStore):
 
         async def work(conn: Connection) -> StoredThread:
             async with conn.transaction():
-                row = await self._locked_row(conn, params.thread_id)
+                row = await lock_row(conn, params.thread_id)
                 if row.archived and not params.include_archived:
                     raise InvalidRequest(f"thread {params.thread_id} is archived")
                 base = derived(row.thread_id, row.summary, row.meta)
@@ -354,7 +289,7 @@ class PostgresThreadStore(LiveWriterStore):
                 if overrides == row.meta.overrides:
                     return compose(row.thread_id, row.summary, row.meta)
                 row.meta.overrides = overrides
-                return await self._save_meta(conn, row)
+                return await save_meta(conn, row)
 
         return await self.db.run(work)
 
@@ -375,7 +310,7 @@ class PostgresThreadStore(LiveWriterStore):
 
         async def work(conn: Connection) -> StoredThread:
             async with conn.transaction():
-                row = await self._locked_row(conn, thread_id)
+                row = await lock_row(conn, thread_id)
                 if row.archived == archived:
                     raise InvalidRequest(
                         f"thread {thread_id} is already archived"
@@ -388,7 +323,7 @@ class PostgresThreadStore(LiveWriterStore):
                 row.meta.archived_at = now if archived else None
                 if not archived:
                     row.meta.overrides = row.meta.overrides.merge(ThreadMetadataPatch(updated_at=now))
-                return await self._save_meta(conn, row)
+                return await save_meta(conn, row)
 
         return await self.db.run(work)
 
@@ -400,13 +335,13 @@ class PostgresThreadStore(LiveWriterStore):
             async with conn.transaction():
                 await self._check_not_live_elsewhere(conn, thread_id)
                 cur = await conn.execute(
-                    "DELETE FROM threadstore.threads WHERE thread_id = %s RETURNING 1", (_uuid(thread_id),)
+                    "DELETE FROM threadstore.threads WHERE thread_id = %s RETURNING 1", (uuid.UUID(thread_id),)
                 )
                 deleted = await cur.fetchone() is not None
                 # An expired lease of another holder goes too; this store's own is released below.
                 await conn.execute(
                     "DELETE FROM threadstore.leases WHERE thread_id = %s AND holder <> %s",
-                    (_uuid(thread_id), self.holder),
+                    (uuid.UUID(thread_id), self.holder),
                 )
                 return deleted
 
