@@ -227,9 +227,9 @@ async def run(make_db: Callable[[], str], threads: int, search_threads: int, his
         base = Path(tmp)
 
         async with PostgresThreadStore(make_db(), pool_size=16) as pg:
+            results["pg_read_10k_items_ms"] = await read_long(pg, history_items)
             results["pg_append_round_trip_ms"] = await append_round_trip(pg)
             results["pg_16_writers_appends_per_s"] = await concurrent_appends(pg)
-            results["pg_read_10k_items_ms"] = await read_long(pg, history_items)
         async with LocalThreadStore(base / "durable", fsync=True, collect_git_info=False) as local:
             results["local_fsync_append_round_trip_ms"] = await append_round_trip(local)
             results["local_fsync_16_writers_appends_per_s"] = await concurrent_appends(local)
