@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .store.local import LocalThreadStore
     from .store.memory import InMemoryThreadStore
     from .store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
+    from .store.postgres import PostgresThreadStore
     from .store.types import (
         AppendThreadItemsParams,
         CreateThreadParams,

@@ -4,7 +4,8 @@
 ``memory:``              a new :class:`~threadstore.InMemoryThreadStore` (nothing survives)
 ``local:PATH``           ``LocalThreadStore(home=PATH)`` (``~`` is expanded)
 ``grpc://HOST:PORT``     :class:`~threadstore.remote.RemoteThreadStore` (``grpcs://`` for TLS)
-``postgresql://...``     the PostgreSQL store (not available yet)
+``postgresql://...``     :class:`~threadstore.store.postgres.PostgresThreadStore` (``postgres://`` too;
+                         the URL is the libpq connection URL)
 =======================  ==========================================================
 
 For gRPC URLs, ``THREADSTORE_TOKEN`` (a bearer token) and ``THREADSTORE_CA_FILE`` (PEM roots for
@@ -47,7 +48,9 @@ def open_store(url: str, *, environ: Mapping[str, str] | None = None) -> ThreadS
     url = url.strip()
     scheme, sep, rest = url.partition(":")
     if not sep:
-        raise InvalidRequest(f"store URL has no scheme (memory:, local:PATH, grpc://HOST:PORT): {url!r}")
+        raise InvalidRequest(
+            f"store URL has no scheme (memory:, local:PATH, grpc://HOST:PORT, postgresql://...): {url!r}"
+        )
     scheme = scheme.lower()
     if scheme == "memory":
         if rest:
@@ -66,8 +69,14 @@ def open_store(url: str, *, environ: Mapping[str, str] | None = None) -> ThreadS
             raise Unsupported(f"grpc store (install threadstore[grpc]: {exc})") from None
         return RemoteThreadStore(url, token=env.get(TOKEN_ENV) or None, ca_file=env.get(CA_FILE_ENV) or None)
     if scheme in ("postgresql", "postgres"):
-        raise Unsupported("postgresql store URLs: the PostgreSQL store is not available yet")
-    raise InvalidRequest(f"unknown store URL scheme {scheme!r} (use memory:, local:PATH or grpc://HOST:PORT)")
+        try:
+            from .store.postgres import PostgresThreadStore
+        except ImportError as exc:
+            raise Unsupported(f"postgresql store (install threadstore[postgres]: {exc})") from None
+        return PostgresThreadStore(url)
+    raise InvalidRequest(
+        f"unknown store URL scheme {scheme!r} (use memory:, local:PATH, grpc://HOST:PORT or postgresql://...)"
+    )
 
 
 def _open_local(home: Path) -> ThreadStore:

@@ -162,7 +162,7 @@ def test_reindex(store_url: str) -> None:
         (["--store", "memory:", "show", "not-an-id"], "invalid thread id", 1),
         (["--store", "memory:", "show", "01a211bf-84ac-7211-aa07-ea80033ee564"], "not found", 3),
         (["--store", "nosuch:x", "list"], "unknown store URL scheme", 1),
-        (["--store", "postgresql://db/x", "list"], "not available yet", 1),
+        (["--store", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=1", "list"], "PostgreSQL is unavailable", 1),
         (["--store", "grpc://host-without-port", "list"], "HOST:PORT", 1),
         (["--store", "memory:", "list", "--sort", "size"], "'--sort'", 2),
     ],

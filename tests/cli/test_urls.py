@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from threadstore import InMemoryThreadStore, InvalidRequest, Unsupported
+from threadstore import InMemoryThreadStore, InvalidRequest
 from threadstore.remote import RemoteThreadStore
 from threadstore.store.local import LocalThreadStore
 from threadstore.urls import default_store_url, open_store
@@ -28,6 +28,26 @@ def test_local_url(tmp_path: Path) -> None:
     assert isinstance(store, LocalThreadStore)
 
 
+def test_postgres_urls_open_the_postgres_store_lazily() -> None:
+    from threadstore.store.postgres import PostgresThreadStore
+
+    for url in ("postgresql://db.invalid/threads", "postgres://user@db.invalid:5433/threads"):
+        store = open_store(url)
+        assert isinstance(store, PostgresThreadStore)
+        assert store.db.dsn == url  # nothing connects before the first operation
+
+
+def test_importing_threadstore_does_not_import_psycopg() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threadstore; assert 'psycopg' not in sys.modules, 'psycopg imported'; "
+        "assert threadstore.PostgresThreadStore.__name__ == 'PostgresThreadStore'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 def test_default_url() -> None:
     assert default_store_url({"THREADSTORE_HOME": "/srv/threads"}) == "local:/srv/threads"
     assert default_store_url({}).endswith(".threadstore")
@@ -45,7 +65,6 @@ def test_default_url() -> None:
         ("grpc://host:99999", InvalidRequest, "HOST:PORT"),
         ("grpc://host:1/path", InvalidRequest, "HOST:PORT"),
         ("ftp://x", InvalidRequest, "unknown store URL scheme"),
-        ("postgresql://db/threads", Unsupported, "not available yet"),
     ],
 )
 def test_malformed_urls(url: str, error: type[Exception], text: str) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from threadstore import (
     AppendThreadItemsParams,
     CreateThreadParams,
     LoadThreadHistoryParams,
+    ThreadStore,
     new_thread_id,
 )
 from threadstore.items import Item, user_message
@@ -34,7 +38,7 @@ def numbers(items: list[Item]) -> list[int]:
     return [i["payload"]["n"] for i in items if i.get("type") == "response_item" and "n" in i.get("payload", {})]
 
 
-async def make_thread(store: LocalThreadStore, *texts: str, shutdown: bool = True) -> str:
+async def make_thread(store: ThreadStore, *texts: str, shutdown: bool = True) -> str:
     """A materialized thread with one user message per text."""
     tid = new_thread_id()
     await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
@@ -46,7 +50,7 @@ async def make_thread(store: LocalThreadStore, *texts: str, shutdown: bool = Tru
     return tid
 
 
-async def history(store: LocalThreadStore, tid: str, include_archived: bool = False) -> list[Item]:
+async def history(store: ThreadStore, tid: str, include_archived: bool = False) -> list[Item]:
     return (await store.load_history(LoadThreadHistoryParams(tid, include_archived=include_archived))).items
 
 
@@ -79,10 +83,11 @@ def snapshot(home: Path) -> dict[str, str]:
     return result
 
 
-def spawn(*args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen[str]:
-    """Start ``_child.py`` with the same interpreter (line-buffered text pipes)."""
+def spawn(*args: str, stdin: int | None = subprocess.DEVNULL, child: Path = CHILD) -> subprocess.Popen[str]:
+    """Start ``child`` (``_child.py`` by default) with the same interpreter (line-buffered text
+    pipes)."""
     return subprocess.Popen(
-        [sys.executable, "-u", str(CHILD), *args],
+        [sys.executable, "-u", str(child), *args],
         stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -90,3 +95,26 @@ def spawn(*args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.Pope
         bufsize=1,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+def read_json_line(proc: subprocess.Popen[str], timeout: float = 20) -> dict[str, object]:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError("child said nothing")
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError(f"child exited: {proc.stderr.read() if proc.stderr else ''}")
+    value = json.loads(line)
+    assert isinstance(value, dict)
+    return value
+
+
+def reap(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,32 +23,7 @@ from threadstore.items import user_message
 from threadstore.store.local import LocalThreadStore
 from threadstore.store.local import lock as lock_module
 
-from ._util import history, make_thread, numbered, numbers, open_store, rollout_files, spawn
-
-
-def _read_json_line(proc: subprocess.Popen[str], timeout: float = 20) -> dict[str, object]:
-    assert proc.stdout is not None
-    import select
-
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        raise AssertionError("child said nothing")
-    line = proc.stdout.readline()
-    if not line:
-        raise AssertionError(f"child exited: {proc.stderr.read() if proc.stderr else ''}")
-    value = json.loads(line)
-    assert isinstance(value, dict)
-    return value
-
-
-def _reap(procs: list[subprocess.Popen[str]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+from ._util import history, make_thread, numbered, numbers, open_store, read_json_line, reap, rollout_files, spawn
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["create", "resume"])
@@ -67,7 +39,7 @@ async def test_two_processes_race_for_one_thread(tmp_path: Path, existing: bool)
     start_at = time.time() + 0.6
     procs = [spawn("race", str(home), tid, str(start_at), "40", stdin=subprocess.PIPE) for _ in range(2)]
     try:
-        results = [_read_json_line(p) for p in procs]
+        results = [read_json_line(p) for p in procs]
         outcomes = sorted(str(r["result"]) for r in results)
         assert outcomes == ["conflict", "won"], results
         loser = next(r for r in results if r["result"] == "conflict")
@@ -86,11 +58,11 @@ async def test_two_processes_race_for_one_thread(tmp_path: Path, existing: bool)
         assert winner.stdin is not None
         winner.stdin.write("go\n")
         winner.stdin.flush()
-        assert _read_json_line(winner) == {"done": 40}
+        assert read_json_line(winner) == {"done": 40}
         for proc in procs:
             assert proc.wait(timeout=20) == 0, proc.stderr.read() if proc.stderr else ""
     finally:
-        _reap(procs)
+        reap(procs)
 
     store = open_store(home)
     try:

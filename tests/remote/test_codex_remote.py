@@ -1,4 +1,5 @@
-"""Real Codex clients against ``threadstore serve`` (``experimental_thread_store_endpoint``).
+"""Real Codex clients against ``threadstore serve`` (``experimental_thread_store_endpoint``), with
+the server on the local store and on PostgreSQL.
 
 Codex 0.125.0 and 0.128.0 run ``codex exec`` offline against the fake Responses server with the
 server as their thread store; the stored thread must start with the ``session_meta`` the server
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from ..peers.codex_cli import (
     write_codex_home,
 )
 from ..peers.fake_responses import FakeResponsesServer
+from ..postgres_server import shared_server
 from .server_process import serve_process
 
 pytestmark = pytest.mark.codex
@@ -52,10 +55,31 @@ def local_url(tmp: Path) -> str:
     return f"local:{tmp / 'store-home'}"
 
 
-@pytest.fixture(scope="module")
-def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeResponsesServer, Path]]:
-    tmp = tmp_path_factory.mktemp("codex-remote")
-    with serve_process(local_url(tmp)) as address, FakeResponsesServer() as fake:
+@contextmanager
+def backing_store(kind: str, tmp: Path) -> Iterator[str]:
+    """The URL of the store the server runs: a local home, or a database of its own on the test
+    session's PostgreSQL server."""
+    if kind == "local":
+        yield local_url(tmp)
+        return
+    server = shared_server()
+    dsn = server.create_database()
+    try:
+        yield dsn
+    finally:
+        server.drop_database(dsn)
+
+
+@pytest.fixture(scope="module", params=["local", "postgres"])
+def environment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, FakeResponsesServer, Path]]:
+    tmp = tmp_path_factory.mktemp(f"codex-remote-{request.param}")
+    with (
+        backing_store(request.param, tmp) as url,
+        serve_process(url) as address,
+        FakeResponsesServer() as fake,
+    ):
         yield address, fake, tmp
 
 

@@ -50,7 +50,9 @@ def _print_summary(report: CopyReport) -> None:
 @app.command("copy")
 def copy_cmd(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", help="Target store URL: memory:, local:PATH, grpc://HOST:PORT.")],
+    to: Annotated[
+        str, typer.Option("--to", help="Target store URL: memory:, local:PATH, grpc://HOST:PORT, postgresql://...")
+    ],
     archived: Annotated[
         bool, typer.Option("--archived/--no-archived", help="Also copy archived threads (they stay archived).")
     ] = True,

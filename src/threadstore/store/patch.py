@@ -29,7 +29,7 @@ from .types import (
     validate_source,
 )
 
-__all__ = ["UNSET", "GitInfoPatch", "ThreadMetadataPatch", "Unset", "apply_patch"]
+__all__ = ["UNSET", "GitInfoPatch", "ThreadMetadataPatch", "Unset", "apply_patch", "reconcile_overrides"]
 
 
 class Unset(enum.Enum):
@@ -245,3 +245,29 @@ def apply_patch(thread: StoredThread, patch: ThreadMetadataPatch) -> StoredThrea
         else:
             changes[name] = value
     return dataclasses.replace(thread, **changes) if changes else thread
+
+
+def reconcile_overrides(
+    current: ThreadMetadataPatch, patch: ThreadMetadataPatch, derived: StoredThread
+) -> ThreadMetadataPatch:
+    """The overrides to keep after ``patch``, for a store that derives ``derived`` (the thread as
+    its items describe it, without overrides) and keeps ``current`` on top of it.
+
+    The items are the truth for derived facts (preview, token usage, model, ...): a patch field
+    that repeats them stores nothing (and removes an older override of that field), so a later
+    append by any program still shows through. A
+    value that differs is an explicit override and stays; ``updated_at`` only ever moves
+    forward. ``title`` has no field of its own and is never kept."""
+    keep: dict[str, Any] = {}
+    drop: list[str] = []
+    for name, value in patch.present().items():
+        if name == "title":
+            continue
+        if name == "updated_at":
+            if value > derived.updated_at:
+                keep[name] = value
+        elif value == getattr(derived, name):
+            drop.append(name)
+        else:
+            keep[name] = value
+    return current.without(*drop).merge(ThreadMetadataPatch(**keep))

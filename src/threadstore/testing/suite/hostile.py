@@ -74,12 +74,21 @@ class HostileInputTests:
         assert await read_items(store, thread_id) == before
         await store.shutdown_thread(thread_id)
 
-    async def test_bad_search_terms_are_invalid_requests(self) -> None:
-        for term in ("nul\x00byte", "\udcff"):
+    async def test_search_terms_that_are_not_unicode_are_invalid(self) -> None:
+        for term in ("\udcff", "lone \ud800 surrogate"):
             with pytest.raises(InvalidRequest):
                 SearchThreadsParams(search_term=term)
             with pytest.raises(InvalidRequest):
                 ListThreadsParams(search_term=term)
+
+    async def test_nul_characters_are_text_like_any_other(self, store: ThreadStore) -> None:
+        thread_id = await new_thread(store, "before \x00 after")
+        await new_thread(store, "no such character here")
+        for term in ("\x00", "e \x00 a", "BEFORE \x00"):
+            page = await store.search_threads(SearchThreadsParams(search_term=term))
+            assert [hit.thread.thread_id for hit in page.items] == [thread_id], term
+        listed = await store.list_threads(ListThreadsParams(search_term="\x00"))
+        assert [t.thread_id for t in listed.items] == [thread_id]
 
     async def test_every_failure_is_a_store_error(self, store: ThreadStore) -> None:
         thread_id = await new_thread(store)

@@ -337,10 +337,11 @@ class Index:
 
 def trigram_query(term: str) -> str | None:
     """An FTS5 query matching texts whose folded form holds every trigram of the folded
-    ``term`` (None when that is shorter than three characters). The index keeps no positions (``detail=none``, a third of
+    ``term`` (None when that is shorter than three characters, or holds a NUL: such terms are
+    looked for by scanning the texts). The index keeps no positions (``detail=none``, a third of
     the size), so callers confirm each candidate with a substring test."""
     term = fold(term)
-    if len(term) < 3:
+    if len(term) < 3 or "\x00" in term:  # no trigram, or none the full-text syntax can carry
         return None
     grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)

@@ -1,0 +1,232 @@
+"""The live writer of one PostgreSQL thread.
+
+Contract:
+
+* Lazy: a new thread's row (and its ``session_meta`` item) is inserted by the first persisted
+  item or ``persist`` — never earlier. A thread that never got one leaves only its lease row,
+  which shutdown or discard deletes.
+* One statement per append, committed before ``write`` returns (so ``flush`` has nothing left
+  to do): it renews the lease *if the fencing token still matches*, inserts the items (each
+  once, with the next sequence numbers), their search texts, and the thread row's new summary
+  state and listing columns. If the lease was taken over, nothing is inserted and the append
+  raises ``Conflict``; the writer can never interleave items with the new owner.
+* The writer is the only one appending while it holds the lease, so it keeps the summary in
+  memory and folds new items into it. Metadata changes made by others (overrides, archive) bump
+  the row's ``meta_version``; the append statement leaves the listing columns alone when its
+  cached version is stale, and the writer then recomposes them under the row lock.
+* Retries are detectable: the row update only applies while the row's ``next_seq`` is the one
+  the writer expects, so an append retried after a lost connection whose first attempt had in
+  fact committed inserts nothing the second time, and the writer recognises that its items are
+  there (``next_seq`` moved by exactly their number). Nothing is ever stored twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from ... import _json
+from ...errors import Conflict, Internal, ThreadStoreError
+from ...items import Item, encode_item
+from ...policy import EventPersistenceMode
+from ...timeutil import now_rfc3339, utc_now
+from ..live import LiveWriter
+from ..summary import ThreadSummary, search_texts
+from . import leases
+from .db import Connection
+from .rows import LISTING_COLUMNS, ThreadMeta, compose, fold, listing_values
+
+if TYPE_CHECKING:
+    from .store import PostgresThreadStore
+
+__all__ = ["PostgresWriter"]
+
+_LISTING_PARAMS: Final = ", ".join(f"%(l_{c})s" for c in LISTING_COLUMNS)
+_KEEP_FRESH: Final = ", ".join(
+    f"{c} = CASE WHEN t.meta_version = %(version)s THEN excluded.{c} ELSE t.{c} END" for c in LISTING_COLUMNS
+)
+
+_APPEND: Final = f"""
+WITH lease AS (
+    UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
+    WHERE thread_id = %(tid)s AND token = %(token)s
+    RETURNING thread_id
+), thread AS (
+    INSERT INTO threadstore.threads AS t (thread_id, created_row, next_seq, summary, {", ".join(LISTING_COLUMNS)})
+    SELECT thread_id, %(created)s, %(next_seq)s, %(summary)s, {_LISTING_PARAMS} FROM lease
+    ON CONFLICT (thread_id) DO UPDATE SET next_seq = excluded.next_seq, summary = excluded.summary, {_KEEP_FRESH}
+        WHERE t.next_seq = %(first_seq)s
+    RETURNING t.meta_version = %(version)s AS fresh
+), added AS (
+    INSERT INTO threadstore.items (thread_id, seq, written_at, body)
+    SELECT %(tid)s, s.seq, s.ts, s.body
+    FROM thread, unnest(%(seqs)s::bigint[], %(stamps)s::text[], %(bodies)s::bytea[]) AS s(seq, ts, body)
+    RETURNING 1
+), texts AS (
+    INSERT INTO threadstore.texts (thread_id, seq, n, body, folded)
+    SELECT %(tid)s, x.seq, x.n, x.body, x.folded
+    FROM thread, unnest(%(tseqs)s::bigint[], %(tns)s::int[], %(tbodies)s::bytea[], %(tfolded)s::text[])
+        AS x(seq, n, body, folded)
+)
+SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*) FROM added)
+"""
+
+_META_FOR_UPDATE: Final = (
+    "SELECT overrides, archived_at, created_row, meta_version, next_seq FROM threadstore.threads "
+    "WHERE thread_id = %s FOR UPDATE"
+)
+_SET_LISTING: Final = (
+    f"UPDATE threadstore.threads SET {', '.join(f'{c} = %s' for c in LISTING_COLUMNS)} "
+    "WHERE thread_id = %s AND next_seq = %s"
+)
+
+
+class _Batch:
+    """One append, encoded: the rows to insert and the summary after them."""
+
+    def __init__(self, items: list[Item], first_seq: int, summary: ThreadSummary, recent: list[str], limit: int):
+        now = now_rfc3339()
+        self.bodies = [encode_item(item, limit) for item in items]  # validates before any change
+        self.seqs = list(range(first_seq, first_seq + len(items)))
+        self.stamps: list[str] = []
+        self.tseqs: list[int] = []
+        self.tns: list[int] = []
+        self.tbodies: list[bytes] = []
+        self.tfolded: list[str] = []
+        self.summary = copy.copy(summary)
+        self.recent = list(recent)
+        for seq, item in zip(self.seqs, items, strict=True):
+            own = item.get("timestamp")
+            stamp = own if isinstance(own, str) and own else now
+            self.stamps.append(stamp)
+            self.summary.add(item, stamp)
+            for n, text in enumerate(search_texts(item)):
+                if text in self.recent:
+                    continue
+                self.recent = [*self.recent[-3:], text]
+                self.tseqs.append(seq)
+                self.tns.append(n)
+                self.tbodies.append(text.encode())
+                self.tfolded.append(fold(text))
+
+
+class PostgresWriter(LiveWriter):
+    """See the module documentation."""
+
+    def __init__(
+        self,
+        store: PostgresThreadStore,
+        thread_id: str,
+        mode: EventPersistenceMode,
+        token: int,
+        *,
+        summary: ThreadSummary,
+        next_seq: int,
+        meta: ThreadMeta,
+        session_meta: Item | None = None,
+    ) -> None:
+        super().__init__(thread_id, mode)
+        self.store = store
+        self.token = token
+        self.summary = summary
+        self.next_seq = next_seq
+        self.meta = meta
+        self._uuid = uuid.UUID(thread_id)
+        self._session_meta = session_meta  # owed first item of a new thread
+        self._recent: list[str] = []
+
+    @property
+    def materialized(self) -> bool:
+        return self._session_meta is None
+
+    # -- LiveWriter --------------------------------------------------------------------------
+
+    async def write(self, items: list[Item]) -> None:
+        pending = self._session_meta
+        batch_items = [pending, *items] if pending is not None else items
+        if not batch_items:
+            return
+        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, self.store.max_item_bytes)
+        await self.store.db.run(lambda conn: self._append(conn, batch))
+        self.summary = batch.summary
+        self.next_seq += len(batch_items)
+        self._recent = batch.recent
+        self._session_meta = None
+
+    async def persist(self) -> None:
+        await self.write([])
+
+    async def flush(self) -> None:
+        return None  # every append was committed before it returned
+
+    async def close(self) -> None:
+        await self._release()
+
+    async def abandon(self) -> None:
+        self._session_meta = None
+        with contextlib.suppress(ThreadStoreError):
+            await self._release()
+
+    async def _release(self) -> None:
+        await self.store.db.run(lambda conn: leases.release(conn, self.thread_id, self.token))
+
+    # -- the append statement ----------------------------------------------------------------
+
+    async def _append(self, conn: Connection, batch: _Batch) -> None:
+        thread = compose(self.thread_id, batch.summary, self.meta)
+        params: dict[str, Any] = {
+            "tid": self._uuid,
+            "token": self.token,
+            "ttl": self.store.lease_ttl,
+            "created": self.meta.created,
+            "next_seq": self.next_seq + len(batch.seqs),
+            "first_seq": self.next_seq,
+            "summary": _json.dumps(batch.summary.to_state()),
+            "version": self.meta.version,
+            "seqs": batch.seqs,
+            "stamps": batch.stamps,
+            "bodies": batch.bodies,
+            "tseqs": batch.tseqs,
+            "tns": batch.tns,
+            "tbodies": batch.tbodies,
+            "tfolded": batch.tfolded,
+        }
+        for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
+            params[f"l_{column}"] = value
+        cur = await conn.execute(_APPEND, params)
+        row = await cur.fetchone()
+        assert row is not None
+        leased, fresh, added = row
+        if not leased:
+            raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
+        if added == len(batch.seqs):
+            if not fresh:
+                await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))
+            return
+        # Nothing inserted although the lease is ours: an earlier attempt of this very append
+        # committed before its connection was lost (the row is already past these items).
+        cur = await conn.execute("SELECT next_seq FROM threadstore.threads WHERE thread_id = %s", (self._uuid,))
+        found = await cur.fetchone()
+        if found is None or found[0] != self.next_seq + len(batch.seqs):
+            raise Internal(f"thread {self.thread_id}: the stored history is not where this writer left it")
+
+    async def _recompose(self, conn: Connection, summary: ThreadSummary, next_seq: int) -> None:
+        """Rewrite the listing columns with fresh overrides (someone changed them meanwhile)."""
+        async with conn.transaction():
+            cur = await conn.execute(_META_FOR_UPDATE, (self._uuid,))
+            row = await cur.fetchone()
+            if row is None or row[4] != next_seq:
+                return  # deleted, or another writer took over: theirs to keep up to date
+            self.meta = ThreadMeta.from_row(row[0], row[1], row[2], row[3])
+            values = listing_values(compose(self.thread_id, summary, self.meta), summary)
+            await conn.execute(_SET_LISTING, (*values, self._uuid, next_seq))
+
+
+def new_thread_meta(created: datetime | None = None) -> ThreadMeta:
+    """The metadata of a thread that has no row yet."""
+    from ..patch import ThreadMetadataPatch
+
+    return ThreadMeta(ThreadMetadataPatch(), None, created or utc_now(), 0)
