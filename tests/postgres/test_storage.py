@@ -12,6 +12,7 @@ from threadstore import (
     CreateThreadParams,
     Internal,
     ListThreadsParams,
+    LoadThreadHistoryParams,
     ReadThreadParams,
     SearchThreadsParams,
     ThreadMetadataPatch,
@@ -24,7 +25,7 @@ from threadstore.store.postgres import PostgresThreadStore
 from threadstore.store.postgres.schema import SCHEMA_VERSION
 
 from .._json_check import same_json_text
-from ._util import history, make_thread, sql
+from ._util import make_thread, sql
 from .conftest import StoreFactory
 
 
@@ -60,10 +61,14 @@ async def test_items_are_stored_once_each_in_order_with_their_exact_json(
     assert [r[0] for r in rows] == list(range(len(before) + len(weird)))
     # Appends insert rows; the rows already there are never rewritten.
     assert [(r[0], r[3]) for r in rows[: len(before)]] == before
-    assert rows[-2][1] == "2020-01-02T03:04:05.678Z"  # an item's own timestamp is its write time
-    loaded = (await history(pg_store, tid))[-3:]
-    assert loaded == weird
-    for item, row in zip(weird, rows[-3:], strict=True):
+    assert rows[-2][1] == "2020-01-02T03:04:05.678Z"  # an item's own timestamp is its line's time
+    stored = [{k: v for k, v in item.items() if k != "timestamp"} for item in weird]
+    loaded = await pg_store.load_history(LoadThreadHistoryParams(tid))
+    assert loaded.items[-3:] == stored
+    assert loaded.timestamps is not None
+    assert loaded.timestamps[-2] == "2020-01-02T03:04:05.678Z"
+    assert loaded.lines()[-2] == weird[1]
+    for item, row in zip(stored, rows[-3:], strict=True):
         assert same_json_text(item, bytes(row[2]))  # key order and big integers kept byte for byte
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 from ..errors import Conflict, ThreadNotFound, ThreadStoreError
@@ -22,7 +22,7 @@ from ..timeutil import format_rfc3339
 from .base import ThreadStore
 from .types import CreateThreadParams, ResumeThreadParams
 
-__all__ = ["LiveWriter", "LiveWriterStore", "initial_session_meta", "run_detached"]
+__all__ = ["LiveWriter", "LiveWriterStore", "adopt_first_line", "initial_session_meta", "run_detached"]
 
 T = TypeVar("T")
 
@@ -64,6 +64,19 @@ def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
     if params.git_info is not None:
         fields["git"] = params.git_info.to_json()
     return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
+
+
+def adopt_first_line(owed: Item, items: list[Item], thread_id: str) -> tuple[Item, list[Item]]:
+    """The first line of a new thread and the items that follow it.
+
+    A thread's first line is the ``session_meta`` its store builds from the create parameters
+    (``owed``), unless the first item appended to it is the thread's own ``session_meta``: that
+    one is kept as it is, so a copied or imported thread keeps its original first line."""
+    if items and items[0].get("type") == "session_meta":
+        payload = items[0].get("payload")
+        if isinstance(payload, Mapping) and payload.get("id") == thread_id:
+            return items[0], items[1:]
+    return owed, items
 
 
 class LiveWriter(abc.ABC):

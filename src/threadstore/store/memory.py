@@ -15,7 +15,8 @@ from ..errors import Conflict, InvalidRequest, ThreadNotFound, Unsupported
 from ..items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 from ..policy import EventPersistenceMode
 from ..timeutil import format_rfc3339, utc_now
-from .live import LiveWriter, LiveWriterStore, initial_session_meta
+from . import forks
+from .live import LiveWriter, LiveWriterStore, adopt_first_line, initial_session_meta
 from .patch import UNSET, ThreadMetadataPatch, apply_patch
 from .query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
 from .serialize import thread_to_json
@@ -43,6 +44,7 @@ class _Thread:
     thread_id: str
     created: datetime
     items: list[Item] = field(default_factory=list)
+    stamps: list[str | None] = field(default_factory=list)
     summary: ThreadSummary = field(default_factory=ThreadSummary)
     overrides: ThreadMetadataPatch = field(default_factory=ThreadMetadataPatch)
     archived_at: datetime | None = None
@@ -69,6 +71,9 @@ class _MemoryWriter(LiveWriter):
             thread = _Thread(self.thread_id, created=utc_now())
             self._store._threads[self.thread_id] = thread
             self._append(thread, [self._meta])
+            # A fork by reference is described by its parent's lines too.
+            for item, stamp in forks.inherited(thread.items[0], thread.stamps[0], self._store._lines):
+                thread.summary.add(item, stamp)
             self._meta = None
         current = self._store._threads.get(self.thread_id)
         if current is None:  # deleted while live
@@ -78,12 +83,20 @@ class _MemoryWriter(LiveWriter):
     def _append(self, thread: _Thread, items: list[Item]) -> None:
         now = format_rfc3339(utc_now())
         for item in items:
-            thread.items.append(item)
-            thread.summary.add(item, now)
+            own = item.get("timestamp")
+            stamp = own if isinstance(own, str) else now
+            stored = {k: v for k, v in item.items() if k != "timestamp"} if "timestamp" in item else item
+            thread.items.append(stored)
+            thread.stamps.append(stamp)
+            thread.summary.add(stored, stamp)
 
     async def write(self, items: list[Item]) -> None:
-        for item in items:
+        meta = self._meta
+        if meta is not None:
+            meta, items = adopt_first_line(meta, items, self.thread_id)
+        for item in (meta, *items) if meta is not None else items:
             encode_item(item, self._store.max_item_bytes)  # validate before changing anything
+        self._meta = meta
         self._append(self._materialize(), items)
 
     async def persist(self) -> None:
@@ -131,6 +144,16 @@ class InMemoryThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {thread_id} is archived")
         return thread
 
+    def _lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
+        thread = self._threads.get(thread_id)
+        return (thread.items, thread.stamps) if thread is not None else None
+
+    def _history(self, thread: _Thread, resolve_forks: bool = True) -> StoredThreadHistory:
+        items, stamps = list(thread.items), list(thread.stamps)
+        if resolve_forks:
+            items, stamps = forks.resolve(items, stamps, self._lines)
+        return StoredThreadHistory(thread.thread_id, items, stamps)
+
     def _stored(
         self, thread: _Thread, include_history: bool = False, overrides: ThreadMetadataPatch | None = None
     ) -> StoredThread:
@@ -141,12 +164,12 @@ class InMemoryThreadStore(LiveWriterStore):
         )
         stored = apply_patch(stored, thread.overrides if overrides is None else overrides)
         if include_history:
-            stored = dataclasses.replace(stored, history=StoredThreadHistory(thread.thread_id, list(thread.items)))
+            stored = dataclasses.replace(stored, history=self._history(thread))
         return stored
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         thread = self._get(params.thread_id, params.include_archived)
-        return StoredThreadHistory(thread.thread_id, list(thread.items))
+        return self._history(thread, params.resolve_forks)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         return self._stored(self._get(params.thread_id, params.include_archived), params.include_history)
@@ -201,9 +224,8 @@ class InMemoryThreadStore(LiveWriterStore):
             )
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
-    @staticmethod
-    def _first_snippet(thread: _Thread, term: str) -> str | None:
-        for item in thread.items:
+    def _first_snippet(self, thread: _Thread, term: str) -> str | None:
+        for item in self._history(thread).items:
             for text in search_texts(item):
                 found = snippet(text, term)
                 if found is not None:

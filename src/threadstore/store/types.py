@@ -159,10 +159,26 @@ def _opt_str(value: object) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class StoredThreadHistory:
-    """A thread's persisted items in replay order."""
+    """A thread's persisted items in replay order, and when each was written.
+
+    ``timestamps[i]`` is the RFC 3339 time of ``items[i]`` (None for a line that carried none),
+    or ``timestamps`` is None when the history came from somewhere that does not keep them. An
+    item never carries a ``timestamp`` of its own here: an appended item's ``timestamp`` is the
+    time of its line. :meth:`lines` puts them back together, which is what an exact copy appends.
+    """
 
     thread_id: str
     items: list[Item]
+    timestamps: list[str | None] | None = None
+
+    def lines(self) -> list[Item]:
+        """Each item with its time as its first field (the rollout line it was)."""
+        if self.timestamps is None:
+            return [dict(item) for item in self.items]
+        return [
+            {"timestamp": stamp, **item} if stamp is not None else dict(item)
+            for item, stamp in zip(self.items, self.timestamps, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +311,13 @@ class AppendThreadItemsParams:
 
 @dataclass(frozen=True, slots=True)
 class LoadThreadHistoryParams:
+    """A thread's history. ``resolve_forks`` (the default) gives the history a fork by reference
+    stands for (its parent's lines before the fork point, then its own); False gives the lines
+    as stored, for an exact copy."""
+
     thread_id: str
     include_archived: bool = False
+    resolve_forks: bool = True
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))

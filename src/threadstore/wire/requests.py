@@ -199,11 +199,17 @@ def append_from_proto(message: pb.AppendThreadItemsRequest) -> AppendThreadItems
 
 
 def load_history_to_proto(params: LoadThreadHistoryParams) -> pb.LoadThreadHistoryRequest:
-    return pb.LoadThreadHistoryRequest(thread_id=params.thread_id, include_archived=params.include_archived)
+    message = pb.LoadThreadHistoryRequest(thread_id=params.thread_id, include_archived=params.include_archived)
+    if not params.resolve_forks:
+        message.resolve_forks = False
+    return message
 
 
 def load_history_from_proto(message: pb.LoadThreadHistoryRequest) -> LoadThreadHistoryParams:
-    return LoadThreadHistoryParams(thread_id=message.thread_id, include_archived=message.include_archived)
+    resolve = message.resolve_forks if message.HasField("resolve_forks") else True
+    return LoadThreadHistoryParams(
+        thread_id=message.thread_id, include_archived=message.include_archived, resolve_forks=resolve
+    )
 
 
 def read_to_proto(params: ReadThreadParams) -> pb.ReadThreadRequest:

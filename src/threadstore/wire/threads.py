@@ -36,11 +36,21 @@ from .sources import source_from_proto, source_to_proto
 
 
 def history_to_proto(history: StoredThreadHistory) -> pb.StoredThreadHistory:
-    return pb.StoredThreadHistory(thread_id=history.thread_id, items_json=items_to_wire(history.items, "items"))
+    message = pb.StoredThreadHistory(thread_id=history.thread_id, items_json=items_to_wire(history.items, "items"))
+    if history.timestamps is not None:
+        message.has_timestamps = True
+        message.timestamps.extend(stamp or "" for stamp in history.timestamps)
+    return message
 
 
 def history_from_proto(message: pb.StoredThreadHistory) -> StoredThreadHistory:
-    return StoredThreadHistory(thread_id=message.thread_id, items=items_from_wire(message.items_json, "items_json"))
+    items = items_from_wire(message.items_json, "items_json")
+    stamps: list[str | None] | None = None
+    if message.has_timestamps:
+        if len(message.timestamps) != len(items):
+            raise InvalidRequest("history timestamps do not match its items")
+        stamps = [stamp or None for stamp in message.timestamps]
+    return StoredThreadHistory(thread_id=message.thread_id, items=items, timestamps=stamps)
 
 
 def thread_to_proto(thread: StoredThread) -> pb.StoredThread:

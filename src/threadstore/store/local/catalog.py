@@ -22,6 +22,7 @@ from typing import Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
+from ...items import Item
 from ...timeutil import utc_now
 from ..patch import ThreadMetadataPatch, apply_patch, reconcile_overrides
 from ..summary import ThreadSummary, search_texts
@@ -97,6 +98,16 @@ class Catalog:
                 self.index_writer(writer)
         except (sqlite3.Error, ThreadStoreError):
             self.dirty[writer.thread_id] = writer  # the next query retries
+
+    def parent_lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
+        path = self.find_path(thread_id)
+        if path is None:
+            return None
+        try:
+            chunk = read_rollout(path)
+        except (InvalidRequest, Internal):
+            return None
+        return chunk.items, chunk.timestamps
 
     def find_path(self, thread_id: str) -> Path | None:
         writer = self.live_writer(thread_id)

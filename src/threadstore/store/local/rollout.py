@@ -9,7 +9,7 @@ Two forms newer Codex builds write are read here too: zstd-compressed rollouts
 (``….jsonl.zst``; :func:`materialize_plain` turns one back into plain JSONL before an append, as
 Codex does) and forks by reference (a ``session_meta`` naming ``forked_from_id`` and
 ``forked_from_ordinal_exclusive`` stands for the parent's lines before that ordinal;
-:func:`resolve_forks` expands it).
+this module reads it through :mod:`threadstore.store.forks`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import orjson
 from ... import _json
 from ...errors import Internal, InvalidRequest
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
+from .. import forks
 from .files import os_error, replace_file
 from .layout import is_compressed, logical_path
 
@@ -35,15 +36,12 @@ __all__ = [
     "encode_line",
     "loads_line",
     "materialize_plain",
-    "ordinal",
     "read_first_line",
     "read_resolved",
     "read_rollout",
-    "resolve_forks",
 ]
 
 _log: Final = logging.getLogger("threadstore.local")
-_MAX_FORK_DEPTH: Final = 16
 #: Longest line :func:`read_first_line` reads (a ``session_meta`` carries the thread's base
 #: instructions, which may be several megabytes); a longer first line counts as unreadable.
 MAX_FIRST_LINE_BYTES: Final = 64 * 1024 * 1024
@@ -216,57 +214,25 @@ def encode_line(item: Mapping[str, Any], timestamp: str, max_bytes: int = DEFAUL
     return encode_item(line, max_bytes) + b"\n"
 
 
-def ordinal(item: Item, index: int) -> int:
-    """A line's ``ordinal`` (newer Codex files), or its position."""
-    value = item.get("ordinal")
-    return value if isinstance(value, int) and not isinstance(value, bool) else index
-
-
-def resolve_forks(path: Path, chunk: RolloutChunk, find_path: Callable[[str], Path | None]) -> RolloutChunk:
-    """``chunk`` (the whole of ``path``) with a fork reference expanded: when its first line is
-    a ``session_meta`` with ``forked_from_id`` and ``forked_from_ordinal_exclusive``, the parent's
-    lines before that ordinal (found through ``find_path``, resolved recursively) follow it. A
-    parent that cannot be found or read leaves the chunk as it is."""
-    return _resolve(path, chunk, find_path, 0)
-
-
-def _resolve(path: Path, chunk: RolloutChunk, find_path: Callable[[str], Path | None], depth: int) -> RolloutChunk:
-    items, stamps = chunk.items, chunk.timestamps
-    if not items or depth >= _MAX_FORK_DEPTH or items[0].get("type") != "session_meta":
-        return chunk
-    meta = items[0].get("payload") or {}
-    parent_id = meta.get("forked_from_id") if isinstance(meta, Mapping) else None
-    cut = meta.get("forked_from_ordinal_exclusive") if isinstance(meta, Mapping) else None
-    if not isinstance(parent_id, str) or not isinstance(cut, int) or isinstance(cut, bool):
-        return chunk
-    parent_path = find_path(parent_id)
-    if parent_path is None or parent_path == path:
-        return chunk
-    try:
-        parent = _resolve(parent_path, read_rollout(parent_path), find_path, depth + 1)
-    except (InvalidRequest, Internal):
-        return chunk
-    kept = [
-        (item, ts)
-        for index, (item, ts) in enumerate(zip(parent.items, parent.timestamps, strict=True))
-        if ordinal(item, index) < cut
-    ]
-    return RolloutChunk(
-        items=[items[0], *(i for i, _ in kept), *items[1:]],
-        timestamps=[stamps[0], *(t for _, t in kept), *stamps[1:]],
-        skipped=chunk.skipped,
-        end_offset=chunk.end_offset,
-        torn_tail=chunk.torn_tail,
-    )
-
-
 def read_resolved(path: Path, find_path: Callable[[str], Path | None]) -> RolloutChunk:
-    """The whole rollout at ``path`` with fork references expanded; unreadable lines are
-    skipped and logged."""
-    chunk = resolve_forks(path, read_rollout(path), find_path)
+    """The whole rollout at ``path`` with a fork reference expanded (:mod:`..forks`; parents
+    are found through ``find_path``); unreadable lines are skipped and logged."""
+    chunk = read_rollout(path)
     if chunk.skipped:
         _log.warning("skipped %d unreadable line(s) in %s", chunk.skipped, path)
-    return chunk
+
+    def parent_lines(thread_id: str) -> tuple[list[Item], list[str | None]] | None:
+        parent = find_path(thread_id)
+        if parent is None or parent == path:
+            return None
+        try:
+            lines = read_rollout(parent)
+        except (InvalidRequest, Internal):
+            return None
+        return lines.items, lines.timestamps
+
+    items, stamps = forks.resolve(chunk.items, chunk.timestamps, parent_lines)
+    return RolloutChunk(items, stamps, chunk.skipped, chunk.end_offset, chunk.torn_tail)
 
 
 def materialize_plain(path: Path) -> Path:

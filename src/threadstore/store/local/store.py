@@ -52,7 +52,7 @@ from .index import Index, IndexRow, PageFilter, PageQuery, is_full
 from .layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
 from .lock import ThreadLock
 from .metadata import update_metadata
-from .rollout import read_first_line
+from .rollout import read_first_line, read_rollout
 from .search import search_threads
 from .writer import LocalWriter, WriterOptions
 
@@ -227,14 +227,17 @@ class LocalThreadStore(LiveWriterStore):
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         row = self._thread_row(params.thread_id, params.include_archived)
-        return StoredThreadHistory(params.thread_id, self._catalog.read_items(Path(row.path)).items)
+        path = Path(row.path)
+        chunk = self._catalog.read_items(path) if params.resolve_forks else read_rollout(path)
+        return StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         row = self._thread_row(params.thread_id, params.include_archived)
         thread = row.thread()
         if params.include_history:
-            items = self._catalog.read_items(Path(row.path)).items
-            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, items))
+            chunk = self._catalog.read_items(Path(row.path))
+            history = StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
+            thread = dataclasses.replace(thread, history=history)
         return thread
 
     async def _read_thread_by_rollout_path(self, params: ReadThreadByRolloutPathParams) -> StoredThread:
@@ -253,7 +256,8 @@ class LocalThreadStore(LiveWriterStore):
         if thread.archived_at is not None and not params.include_archived:
             raise InvalidRequest(f"thread {thread_id} is archived")
         if params.include_history:
-            thread = dataclasses.replace(thread, history=StoredThreadHistory(thread_id, chunk.items))
+            history = StoredThreadHistory(thread_id, chunk.items, chunk.timestamps)
+            thread = dataclasses.replace(thread, history=history)
         return thread
 
     async def _list_threads(self, params: ListThreadsParams) -> ThreadPage:

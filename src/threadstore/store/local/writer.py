@@ -31,7 +31,8 @@ from ...errors import Internal, InvalidRequest
 from ...items import Item
 from ...policy import EventPersistenceMode
 from ...timeutil import format_rfc3339, now_rfc3339, utc_now
-from ..live import LiveWriter
+from .. import forks
+from ..live import LiveWriter, adopt_first_line
 from ..summary import ThreadSummary, search_texts
 from .files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
 from .lock import ThreadLock
@@ -51,6 +52,9 @@ class WriterEvents(Protocol):
 
     def closed(self, writer: LocalWriter) -> None:
         """The writer closed (shut down or discarded)."""
+
+    def parent_lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
+        """A thread's stored lines (what a fork by reference inherits from), if it is known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +162,15 @@ class LocalWriter(LiveWriter):
         self.size = len(line)
         self._new_dirs = list(dict.fromkeys([directory, *(m.parent for m in missing)]))
         self._meta = None
-        self._fold([meta], format_rfc3339(utc_now()))
+        stamp = format_rfc3339(utc_now())
+        self._fold([meta], stamp)
         if self._events is not None:
+            # A fork by reference is described (and found by search) through its parent's lines too.
+            own = meta.get("timestamp")
+            for item, inherited in forks.inherited(
+                meta, own if isinstance(own, str) else stamp, self._events.parent_lines
+            ):
+                self._fold([item], inherited or stamp)
             self._events.dir_changed(directory, before, after)
             self._events.written(self)
         return fd
@@ -169,8 +180,16 @@ class LocalWriter(LiveWriter):
     async def write(self, items: list[Item]) -> None:
         now = now_rfc3339()
         limit = self._options.max_item_bytes
+        meta = self._meta
+        if self._fd is None and meta is not None:
+            meta, items = adopt_first_line(meta, items, self.thread_id)
+            if meta is not self._meta:
+                encode_line(meta, now, limit)  # an adopted first line is checked like any other
         data = b"".join(encode_line(item, now, limit) for item in items)  # validates before any change
+        self._meta = meta
         fd = self._materialize()
+        if not data:
+            return
         if self._needs_newline:
             data = b"\n" + data
         try:

@@ -32,31 +32,32 @@ _SET_META: Final = (
     f"meta_version = meta_version + 1, {', '.join(f'{c} = %s' for c in LISTING_COLUMNS)} WHERE thread_id = %s"
 )
 _HISTORY: Final = (
-    "SELECT t.archived, i.body FROM threadstore.threads t LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id "
-    "WHERE t.thread_id = %s ORDER BY i.seq"
+    "SELECT t.archived, i.body, i.written_at FROM threadstore.threads t "
+    "LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id WHERE t.thread_id = %s ORDER BY i.seq"
 )
 
 
 async def history_rows(conn: Connection, thread_id: str) -> list[tuple[Any, ...]]:
-    """(archived, item body) of each item of a thread in order; one row with a NULL body for a
-    thread without items; none for an unknown thread. Plain rows read in binary: cheaper to
+    """(archived, item body, written at) of each item of a thread in order; one row with a NULL
+    body for a thread without items; none for an unknown thread. Plain rows read in binary: cheaper to
     transfer and decode than one server-built value (measured)."""
     async with conn.cursor(binary=True) as cur:
         await cur.execute(_HISTORY, (uuid.UUID(thread_id),))
         return await cur.fetchall()
 
 
-def parse_items(rows: list[tuple[Any, ...]]) -> list[Any]:
-    """The items of :func:`history_rows`. Each body is parsed on its own (faster than one
-    array of them, measured); the standard library takes over only for a history holding
-    values orjson refuses (integers wider than 64 bits)."""
+def parse_items(rows: list[tuple[Any, ...]]) -> tuple[list[Any], list[str | None]]:
+    """The items of :func:`history_rows` and the times they were written. Each body is parsed
+    on its own (faster than one array of them, measured); the standard library takes over only
+    for a history holding values orjson refuses (integers wider than 64 bits)."""
     if not rows or rows[0][1] is None:
-        return []
+        return [], []
     loads = orjson.loads
+    stamps = [row[2] for row in rows]
     try:
-        return [loads(row[1]) for row in rows]
+        return [loads(row[1]) for row in rows], stamps
     except orjson.JSONDecodeError:
-        return [_json.loads(row[1]) for row in rows]
+        return [_json.loads(row[1]) for row in rows], stamps
 
 
 @dataclass(slots=True)

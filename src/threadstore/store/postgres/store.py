@@ -25,8 +25,9 @@ from typing import Any, TypeVar
 
 from ... import _json
 from ...errors import Conflict, InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
-from ...items import DEFAULT_MAX_ITEM_BYTES
+from ...items import DEFAULT_MAX_ITEM_BYTES, Item
 from ...timeutil import format_rfc3339, utc_now
+from .. import forks
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
 from ..patch import UNSET, ThreadMetadataPatch, reconcile_overrides
 from ..query import decode_cursor
@@ -194,7 +195,34 @@ class PostgresThreadStore(LiveWriterStore):
             raise ThreadNotFound(params.thread_id)
         if rows[0][0] and not params.include_archived:
             raise InvalidRequest(f"thread {params.thread_id} is archived")
-        return StoredThreadHistory(params.thread_id, parse_items(rows))
+        items, stamps = parse_items(rows)
+        if params.resolve_forks:
+            items, stamps = await self._resolved(items, stamps)
+        return StoredThreadHistory(params.thread_id, items, stamps)
+
+    async def _lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
+        rows = await self.db.run(lambda conn: history_rows(conn, thread_id))
+        return parse_items(rows) if rows else None
+
+    async def inherited_lines(self, first: Item) -> list[tuple[Item, str | None]]:
+        """The parent lines a thread whose first line is ``first`` stands on (none unless it is
+        a fork by reference whose parent is here)."""
+        own = first.get("timestamp")
+        items, stamps = await self._resolved([first], [own if isinstance(own, str) else None])
+        return list(zip(items[1:], stamps[1:], strict=True))
+
+    async def _resolved(self, items: list[Item], stamps: list[str | None]) -> tuple[list[Item], list[str | None]]:
+        """The history a fork by reference stands for (:mod:`..forks`): the chain of parents is
+        fetched first, then resolved."""
+        known: dict[str, tuple[list[Item], list[str | None]]] = {}
+        reference = forks.fork_reference(items)
+        while reference is not None and reference[0] not in known and len(known) < forks.MAX_FORK_DEPTH:
+            lines = await self._lines(reference[0])
+            if lines is None:
+                break
+            known[reference[0]] = lines
+            reference = forks.fork_reference(lines[0])
+        return forks.resolve(items, stamps, known.get)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         async def work(conn: Connection) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
@@ -215,7 +243,8 @@ class PostgresThreadStore(LiveWriterStore):
             raise InvalidRequest(f"thread {params.thread_id} is archived")
         thread = thread_of(row[1])
         if params.include_history:
-            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, parse_items(history)))
+            items, stamps = await self._resolved(*parse_items(history))
+            thread = dataclasses.replace(thread, history=StoredThreadHistory(params.thread_id, items, stamps))
         return thread
 
     async def _list_threads(self, params: ListThreadsParams) -> ThreadPage:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +34,7 @@ from ...errors import Conflict, Internal, ThreadStoreError
 from ...items import Item, encode_item
 from ...policy import EventPersistenceMode
 from ...timeutil import now_rfc3339, utc_now
-from ..live import LiveWriter
+from ..live import LiveWriter, adopt_first_line
 from ..summary import ThreadSummary, search_texts
 from . import leases
 from .db import Connection
@@ -84,12 +85,27 @@ _SET_LISTING: Final = (
 )
 
 
-class _Batch:
-    """One append, encoded: the rows to insert and the summary after them."""
+def _without_timestamp(item: Item) -> Item:
+    return {k: v for k, v in item.items() if k != "timestamp"} if "timestamp" in item else item
 
-    def __init__(self, items: list[Item], first_seq: int, summary: ThreadSummary, recent: list[str], limit: int):
+
+class _Batch:
+    """One append, encoded: the rows to insert and the summary after them. ``inherited`` are the
+    parent lines a new fork by reference stands on: folded into the summary, and their texts
+    indexed under the first item's sequence number (a ``session_meta`` has no texts of its own)."""
+
+    def __init__(
+        self,
+        items: list[Item],
+        first_seq: int,
+        summary: ThreadSummary,
+        recent: list[str],
+        limit: int,
+        inherited: Sequence[tuple[Item, str | None]] = (),
+    ):
         now = now_rfc3339()
-        self.bodies = [encode_item(item, limit) for item in items]  # validates before any change
+        # The body is the item as stored: its own ``timestamp``, if any, is the line's time.
+        self.bodies = [encode_item(_without_timestamp(item), limit) for item in items]  # validates first
         self.seqs = list(range(first_seq, first_seq + len(items)))
         self.stamps: list[str] = []
         self.tseqs: list[int] = []
@@ -98,19 +114,27 @@ class _Batch:
         self.tfolded: list[str] = []
         self.summary = copy.copy(summary)
         self.recent = list(recent)
-        for seq, item in zip(self.seqs, items, strict=True):
+        for index, (seq, item) in enumerate(zip(self.seqs, items, strict=True)):
             own = item.get("timestamp")
             stamp = own if isinstance(own, str) and own else now
             self.stamps.append(stamp)
             self.summary.add(item, stamp)
-            for n, text in enumerate(search_texts(item)):
-                if text in self.recent:
-                    continue
-                self.recent = [*self.recent[-3:], text]
-                self.tseqs.append(seq)
-                self.tns.append(n)
-                self.tbodies.append(text.encode())
-                self.tfolded.append(fold(text))
+            self._texts(seq, search_texts(item))
+            if index == 0:
+                for parent_item, parent_stamp in inherited:
+                    self.summary.add(parent_item, parent_stamp or stamp)
+                self._texts(seq, [t for parent_item, _ in inherited for t in search_texts(parent_item)])
+
+    def _texts(self, seq: int, texts: list[str]) -> None:
+        """Index ``texts`` under item ``seq`` (those not among the last few already indexed)."""
+        for n, text in enumerate(texts):
+            if text in self.recent:
+                continue
+            self.recent = [*self.recent[-3:], text]
+            self.tseqs.append(seq)
+            self.tns.append(n)
+            self.tbodies.append(text.encode())
+            self.tfolded.append(fold(text))
 
 
 class PostgresWriter(LiveWriter):
@@ -146,10 +170,15 @@ class PostgresWriter(LiveWriter):
 
     async def write(self, items: list[Item]) -> None:
         pending = self._session_meta
+        inherited: list[tuple[Item, str | None]] = []
+        if pending is not None:
+            pending, items = adopt_first_line(pending, items, self.thread_id)
+            inherited = await self.store.inherited_lines(pending)
         batch_items = [pending, *items] if pending is not None else items
         if not batch_items:
             return
-        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, self.store.max_item_bytes)
+        limit = self.store.max_item_bytes
+        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited)
         await self.store.db.run(lambda conn: self._append(conn, batch))
         self.summary = batch.summary
         self.next_seq += len(batch_items)

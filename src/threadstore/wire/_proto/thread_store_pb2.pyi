@@ -125,12 +125,14 @@ class AppendThreadItemsRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LoadThreadHistoryRequest(_message.Message):
-    __slots__ = ("thread_id", "include_archived")
+    __slots__ = ("thread_id", "include_archived", "resolve_forks")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_FORKS_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     include_archived: bool
-    def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ...) -> None: ...
+    resolve_forks: bool
+    def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., resolve_forks: _Optional[bool] = ...) -> None: ...
 
 class ReadThreadRequest(_message.Message):
     __slots__ = ("thread_id", "include_archived", "include_history")
@@ -193,12 +195,16 @@ class StoredThreadResponse(_message.Message):
     def __init__(self, thread: _Optional[_Union[StoredThread, _Mapping]] = ...) -> None: ...
 
 class StoredThreadHistory(_message.Message):
-    __slots__ = ("thread_id", "items_json")
+    __slots__ = ("thread_id", "items_json", "timestamps", "has_timestamps")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    HAS_TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     items_json: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ...) -> None: ...
+    timestamps: _containers.RepeatedScalarFieldContainer[str]
+    has_timestamps: bool
+    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., timestamps: _Optional[_Iterable[str]] = ..., has_timestamps: _Optional[bool] = ...) -> None: ...
 
 class StoredThread(_message.Message):
     __slots__ = ("thread_id", "forked_from_id", "preview", "name", "model_provider", "model", "created_at", "updated_at", "archived_at", "cwd", "cli_version", "source", "git_info", "agent_nickname", "agent_role", "agent_path", "reasoning_effort", "first_user_message", "rollout_path", "approval_mode_json", "sandbox_policy_json", "token_usage_json", "history", "parent_thread_id", "thread_source", "memory_mode", "created_at_micros", "updated_at_micros", "archived_at_micros")
