@@ -26,7 +26,9 @@ __all__ = [
     "encode_item",
     "event",
     "event_type",
+    "history_mode",
     "instructions_text",
+    "item_completed",
     "is_event",
     "response_item",
     "session_meta",
@@ -73,6 +75,33 @@ def user_message(text: str, *, images: Sequence[str] = (), local_images: Sequenc
 def agent_message(text: str, *, phase: str | None = None) -> Item:
     """The ``agent_message`` event carrying the assistant's answer."""
     return event("agent_message", message=text, phase=phase, memory_citation=None)
+
+
+def item_completed(thread_id: str, turn_id: str, item: Mapping[str, Any], *, at_ms: int) -> Item:
+    """The ``item_completed`` event that records a finished item in a thread with paginated
+    history (the 0.169 era), e.g. ``{"type": "UserMessage", "id", "content": [...]}`` or
+    ``{"type": "AgentMessage", "id", "content": [{"type": "Text", "text"}]}``."""
+    return event(
+        "item_completed",
+        thread_id=thread_id,
+        turn_id=turn_id,
+        item=dict(item),
+        started_at_ms=at_ms,
+        completed_at_ms=at_ms,
+    )
+
+
+def history_mode(items: Iterable[Mapping[str, Any]], thread_id: str) -> str:
+    """The history mode a thread's items say: that of its last own ``session_meta``
+    (``"legacy"`` without one)."""
+    mode = "legacy"
+    for item in items:
+        payload = item.get("payload")
+        if item.get("type") == SESSION_META and isinstance(payload, Mapping) and payload.get("id") == thread_id:
+            value = payload.get("history_mode")
+            if value in ("legacy", "paginated"):
+                mode = value
+    return mode
 
 
 def user_response_message(text: str) -> Item:
@@ -230,8 +259,9 @@ def event_type(item: Mapping[str, Any]) -> str | None:
 
 
 def validate_items(items: Iterable[object]) -> list[Item]:
-    """Check that every element is an item (a dict with a string ``type``, and a valid RFC 3339
-    ``timestamp`` when it carries one); return them as a list.
+    """Check that every element is an item (a dict with a string ``type``, a valid RFC 3339
+    ``timestamp`` and a non-negative integer ``ordinal`` when it carries them); return them as
+    a list.
 
     Raises :class:`InvalidRequest` naming the first bad element. Nothing is copied: the caller's
     dicts are returned as they are.
@@ -245,8 +275,14 @@ def validate_items(items: Iterable[object]) -> list[Item]:
             raise InvalidRequest(f"item {index} has no string 'type'")
         if "timestamp" in item and parse_timestamp(item["timestamp"]) is None:
             raise InvalidRequest(f"item {index} has an invalid timestamp: {shown(item['timestamp'])}")
+        if "ordinal" in item and not _is_ordinal(item["ordinal"]):
+            raise InvalidRequest(f"item {index} has an invalid ordinal: {shown(item['ordinal'])}")
         checked.append(item)
     return checked
+
+
+def _is_ordinal(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def encode_item(item: Mapping[str, Any], max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> bytes:

@@ -7,6 +7,14 @@ approval requests, ``session_configured``, warnings and ``shutdown_complete`` ar
 neither is any event type this module does not know. Every other rollout kind (including
 unknown kinds) is kept.
 
+Threads with paginated history (the 0.169 era: their ``session_meta`` says
+``history_mode: "paginated"``) record messages as ``item_completed`` events carrying the item,
+and their settings as ``thread_settings_applied``: a store keeps those events for such threads,
+in either mode, and for no other thread (a legacy thread keeps ``item_completed`` only for plans).
+
+An exact append (:meth:`PersistedItems.exact`: a copy or an import of existing lines) bypasses
+the policy: every item is kept as given.
+
 Stores apply the policy themselves (callers may hand them raw items), and they apply it
 *before* looking for a live writer, so appending only never-persisted events is always harmless.
 One append is classified once: :class:`PersistedItems` holds, for every mode at once, what a
@@ -15,7 +23,7 @@ store keeps of it (``AppendThreadItemsParams.persisted`` computes it on first us
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -23,6 +31,7 @@ from .errors import InvalidRequest
 
 __all__ = [
     "EVENT_PERSISTENCE_MODES",
+    "PAGINATED_EVENTS",
     "EventPersistenceMode",
     "PersistedItems",
     "classify",
@@ -76,6 +85,9 @@ EXTENDED_ONLY_EVENTS: Final = frozenset(
     }
 )
 
+PAGINATED_EVENTS: Final = frozenset({"item_completed", "thread_settings_applied"})
+"""Events kept only for threads with paginated history (besides plans, kept for every thread)."""
+
 _NEVER_RESPONSE_ITEMS: Final = frozenset({"other", "compaction_trigger"})
 _EXEC_OUTPUT_LIMIT: Final = 10_000
 
@@ -92,10 +104,12 @@ def validate_mode(mode: object) -> EventPersistenceMode:
 _NEVER: Final = 0
 _LIMITED: Final = 1
 _EXTENDED: Final = 2
+_PAGINATED: Final = 3
 
 
 def _level(item: Mapping[str, Any]) -> int:
-    """The least inclusive mode that keeps ``item``: never (0), limited (1) or extended only (2)."""
+    """Who keeps ``item``: nobody (0), every thread (1), threads in extended mode (2), threads
+    with paginated history (3)."""
     kind = item.get("type")
     payload = item.get("payload")
     if kind == "event_msg":
@@ -106,7 +120,9 @@ def _level(item: Mapping[str, Any]) -> int:
             return _LIMITED
         if event_kind == "item_completed":
             inner = payload.get("item")
-            return _LIMITED if isinstance(inner, Mapping) and inner.get("type") == "Plan" else _NEVER
+            return _LIMITED if isinstance(inner, Mapping) and inner.get("type") == "Plan" else _PAGINATED
+        if event_kind in PAGINATED_EVENTS:
+            return _PAGINATED
         return _EXTENDED if event_kind in EXTENDED_ONLY_EVENTS else _NEVER
     if kind == "response_item":
         never = isinstance(payload, Mapping) and payload.get("type") in _NEVER_RESPONSE_ITEMS
@@ -114,10 +130,14 @@ def _level(item: Mapping[str, Any]) -> int:
     return _LIMITED
 
 
-def is_persisted(item: Mapping[str, Any], mode: EventPersistenceMode = "limited") -> bool:
-    """True when a store keeps ``item`` under ``mode``."""
-    level = _level(item)
-    return level == _LIMITED or (level == _EXTENDED and mode == "extended")
+def is_persisted(item: Mapping[str, Any], mode: EventPersistenceMode = "limited", *, paginated: bool = False) -> bool:
+    """True when a store keeps ``item`` under ``mode`` (in a thread with paginated history when
+    ``paginated``)."""
+    return _keeps(_level(item), mode == "extended", paginated)
+
+
+def _keeps(level: int, extended: bool, paginated: bool) -> bool:
+    return level == _LIMITED or (level == _EXTENDED and extended) or (level == _PAGINATED and paginated)
 
 
 def _sanitize(item: dict[str, Any]) -> dict[str, Any]:
@@ -136,39 +156,51 @@ def _sanitize(item: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class PersistedItems:
-    """What a store keeps of one append, for either mode, in order.
+    """What a store keeps of one append, for any thread, in order.
 
-    ``extended`` holds every item some mode keeps (sanitized where the policy says so);
-    ``limited`` is the part the default mode keeps. Empty when nothing of the append is kept:
-    such an append needs no writer at all."""
+    ``items`` holds every item some thread keeps (sanitized where the policy says so) and
+    ``levels`` who keeps each; :meth:`for_mode` picks one thread's share. Empty when no thread
+    keeps anything of the append: such an append needs no writer at all. ``exact`` marks the
+    existing lines of a copy or an import, kept as given."""
 
-    extended: list[dict[str, Any]]
-    limited: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    levels: bytes
+    exact: bool = False
 
-    def for_mode(self, mode: EventPersistenceMode) -> list[dict[str, Any]]:
-        """The items kept under ``mode``."""
-        return self.extended if mode == "extended" else self.limited
+    @classmethod
+    def of_lines(cls, items: Sequence[dict[str, Any]]) -> PersistedItems:
+        """Every item kept as given (the lines of a copy or an import)."""
+        return cls(list(items), bytes([_LIMITED]) * len(items), exact=True)
 
     def __bool__(self) -> bool:
-        return bool(self.extended)
+        return bool(self.items)
+
+    def for_mode(self, mode: EventPersistenceMode, *, paginated: bool = False) -> list[dict[str, Any]]:
+        """The items a thread in ``mode`` keeps (with paginated history when ``paginated``)."""
+        if self.levels.count(_LIMITED) == len(self.levels):
+            return self.items
+        extended = mode == "extended"
+        return [item for item, level in zip(self.items, self.levels, strict=True) if _keeps(level, extended, paginated)]
 
 
 def classify(items: Iterable[dict[str, Any]]) -> PersistedItems:
     """Run the policy over ``items`` once (see :class:`PersistedItems`)."""
-    extended: list[dict[str, Any]] = []
-    limited: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    levels = bytearray()
     for item in items:
         level = _level(item)
-        if level == _LIMITED:
-            extended.append(item)
-            limited.append(item)
-        elif level == _EXTENDED:
-            payload = item["payload"]
-            extended.append(_sanitize(item) if payload.get("type") == "exec_command_end" else item)
-    return PersistedItems(extended, limited)
+        if level == _NEVER:
+            continue
+        if level == _EXTENDED and item["payload"].get("type") == "exec_command_end":
+            item = _sanitize(item)
+        kept.append(item)
+        levels.append(level)
+    return PersistedItems(kept, bytes(levels))
 
 
-def persisted_items(items: Iterable[dict[str, Any]], mode: EventPersistenceMode = "limited") -> list[dict[str, Any]]:
+def persisted_items(
+    items: Iterable[dict[str, Any]], mode: EventPersistenceMode = "limited", *, paginated: bool = False
+) -> list[dict[str, Any]]:
     """The items of ``items`` that a store keeps under ``mode``, in order (sanitized where the
     policy says so)."""
-    return classify(items).for_mode(mode)
+    return classify(items).for_mode(mode, paginated=paginated)

@@ -91,7 +91,10 @@ def test_appended_items_are_checked_where_they_enter(batch: list[object]) -> Non
         params = AppendThreadItemsParams(thread_id=str(uuid.uuid4()), items=batch)  # type: ignore[arg-type]
     except InvalidRequest:
         return
-    assert len(params.persisted.limited) <= len(params.persisted.extended) <= len(params.items)
+    kept = params.persisted
+    limited, extended = kept.for_mode("limited"), kept.for_mode("extended")
+    assert len(limited) <= len(extended) <= len(kept.items) <= len(params.items)
+    assert len(extended) <= len(kept.for_mode("extended", paginated=True)) <= len(kept.items)
     assert validate_items(params.items) == params.items
 
 

@@ -198,7 +198,7 @@ class RemoteThreadStore(ThreadStore):
     async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
         # Only what some mode keeps crosses the network; the server applies the thread's mode.
         request = pb.AppendThreadItemsRequest(
-            thread_id=thread_id, items_json=convert.items_to_wire(items.extended, "items")
+            thread_id=thread_id, items_json=convert.items_to_wire(items.items, "items"), exact=items.exact
         )
         await self._call("AppendItems", request, pb.Empty, thread_id)
 

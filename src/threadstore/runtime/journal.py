@@ -71,9 +71,11 @@ class Journal:
             logger.warning("failed to record rollout items for thread %s: %s", self.thread_id, exc)
             self.emit(Event(sub_id, error_msg(f"failed to record rollout items: {exc}")))
 
-    async def send(self, sub_id: str, msg: dict[str, Any]) -> None:
-        """Persist an event message (the policy decides whether it is stored), then deliver it."""
-        await self.persist(sub_id, [event_item(msg)])
+    async def send(self, sub_id: str, msg: dict[str, Any], *, stored: Item | None = None) -> None:
+        """Persist an event message (the policy decides whether it is stored), then deliver it.
+        ``stored`` is what the thread records for it instead, when its era records the event in
+        another form (a paginated thread records messages as ``item_completed``)."""
+        await self.persist(sub_id, [stored if stored is not None else event_item(msg)])
         self.emit(Event(sub_id, msg))
 
     async def record(self, sub_id: str, item: Item) -> None:

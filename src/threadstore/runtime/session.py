@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from ..errors import InvalidRequest, ThreadStoreError
-from ..items import Item, thread_rolled_back
+from ..items import Item, history_mode, thread_rolled_back
 from ..store.types import MemoryMode, SessionSource
 from .config import ThreadConfig, ThreadConfigSnapshot
 from .errors import SteerRejected, ThreadClosed
@@ -79,7 +79,8 @@ class Session:
         self._thread_name = thread_name
         self._memory_mode: MemoryMode = config.memory_mode
         self._initial_messages = event_messages(initial_items) if initial_items else None
-        self._turns = TurnRunner(self._journal, model, config, last_token_usage(initial_items))
+        paginated = history_mode(initial_items, thread_id) == "paginated"
+        self._turns = TurnRunner(self._journal, model, config, last_token_usage(initial_items), paginated=paginated)
         self._ops: asyncio.Queue[Submission | None] = asyncio.Queue()
         self._pending: deque[tuple[str, UserInput]] = deque()
         self._active: Turn | None = None

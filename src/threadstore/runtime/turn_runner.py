@@ -2,7 +2,10 @@
 
 :meth:`TurnRunner.run` persists, in order: ``task_started``, ``turn_context``, the user
 ``message`` response item and ``user_message``; then for each model answer ``agent_message``,
-the assistant ``message`` response item and ``token_count``; after an answer, input steered into
+the assistant ``message`` response item and ``token_count``. A thread with paginated history
+(the 0.169 era) records the two messages as ``item_completed`` events carrying a
+``UserMessage`` / ``AgentMessage`` instead, as Codex of that era does (the events delivered to
+the caller are the same); after an answer, input steered into
 the turn meanwhile (:meth:`.turn.Turn.steer`) is recorded the same way as the first input and
 the model is asked again, so the steered input is part of the turn's next model request; when
 no steered input is left, ``task_complete``. An interrupt ends the turn with ``turn_aborted``; a
@@ -14,10 +17,12 @@ is reported as events.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from datetime import datetime
 from typing import Any, Final
 
-from ..items import Item, assistant_message
+from ..items import Item, assistant_message, item_completed
 from ..items import turn_context as turn_context_item
 from ..store.types import TokenUsage
 from .config import ThreadConfig
@@ -49,25 +54,34 @@ class TurnRunner:
     ``usage`` is the thread's cumulative token usage: each answer adds to it, and the session
     resets it after a rollback."""
 
-    def __init__(self, journal: Journal, model: ModelClient, config: ThreadConfig, usage: TokenUsage | None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        model: ModelClient,
+        config: ThreadConfig,
+        usage: TokenUsage | None,
+        *,
+        paginated: bool = False,
+    ) -> None:
         self._journal = journal
         self._model = model
         self._config = config
         self.usage = usage
+        self._paginated = paginated
 
     async def run(self, turn: Turn, user: UserInput) -> None:
         journal, sub_id = self._journal, turn.sub_id
         try:
             await journal.send(sub_id, task_started_msg(turn.turn_id, self._model.context_window))
             await journal.record(sub_id, self._turn_context(turn))
-            await self._record_input(sub_id, user)
+            await self._record_input(turn, user)
             while True:
                 text = await self._answer(turn, await self._sample(turn))
                 steered = turn.take_steered()
                 if not steered:
                     break
                 for more in steered:
-                    await self._record_input(sub_id, more)
+                    await self._record_input(turn, more)
             await journal.send(sub_id, self._task_complete(turn, text))
         except Interrupted:
             turn.finished = True
@@ -80,11 +94,18 @@ class TurnRunner:
             await journal.send(sub_id, error_msg(f"turn failed: {exc}"))
             await journal.send(sub_id, self._task_complete(turn, None))
 
-    async def _record_input(self, sub_id: str, user: UserInput) -> None:
+    async def _record_input(self, turn: Turn, user: UserInput) -> None:
         """The user's input: its model-visible ``message``, then the ``user_message`` event."""
         message = {"type": "response_item", "payload": {"type": "message", "role": "user", "content": user.content}}
-        await self._journal.record(sub_id, message)
-        await self._journal.send(sub_id, user_message_msg(user))
+        await self._journal.record(turn.sub_id, message)
+        stored = self._completed(turn, {"type": "UserMessage", "id": str(uuid.uuid4()), "content": _user_inputs(user)})
+        await self._journal.send(turn.sub_id, user_message_msg(user), stored=stored)
+
+    def _completed(self, turn: Turn, item: dict[str, Any]) -> Item | None:
+        """What a paginated thread records for a finished message (None: the event itself)."""
+        if not self._paginated:
+            return None
+        return item_completed(self._journal.thread_id, turn.turn_id, item, at_ms=int(time.time() * 1000))
 
     def _turn_context(self, turn: Turn) -> Item:
         config = self._config
@@ -119,7 +140,8 @@ class TurnRunner:
     async def _answer(self, turn: Turn, completed: ModelCompleted) -> str:
         """Record one model answer (message, usage); return its text."""
         journal, sub_id, text = self._journal, turn.sub_id, completed.text
-        await journal.send(sub_id, agent_message_msg(text))
+        answer = {"type": "AgentMessage", "id": f"msg_{uuid.uuid4().hex}", "content": [{"type": "Text", "text": text}]}
+        await journal.send(sub_id, agent_message_msg(text), stored=self._completed(turn, answer))
         await journal.record(sub_id, assistant_message(text))
         if completed.usage is not None:
             self.usage = add_usage(self.usage, completed.usage)
@@ -131,3 +153,16 @@ class TurnRunner:
     def _task_complete(turn: Turn, last_agent_message: str | None) -> dict[str, Any]:
         turn.finished = True
         return task_complete_msg(turn.turn_id, last_agent_message, turn.elapsed_ms())
+
+
+def _user_inputs(user: UserInput) -> list[dict[str, Any]]:
+    """The user's input as Codex's core ``UserInput`` list (what a ``UserMessage`` holds)."""
+    parts: list[dict[str, Any]] = []
+    for entry in user.content:
+        kind = entry.get("type")
+        if kind == "input_text":
+            parts.append({"type": "text", "text": entry.get("text", ""), "text_elements": []})
+        elif kind == "input_image":
+            parts.append({"type": "image", "image_url": entry.get("image_url")})
+    parts.extend({"type": "local_image", "path": path} for path in user.local_images)
+    return parts

@@ -159,7 +159,12 @@ class DeferredCreateStore:
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         async def pending(entry: _Pending) -> None:
             entry.learn(params.items)
-            kept = params.persisted.for_mode(entry.params.event_persistence_mode)
+            if params.exact:  # existing lines: the thread is created now and takes them as they are
+                await self._materialize(entry)
+                await self.store.append_items(params)
+                return
+            # Everything some thread keeps: the store's writer picks its share when it is created.
+            kept = params.persisted.items
             entry.buffered.extend(kept)
             entry.buffered_bytes += sum(len(encode_item(item)) for item in kept)
             if entry.cwd is not None or entry.buffered_bytes > MAX_BUFFERED_BYTES:

@@ -20,6 +20,7 @@ from ..items import Item, session_meta
 from ..policy import EventPersistenceMode, PersistedItems
 from ..timeutil import format_rfc3339
 from .base import ThreadStore
+from .summary import ThreadSummary
 from .types import CreateThreadParams, ResumeThreadParams
 
 __all__ = ["LiveWriter", "LiveWriterStore", "adopt_first_line", "initial_session_meta", "run_detached"]
@@ -116,6 +117,38 @@ class LiveWriter(abc.ABC):
         """Whether anything of this thread exists in storage."""
         return True
 
+    @property
+    def lines_so_far(self) -> ThreadSummary | None:
+        """The fold of the lines written so far (None while a new thread is still lazy)."""
+        return None
+
+    @property
+    def paginated(self) -> bool:
+        """Whether the thread has paginated history (its lines carry ordinals)."""
+        summary = self.lines_so_far
+        return summary is not None and summary.history_mode == "paginated"
+
+    def numbered(self, items: list[Item]) -> list[Item]:
+        """``items`` as this thread's next lines: in a thread with paginated history, an item
+        without an ``ordinal`` takes the next one (as its first field, where Codex puts it)."""
+        summary = self.lines_so_far
+        if summary is None or summary.history_mode != "paginated":
+            return items
+        next_ordinal = summary.next_ordinal()
+        lines: list[Item] = []
+        for item in items:
+            own = item.get("ordinal")
+            if type(own) is int:
+                next_ordinal = max(next_ordinal, own + 1)
+                lines.append(item)
+                continue
+            line = {"ordinal": next_ordinal, **item}
+            if "timestamp" in item:  # a line's time stays its first field
+                line = {"timestamp": item["timestamp"], **line}
+            lines.append(line)
+            next_ordinal += 1
+        return lines
+
 
 class LiveWriterStore(ThreadStore, abc.ABC):
     """A :class:`ThreadStore` whose live hooks are implemented by this module on top of the
@@ -175,12 +208,12 @@ class LiveWriterStore(ThreadStore, abc.ABC):
 
     async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
         writer = self._live_writer(thread_id)
-        kept = items.for_mode(writer.mode)
+        kept = items.for_mode(writer.mode, paginated=writer.paginated)
         if not kept:
             return
 
         async def write(w: LiveWriter) -> None:
-            await w.write(kept)
+            await w.write(kept if items.exact else w.numbered(kept))
 
         await self._with_writer(thread_id, write)
 

@@ -66,6 +66,11 @@ class _MemoryWriter(LiveWriter):
     def materialized(self) -> bool:
         return self._meta is None
 
+    @property
+    def lines_so_far(self) -> ThreadSummary | None:
+        thread = self._store._threads.get(self.thread_id) if self._meta is None else None
+        return thread.summary if thread is not None else None
+
     def _materialize(self) -> _Thread:
         if self._meta is not None:
             thread = _Thread(self.thread_id, created=utc_now())

@@ -44,6 +44,7 @@ def thread_to_json(thread: StoredThread) -> dict[str, Any]:
         "token_usage": thread.token_usage.to_json() if thread.token_usage else None,
         "first_user_message": thread.first_user_message,
         "memory_mode": thread.memory_mode,
+        "history_mode": thread.history_mode,
         "history": thread.history.items if thread.history is not None else None,
     }
 
@@ -86,5 +87,6 @@ def thread_from_json(data: Mapping[str, Any]) -> StoredThread:
         token_usage=TokenUsage.from_json(data.get("token_usage")),
         first_user_message=data.get("first_user_message"),
         memory_mode=memory_mode,
+        history_mode="paginated" if data.get("history_mode") == "paginated" else "legacy",
         history=StoredThreadHistory(data["thread_id"], list(history)) if isinstance(history, list) else None,
     )

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..timeutil import parse_timestamp
-from .types import GitInfo, MemoryMode, StoredThread, TokenUsage
+from .types import GitInfo, HistoryMode, MemoryMode, StoredThread, TokenUsage
 
 __all__ = [
     "CONTEXTUAL_PREFIXES",
@@ -157,6 +157,8 @@ _STATE_FIELDS: Final = (
     "rollout_name",
     "token_usage",
     "last_timestamp",
+    "history_mode",
+    "last_ordinal",
 )
 
 
@@ -195,6 +197,10 @@ class ThreadSummary:
         self.rollout_name: str | None = None
         self.token_usage: dict[str, Any] | None = None
         self.last_timestamp: str | None = None
+        #: The ``history_mode`` of the thread's last own ``session_meta`` ("legacy" without one).
+        self.history_mode: HistoryMode = "legacy"
+        #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
+        self.last_ordinal: int | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -227,6 +233,9 @@ class ThreadSummary:
             timestamp = own
         if timestamp:
             self.last_timestamp = timestamp
+        ordinal = item.get("ordinal")
+        if type(ordinal) is int and (self.last_ordinal is None or ordinal > self.last_ordinal):
+            self.last_ordinal = ordinal
         kind = item.get("type")
         payload = item.get("payload")
         if not isinstance(payload, Mapping):
@@ -267,16 +276,27 @@ class ThreadSummary:
                 self.memory_mode = "disabled"
             git = meta.get("git")
             self.git = dict(git) if isinstance(git, Mapping) else None
+            self._history_mode(meta)
             return
         if meta_id != self.thread_id:
             return
         # An amendment of the canonical metadata.
+        self._history_mode(meta)
         mode = meta.get("memory_mode")
         if mode in ("enabled", "disabled"):
             self.memory_mode = mode
         git = meta.get("git")
         if isinstance(git, Mapping):
             self.git = dict(git)
+
+    def _history_mode(self, meta: Mapping[str, Any]) -> None:
+        mode = meta.get("history_mode")
+        if mode == "paginated" or mode == "legacy":
+            self.history_mode = mode
+
+    def next_ordinal(self) -> int:
+        """The ordinal the thread's next line takes."""
+        return 0 if self.last_ordinal is None else self.last_ordinal + 1
 
     def _turn_context(self, ctx: Mapping[str, Any]) -> None:
         if not self.cwd:
@@ -374,6 +394,7 @@ class ThreadSummary:
             token_usage=usage,
             first_user_message=self.first_user_message or self.response_preview,
             memory_mode=self.memory_mode,
+            history_mode=self.history_mode,
         )
 
 

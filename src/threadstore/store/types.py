@@ -28,6 +28,7 @@ __all__ = [
     "AppendThreadItemsParams",
     "CreateThreadParams",
     "GitInfo",
+    "HistoryMode",
     "ListThreadsParams",
     "LoadThreadHistoryParams",
     "MemoryMode",
@@ -54,6 +55,7 @@ SessionSource = str | dict[str, Any]
 """Where a thread came from, in its Codex JSON form: ``"cli"``, ``"vscode"``, ``"exec"``,
 ``"mcp"``, ``"unknown"``, or an object such as ``{"subagent": "review"}``."""
 
+HistoryMode = Literal["legacy", "paginated"]
 MemoryMode = Literal["enabled", "disabled"]
 ThreadSortKey = Literal["created_at", "updated_at"]
 SortDirection = Literal["asc", "desc"]
@@ -210,6 +212,9 @@ class StoredThread:
     token_usage: TokenUsage | None = None
     first_user_message: str | None = None
     memory_mode: MemoryMode = "enabled"
+    #: ``"paginated"`` for a thread of the 0.169 era (its ``session_meta`` says so): its lines
+    #: carry ordinals and its messages are ``item_completed`` events. Else ``"legacy"``.
+    history_mode: HistoryMode = "legacy"
     history: StoredThreadHistory | None = None
 
     @property
@@ -296,17 +301,23 @@ class AppendThreadItemsParams:
     """Append raw items to a live thread, in order (the store applies the persistence policy).
 
     ``persisted`` is the policy's verdict on ``items``, computed once here: every layer an append
-    crosses in this process (runtime, server, store) reads it instead of running the policy again."""
+    crosses in this process (runtime, server, store) reads it instead of running the policy again.
+
+    ``exact`` appends existing rollout lines as they are (a copy or an import): no policy, and a
+    line's own ``timestamp`` and ``ordinal`` are kept; the first line of a new thread may be its
+    own ``session_meta`` (see :func:`threadstore.store.live.adopt_first_line`). Without it, a
+    store numbers the lines of a thread with paginated history itself."""
 
     thread_id: str
     items: Sequence[Item]
+    exact: bool = False
     persisted: PersistedItems = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
         checked = validate_items(self.items)
         _set(self, "items", checked)
-        _set(self, "persisted", classify(checked))
+        _set(self, "persisted", PersistedItems.of_lines(checked) if self.exact else classify(checked))
 
 
 @dataclass(frozen=True, slots=True)

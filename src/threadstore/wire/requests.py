@@ -188,11 +188,15 @@ def resume_from_proto(message: pb.ResumeThreadRequest) -> ResumeThreadParams:
 
 
 def append_to_proto(params: AppendThreadItemsParams) -> pb.AppendThreadItemsRequest:
-    return pb.AppendThreadItemsRequest(thread_id=params.thread_id, items_json=items_to_wire(params.items, "items"))
+    return pb.AppendThreadItemsRequest(
+        thread_id=params.thread_id, items_json=items_to_wire(params.items, "items"), exact=params.exact
+    )
 
 
 def append_from_proto(message: pb.AppendThreadItemsRequest) -> AppendThreadItemsParams:
-    return AppendThreadItemsParams(thread_id=message.thread_id, items=items_from_wire(message.items_json, "items_json"))
+    return AppendThreadItemsParams(
+        thread_id=message.thread_id, items=items_from_wire(message.items_json, "items_json"), exact=message.exact
+    )
 
 
 # -- reads --------------------------------------------------------------------------------------

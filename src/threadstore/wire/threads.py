@@ -84,6 +84,8 @@ def thread_to_proto(thread: StoredThread) -> pb.StoredThread:
         value = getattr(thread, field)
         if value is not None:
             setattr(message, field, value)
+    if thread.history_mode != "legacy":
+        message.history_mode = thread.history_mode
     if thread.archived_at is not None:
         message.archived_at = seconds(thread.archived_at)
         message.archived_at_micros = micros(thread.archived_at)
@@ -159,6 +161,7 @@ def thread_from_proto(message: pb.StoredThread) -> StoredThread:
         token_usage=TokenUsage.from_json(usage_json) if usage_json is not None else None,
         first_user_message=optional_field(message, "first_user_message"),
         memory_mode=memory_from_wire(message.memory_mode),
+        history_mode="paginated" if optional_field(message, "history_mode") == "paginated" else "legacy",
         history=history_from_proto(message.history) if message.HasField("history") else None,
     )
 

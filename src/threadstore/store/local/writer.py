@@ -104,6 +104,10 @@ class LocalWriter(LiveWriter):
     def materialized(self) -> bool:
         return self._fd is not None
 
+    @property
+    def lines_so_far(self) -> ThreadSummary:
+        return self.summary
+
     def _check_confined(self, directory: Path) -> None:
         if self._confined and not is_within(directory, self._options.home):
             raise InvalidRequest(

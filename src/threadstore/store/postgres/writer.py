@@ -163,6 +163,10 @@ class PostgresWriter(LiveWriter):
         self._recent: list[str] = []
 
     @property
+    def lines_so_far(self) -> ThreadSummary:
+        return self.summary
+
+    @property
     def materialized(self) -> bool:
         return self._session_meta is None
 

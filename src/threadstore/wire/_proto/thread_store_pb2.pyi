@@ -117,12 +117,14 @@ class ResumeThreadRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., rollout_path: _Optional[str] = ..., history_json: _Optional[_Iterable[str]] = ..., has_history: _Optional[bool] = ..., include_archived: _Optional[bool] = ..., event_persistence_mode: _Optional[_Union[ThreadEventPersistenceMode, str]] = ..., metadata_defaults_json: _Optional[str] = ...) -> None: ...
 
 class AppendThreadItemsRequest(_message.Message):
-    __slots__ = ("thread_id", "items_json")
+    __slots__ = ("thread_id", "items_json", "exact")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     items_json: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ...) -> None: ...
+    exact: bool
+    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., exact: _Optional[bool] = ...) -> None: ...
 
 class LoadThreadHistoryRequest(_message.Message):
     __slots__ = ("thread_id", "include_archived", "resolve_forks")
@@ -207,7 +209,7 @@ class StoredThreadHistory(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., timestamps: _Optional[_Iterable[str]] = ..., has_timestamps: _Optional[bool] = ...) -> None: ...
 
 class StoredThread(_message.Message):
-    __slots__ = ("thread_id", "forked_from_id", "preview", "name", "model_provider", "model", "created_at", "updated_at", "archived_at", "cwd", "cli_version", "source", "git_info", "agent_nickname", "agent_role", "agent_path", "reasoning_effort", "first_user_message", "rollout_path", "approval_mode_json", "sandbox_policy_json", "token_usage_json", "history", "parent_thread_id", "thread_source", "memory_mode", "created_at_micros", "updated_at_micros", "archived_at_micros")
+    __slots__ = ("thread_id", "forked_from_id", "preview", "name", "model_provider", "model", "created_at", "updated_at", "archived_at", "cwd", "cli_version", "source", "git_info", "agent_nickname", "agent_role", "agent_path", "reasoning_effort", "first_user_message", "rollout_path", "approval_mode_json", "sandbox_policy_json", "token_usage_json", "history", "parent_thread_id", "thread_source", "memory_mode", "created_at_micros", "updated_at_micros", "archived_at_micros", "history_mode")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     FORKED_FROM_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +239,7 @@ class StoredThread(_message.Message):
     CREATED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_MODE_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     forked_from_id: str
     preview: str
@@ -266,7 +269,8 @@ class StoredThread(_message.Message):
     created_at_micros: int
     updated_at_micros: int
     archived_at_micros: int
-    def __init__(self, thread_id: _Optional[str] = ..., forked_from_id: _Optional[str] = ..., preview: _Optional[str] = ..., name: _Optional[str] = ..., model_provider: _Optional[str] = ..., model: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., archived_at: _Optional[int] = ..., cwd: _Optional[str] = ..., cli_version: _Optional[str] = ..., source: _Optional[_Union[SessionSource, _Mapping]] = ..., git_info: _Optional[_Union[GitInfo, _Mapping]] = ..., agent_nickname: _Optional[str] = ..., agent_role: _Optional[str] = ..., agent_path: _Optional[str] = ..., reasoning_effort: _Optional[str] = ..., first_user_message: _Optional[str] = ..., rollout_path: _Optional[str] = ..., approval_mode_json: _Optional[str] = ..., sandbox_policy_json: _Optional[str] = ..., token_usage_json: _Optional[str] = ..., history: _Optional[_Union[StoredThreadHistory, _Mapping]] = ..., parent_thread_id: _Optional[str] = ..., thread_source: _Optional[str] = ..., memory_mode: _Optional[_Union[ThreadMemoryMode, str]] = ..., created_at_micros: _Optional[int] = ..., updated_at_micros: _Optional[int] = ..., archived_at_micros: _Optional[int] = ...) -> None: ...
+    history_mode: str
+    def __init__(self, thread_id: _Optional[str] = ..., forked_from_id: _Optional[str] = ..., preview: _Optional[str] = ..., name: _Optional[str] = ..., model_provider: _Optional[str] = ..., model: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., archived_at: _Optional[int] = ..., cwd: _Optional[str] = ..., cli_version: _Optional[str] = ..., source: _Optional[_Union[SessionSource, _Mapping]] = ..., git_info: _Optional[_Union[GitInfo, _Mapping]] = ..., agent_nickname: _Optional[str] = ..., agent_role: _Optional[str] = ..., agent_path: _Optional[str] = ..., reasoning_effort: _Optional[str] = ..., first_user_message: _Optional[str] = ..., rollout_path: _Optional[str] = ..., approval_mode_json: _Optional[str] = ..., sandbox_policy_json: _Optional[str] = ..., token_usage_json: _Optional[str] = ..., history: _Optional[_Union[StoredThreadHistory, _Mapping]] = ..., parent_thread_id: _Optional[str] = ..., thread_source: _Optional[str] = ..., memory_mode: _Optional[_Union[ThreadMemoryMode, str]] = ..., created_at_micros: _Optional[int] = ..., updated_at_micros: _Optional[int] = ..., archived_at_micros: _Optional[int] = ..., history_mode: _Optional[str] = ...) -> None: ...
 
 class SessionSource(_message.Message):
     __slots__ = ("kind", "custom", "sub_agent_parent_thread_id", "sub_agent_depth", "sub_agent_other", "sub_agent_path", "sub_agent_nickname", "sub_agent_role", "source_json")

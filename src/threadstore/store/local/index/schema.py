@@ -27,7 +27,7 @@ __all__ = [
     "is_full",
 ]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 
 _OPEN_TIMEOUT: Final = 30.0
