@@ -17,11 +17,12 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"core", "store"},
     "server": {"core", "store", "wire", "urls"},
     "urls": {"core", "store", "remote"},
-    "testing": {"core", "store", "remote", "server"},
+    "transfer": {"core", "store"},
+    "testing": {"core", "store", "remote", "server", "transfer"},
     "appserver": {"core", "store", "runtime"},
     "view": {"core", "store"},
     "ui": {"core", "store", "runtime", "urls", "view"},
-    "cli": {"core", "store", "wire", "remote", "runtime", "server", "urls", "appserver", "view", "ui"},
+    "cli": {"core", "store", "wire", "remote", "runtime", "server", "urls", "appserver", "view", "ui", "transfer"},
 }
 
 

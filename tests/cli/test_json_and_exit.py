@@ -38,10 +38,12 @@ def test_every_command_that_changes_a_thread_prints_a_result(url: str, tmp_path:
     unarchived = as_json(url, "unarchive", tid)
     assert unarchived["archived_at"] is None
     exported = as_json(url, "export", tid)
-    assert exported["thread_id"] == tid
-    assert exported["items"][0]["type"] == "session_meta"  # type: ignore[index]
+    assert exported["thread"]["thread_id"] == tid  # type: ignore[index]
+    assert exported["lines"][0]["type"] == "session_meta"  # type: ignore[index]
     written = as_json(url, "export", tid, "--output", str(tmp_path / "t.jsonl"))
-    assert written == {"thread_id": tid, "items": len(exported["items"]), "output": str(tmp_path / "t.jsonl")}  # type: ignore[arg-type]
+    assert written == {"threads": 1, "format": "jsonl", "output": str(tmp_path / "t.jsonl")}
+    imported = as_json(f"local:{tmp_path / 'other'}", "import", str(tmp_path / "t.jsonl"))
+    assert (imported["copied"], imported["threads"][0]["thread_id"]) == (1, tid)  # type: ignore[index]
     reindexed = as_json(url, "reindex")
     assert reindexed == {"store": url, "threads": 1, "skipped_lines": 0, "unreadable_files": 0}
     config = as_json(url, "config")
@@ -140,6 +142,7 @@ def test_help_documents_exit_codes_and_lists_commands() -> None:
         "unarchive",
         "delete",
         "export",
+        "import",
         "fork",
         "copy",
         "reindex",

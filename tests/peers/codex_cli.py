@@ -145,7 +145,8 @@ def find_codex_executable(prefix: Path) -> CodexInstall | None:
     The ``@openai/codex`` package is a Node launcher (``bin/codex.js``); the binary ships in an
     optional dependency aliased as ``@openai/codex-<platform>`` (really
     ``@openai/codex@<version>-<platform>``), under ``vendor/<target-triple>/codex/codex``, with
-    ``vendor/<target-triple>/path/rg`` beside it. Older builds put ``vendor/`` in the main package.
+    ``vendor/<target-triple>/path/rg`` beside it (newer builds: ``vendor/<target-triple>/bin/codex``
+    and ``codex-path/rg``). Older builds put ``vendor/`` in the main package.
     """
     suffix, triple = _platform_ids()
     exe_name = "codex.exe" if platform.system() == "Windows" else "codex"
@@ -156,11 +157,13 @@ def find_codex_executable(prefix: Path) -> CodexInstall | None:
     version = str(json.loads(main_pkg.read_text()).get("version", ""))
     for vendor in (modules / f"codex-{suffix}" / "vendor", modules / "codex" / "vendor"):
         arch_root = vendor / triple
-        exe = arch_root / "codex" / exe_name
-        if exe.is_file():
-            path_dir = arch_root / "path"
-            dirs = (path_dir,) if path_dir.is_dir() else ()
-            return CodexInstall(version=version, prefix=prefix, executable=exe, path_dirs=dirs)
+        # Up to 0.128: codex/codex and path/rg; newer builds: bin/codex and codex-path/rg.
+        for exe_dir, path_name in (("codex", "path"), ("bin", "codex-path")):
+            exe = arch_root / exe_dir / exe_name
+            if exe.is_file():
+                path_dir = arch_root / path_name
+                dirs = (path_dir,) if path_dir.is_dir() else ()
+                return CodexInstall(version=version, prefix=prefix, executable=exe, path_dirs=dirs)
     return None
 
 

@@ -1,8 +1,8 @@
 """``threadstore copy --to URL``: copy threads from the ``--store`` backend to another one.
 
-The copying rules (same ids, same items in the same order, names and archived state kept,
-existing threads skipped, policy-dropped items reported) are those of
-:mod:`threadstore.cli.copier`. People get a progress bar on stderr (on a terminal, without ``--quiet``) and a summary on stdout;
+The copying rules (same ids, the same lines byte for byte, the same creation and update times,
+names and archived state, existing threads skipped, every copy read back and checked) are those
+of :mod:`threadstore.transfer.copy`. People get a progress bar on stderr (on a terminal, without ``--quiet``) and a summary on stdout;
 ``--json`` prints the summary as JSON instead. The exit status is 1 when any thread failed. A
 local target that does not exist yet is created.
 """
@@ -15,30 +15,23 @@ import typer
 from rich.text import Text
 
 from ..store.base import ThreadStore
+from ..transfer import CopyOutcome, CopyReport, copy_threads
 from .app import app, globals_of
-from .copier import CopyOutcome, CopyReport, copy_threads
 from .errors import CliFailure
 from .output import out_console, print_json, report_failure
 from .progress import ProgressBar, progress_wanted
 from .resolve import resolve_thread_id
 from .runner import open_for, run_store, store_url
 
-__all__ = ["copy_cmd"]
+__all__ = ["copy_cmd", "print_summary"]
 
 
-def _kinds(counts: dict[str, int]) -> str:
-    return ", ".join(f"{kind} x{count}" for kind, count in sorted(counts.items()))
-
-
-def _print_summary(report: CopyReport) -> None:
+def print_summary(report: CopyReport, verb: str = "copied") -> None:
+    """The human summary of a copy or an import."""
     out = out_console()
     copied, skipped, failed = (report.with_status(s) for s in ("copied", "skipped", "failed"))
-    out.print(f"copied {len(copied)}, skipped {len(skipped)}, failed {len(failed)}")
+    out.print(f"{verb} {len(copied)}, skipped {len(skipped)}, failed {len(failed)}")
     for o in copied:
-        if o.skipped_items:
-            out.print(Text(f"  {o.thread_id}: items the target policy does not keep: {_kinds(o.skipped_items)}"))
-        if o.altered_items:
-            out.print(Text(f"  {o.thread_id}: items trimmed by the target policy: {_kinds(o.altered_items)}"))
         for note in o.notes:
             out.print(Text(f"  {o.thread_id}: {note}"))
     for o in skipped:
@@ -61,7 +54,7 @@ def copy_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Copy threads to another store, keeping ids, items, names and archived state.
+    """Copy threads to another store exactly: same ids, lines, times, names and archived state.
 
     Threads that already exist in the target are skipped, not overwritten.
     """
@@ -105,6 +98,6 @@ def copy_cmd(
             report_failure(CliFailure(f"{failed} thread(s) could not be copied"), as_json=False)
             raise typer.Exit(1)
     else:
-        _print_summary(report)
+        print_summary(report)
     if failed:
         raise CliFailure(f"{failed} thread(s) could not be copied", "copy_failed")

@@ -25,6 +25,7 @@ COMMAND_ORDER: Final = [
     "unarchive",
     "delete",
     "export",
+    "import",
     "fork",
     "copy",
     "reindex",

@@ -2,22 +2,19 @@
 
 Each takes a thread id or a unique prefix of it, prints one line for people and, with ``--json``,
 a result object: the thread after the change (``rename``, ``archive``, ``unarchive``),
-``{"thread_id", "deleted": true}`` (``delete``), ``{"thread_id", "items", "output"}`` or, to stdout,
-``{"thread_id", "items": [...]}`` (``export``), the index counts (``reindex``).
+``{"thread_id", "deleted": true}`` (``delete``), the index counts (``reindex``).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .. import _json
 from ..store.base import ThreadStore
 from ..store.patch import ThreadMetadataPatch
-from ..store.types import LoadThreadHistoryParams, ReadThreadParams, StoredThread, UpdateThreadMetadataParams
+from ..store.types import ReadThreadParams, StoredThread, UpdateThreadMetadataParams
 from ..view import thread_title
 from .app import app, globals_of
 from .errors import CliFailure
@@ -27,7 +24,7 @@ from .progress import ProgressBar, progress_wanted
 from .resolve import resolve_thread_id
 from .runner import run_store, store_url
 
-__all__ = ["archive_cmd", "delete_cmd", "export_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
+__all__ = ["archive_cmd", "delete_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
 
 ThreadId = Annotated[str, typer.Argument(help="Thread id, or its first 8 or more characters.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -114,41 +111,6 @@ def delete_cmd(
         print_json({"thread_id": thread.thread_id, "deleted": True})
     else:
         typer.echo(f"deleted {thread.thread_id}")
-
-
-@app.command("export")
-def export_cmd(
-    ctx: typer.Context,
-    thread_id: ThreadId,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON result (to stdout: the items as one JSON object).")
-    ] = False,
-) -> None:
-    """Write a thread's items as JSONL (one item per line)."""
-    where = store_url(ctx)
-
-    async def work(store: ThreadStore) -> tuple[str, list[dict[str, Any]]]:
-        resolved = await resolve_thread_id(store, thread_id, where)
-        history = await store.load_history(LoadThreadHistoryParams(resolved, include_archived=True))
-        return resolved, history.items
-
-    resolved, items = run_store(ctx, work)
-    if output is None:
-        if as_json:
-            print_json({"thread_id": resolved, "items": items})
-        else:
-            sys.stdout.buffer.write(b"".join(_json.dumps(item) + b"\n" for item in items))
-            sys.stdout.flush()
-        return
-    try:
-        output.write_bytes(b"".join(_json.dumps(item) + b"\n" for item in items))
-    except OSError as exc:
-        raise CliFailure(f"cannot write --output {output}: {exc.strerror or exc}", "os_error") from None
-    if as_json:
-        print_json({"thread_id": resolved, "items": len(items), "output": str(output)})
-    else:
-        typer.echo(f"wrote {len(items)} items to {output}", err=True)
 
 
 @app.command("reindex")

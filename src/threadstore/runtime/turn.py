@@ -39,6 +39,8 @@ class Turn:
     sub_id: str
     turn_id: str = field(default_factory=new_thread_id)
     started: float = field(default_factory=time.monotonic)
+    #: When the turn started, in seconds since the Unix epoch.
+    started_at: int = field(default_factory=lambda: int(time.time()))
     interrupted: bool = False
     finished: bool = False
     stream_task: asyncio.Task[ModelCompleted] | None = None

@@ -72,7 +72,7 @@ class TurnRunner:
     async def run(self, turn: Turn, user: UserInput) -> None:
         journal, sub_id = self._journal, turn.sub_id
         try:
-            await journal.send(sub_id, task_started_msg(turn.turn_id, self._model.context_window))
+            await journal.send(sub_id, self._era(turn, task_started_msg(turn.turn_id, self._model.context_window)))
             await journal.record(sub_id, self._turn_context(turn))
             await self._record_input(turn, user)
             while True:
@@ -149,10 +149,19 @@ class TurnRunner:
         await journal.send(sub_id, token_count_msg(total, completed.usage, self._model.context_window))
         return text
 
-    @staticmethod
-    def _task_complete(turn: Turn, last_agent_message: str | None) -> dict[str, Any]:
+    def _task_complete(self, turn: Turn, last_agent_message: str | None) -> dict[str, Any]:
         turn.finished = True
-        return task_complete_msg(turn.turn_id, last_agent_message, turn.elapsed_ms())
+        msg = task_complete_msg(turn.turn_id, last_agent_message, turn.elapsed_ms())
+        if self._paginated:  # Codex of that era reads a finished turn's facts from here
+            msg["started_at"] = turn.started_at
+        return self._era(turn, msg)
+
+    def _era(self, turn: Turn, msg: dict[str, Any]) -> dict[str, Any]:
+        """A turn boundary event as this thread's era writes it (a paginated thread's carry the
+        turn's ``root_turn_id``)."""
+        if self._paginated:
+            msg["root_turn_id"] = turn.turn_id
+        return msg
 
 
 def _user_inputs(user: UserInput) -> list[dict[str, Any]]:

@@ -31,7 +31,10 @@ comparing the rollouts Codex 0.125 and 0.169 wrote with what those builds answer
    ``started_at_ms`` / ``completed_at_ms``, and for agent messages ``moderation``,
    ``delivery``, ``questions``); a legacy item carries the older field set. Likewise a turn
    whose ``task_started`` carries a ``root_turn_id`` (turn attribution, same era) reports
-   ``rootTurnId`` and ``itemsView: "full"``.
+   ``rootTurnId`` and ``itemsView: "full"``. In a thread with paginated history (its
+   ``session_meta`` says so) every turn reports both, and a finished turn's ``rootTurnId`` and
+   ``startedAt`` are those of its ``task_complete`` (null when it has none), as Codex 0.169
+   reads them.
 8. **Implicit turns.** Events outside any explicit turn (histories written without turn events)
    go to an implicit turn ``turn-N``; a user message in an implicit turn that already has one
    starts the next implicit turn.
@@ -89,10 +92,12 @@ def turn_json(
     duration_ms: int | None = None,
     root_turn_id: str | None = None,
     items_view: str | None = None,
+    attributed: bool = False,
 ) -> dict[str, Any]:
-    """A v2 ``Turn``; ``rootTurnId`` and ``itemsView`` appear only when given (rule 7)."""
+    """A v2 ``Turn``; ``rootTurnId`` and ``itemsView`` appear only when given, or for
+    ``attributed`` turns (those of paginated threads) always (rule 7)."""
     shown: dict[str, Any] = {"id": turn_id}
-    if root_turn_id is not None:
+    if root_turn_id is not None or attributed:
         shown["rootTurnId"] = root_turn_id
     shown["items"] = [dict(i) for i in items]
     if items_view is not None:
@@ -256,14 +261,18 @@ class _Turn:
     def has_user_message(self) -> bool:
         return any(entry.item["type"] == "userMessage" for entry in self.entries)
 
-    def finish(self, status: str, payload: Mapping[str, Any]) -> None:
+    def finish(self, status: str, payload: Mapping[str, Any], *, paginated: bool) -> None:
         self.status = "failed" if status == "completed" and self.error is not None else status
         self.completed_at = _opt_int(payload.get("completed_at"))
         self.duration_ms = _opt_int(payload.get("duration_ms"))
+        if paginated:
+            self.root_turn_id = _opt_str(payload.get("root_turn_id"))
+            self.started_at = _opt_int(payload.get("started_at"))
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, *, paginated: bool = False) -> None:
+        self.paginated = paginated
         self.turns: list[dict[str, Any]] = []
         self.current: _Turn | None = None
         self._legacy_ids = 0
@@ -294,7 +303,8 @@ class _Builder:
                 completed_at=turn.completed_at,
                 duration_ms=turn.duration_ms,
                 root_turn_id=turn.root_turn_id,
-                items_view="full" if turn.root_turn_id is not None else None,
+                items_view="full" if turn.root_turn_id is not None or self.paginated else None,
+                attributed=self.paginated,
             )
         )
 
@@ -330,7 +340,8 @@ class _Builder:
                 self.ensure()
         elif kind in _TURN_COMPLETED or kind == "turn_aborted":
             if self.current is not None:
-                self.current.finish("interrupted" if kind == "turn_aborted" else "completed", payload)
+                status = "interrupted" if kind == "turn_aborted" else "completed"
+                self.current.finish(status, payload, paginated=self.paginated)
                 self.close()
         elif kind == "item_completed":
             item = _completed_item(payload)
@@ -372,8 +383,17 @@ class _Builder:
 
 def build_turns(items: Sequence[Item], *, active_turn_id: str | None = None) -> list[dict[str, Any]]:
     """The v2 turns of a thread's rollout items (see the module documentation for the rules)."""
-    builder = _Builder()
+    builder = _Builder(paginated=_paginated(items))
     for item in apply_rollback_markers(items):
         if event_type(item) is not None:
             builder.handle(item["payload"])
     return builder.finish(active_turn_id)
+
+
+def _paginated(items: Sequence[Item]) -> bool:
+    """Whether the history's first ``session_meta`` says it is paginated."""
+    for item in items:
+        if item.get("type") == "session_meta":
+            payload = item.get("payload")
+            return isinstance(payload, Mapping) and payload.get("history_mode") == "paginated"
+    return False

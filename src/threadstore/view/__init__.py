@@ -4,11 +4,13 @@ and short labels. Pure functions over store values; no terminal or web code here
 from __future__ import annotations
 
 from .labels import match_spans, relative_time, short_path, thread_title
+from .markdown import markdown
 from .transcript import Entry, EntryKind, transcript, user_turns
 
 __all__ = [
     "Entry",
     "EntryKind",
+    "markdown",
     "match_spans",
     "relative_time",
     "short_path",

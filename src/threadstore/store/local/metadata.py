@@ -6,6 +6,8 @@
   first ``session_meta`` with the new values) in the rollout.
 * every other field: an override in the index (the rollout format has no place for it); a value
   equal to what the rollout itself says stores nothing (see :meth:`Catalog.store_overrides`).
+* a thread with paginated history (the 0.169 era) gets no line at all, as Codex of that era
+  does: its name goes to ``session_index.jsonl`` only, memory mode and git facts are overrides.
 
 Everything is encoded and checked before the first write, so a patch with a bad field changes
 nothing. The lines go through this store's live writer when it has one, else through a one-off
@@ -38,8 +40,13 @@ async def update_metadata(ctx: HomeContext, row: IndexRow, patch: ThreadMetadata
     """Apply ``patch`` to the thread of ``row`` and return the thread as it now reads."""
     thread_id = row.thread_id
     path = Path(row.path)
-    lines = _rollout_lines(thread_id, path, row.thread(), patch)
-    rest = patch.without("name", "memory_mode", "git_info", "title")
+    current = row.thread()
+    if current.history_mode == "paginated":
+        lines: list[Item] = []
+        rest = patch.without("name", "title")
+    else:
+        lines = _rollout_lines(thread_id, path, current, patch)
+        rest = patch.without("name", "memory_mode", "git_info", "title")
     rest.to_json()  # every override encodes (checked before anything is written)
     if lines:
         await _append_lines(ctx, thread_id, path, lines)

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from ...store.base import ThreadStore
 from ..backend import Backend
+from .eras import EraTests
 from .hostile import HostileInputTests
 from .ids import IdTests
 from .lifecycle import LifecycleTests
@@ -24,7 +25,9 @@ __all__ = ["ConformanceSuite"]
 
 
 @pytest.mark.asyncio
-class ConformanceSuite(LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests, HostileInputTests, LineTests):
+class ConformanceSuite(
+    LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests, HostileInputTests, LineTests, EraTests
+):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 
     backend_class: ClassVar[type[Backend]]

@@ -1,0 +1,31 @@
+"""Moving threads between stores and files, exactly: copies between backends, exports and
+imports (:mod:`.record` says what a thread carries, :mod:`.copy` how it is written)."""
+
+from __future__ import annotations
+
+from .copy import CopyOutcome, CopyReport, copy_thread, copy_threads, write_record, write_records
+from .record import (
+    ThreadRecord,
+    read_record,
+    record_from_bytes,
+    record_from_file,
+    record_from_json,
+    record_to_json,
+    rollout_bytes,
+)
+
+__all__ = [
+    "CopyOutcome",
+    "CopyReport",
+    "ThreadRecord",
+    "copy_thread",
+    "copy_threads",
+    "read_record",
+    "record_from_bytes",
+    "record_from_file",
+    "record_from_json",
+    "record_to_json",
+    "rollout_bytes",
+    "write_record",
+    "write_records",
+]
