@@ -55,6 +55,14 @@ async def _write_exact(store: ThreadStore, thread_id: str, lines: list[Item]) ->
     await store.shutdown_thread(thread_id)
 
 
+async def _paginated_thread(store: ThreadStore) -> tuple[str, list[Item]]:
+    """A new paginated thread (shut down) and its lines."""
+    thread_id = create_params().thread_id
+    lines = _paginated_lines(thread_id)
+    await _write_exact(store, thread_id, lines)
+    return thread_id, lines
+
+
 class EraTests:
     """See the module documentation."""
 
@@ -71,9 +79,7 @@ class EraTests:
         assert thread.history_mode == "paginated"
 
     async def test_appends_to_a_paginated_thread_are_numbered_and_keep_its_events(self, store: ThreadStore) -> None:
-        thread_id = create_params().thread_id
-        lines = _paginated_lines(thread_id)
-        await _write_exact(store, thread_id, lines)
+        thread_id, lines = await _paginated_thread(store)
         await store.resume_thread(ResumeThreadParams(thread_id))
         said = {"type": "AgentMessage", "id": "a1", "content": [{"type": "Text", "text": "ok"}]}
         completed = item_completed(thread_id, "t2", said, at_ms=2)
@@ -105,9 +111,7 @@ class EraTests:
         assert thread.history_mode == "legacy"
 
     async def test_renaming_a_paginated_thread_adds_no_line(self, store: ThreadStore) -> None:
-        thread_id = create_params().thread_id
-        lines = _paginated_lines(thread_id)
-        await _write_exact(store, thread_id, lines)
+        thread_id, lines = await _paginated_thread(store)
         patch = ThreadMetadataPatch(name="Named", memory_mode="disabled")
         renamed = await store.update_thread_metadata(UpdateThreadMetadataParams(thread_id, patch))
         assert (renamed.name, renamed.memory_mode) == ("Named", "disabled")

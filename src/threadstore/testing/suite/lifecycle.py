@@ -21,6 +21,18 @@ from ..backend import Backend
 from ..builders import append, create_params, new_thread, read_items, turn
 
 
+async def _resume_once_released(store: ThreadStore, thread_id: str) -> None:
+    """Resume ``thread_id`` as soon as its writer was released (which a cancelled shutdown or
+    discard finishes in the background)."""
+    for _ in range(500):  # up to 5 s on a loaded machine
+        try:
+            await store.resume_thread(ResumeThreadParams(thread_id=thread_id))
+            return
+        except Conflict:
+            await asyncio.sleep(0.01)
+    pytest.fail("the writer was never released")
+
+
 class LifecycleTests:
     """The live-writer lifecycle (see the module documentation)."""
 
@@ -154,14 +166,7 @@ class LifecycleTests:
         with pytest.raises(asyncio.CancelledError):
             await task
         # The release completed anyway: the thread can be resumed.
-        for _ in range(500):  # up to 5 s on a loaded machine
-            try:
-                await store.resume_thread(ResumeThreadParams(thread_id=thread_id))
-                break
-            except Conflict:
-                await asyncio.sleep(0.01)
-        else:
-            pytest.fail("the writer was never released")
+        await _resume_once_released(store, thread_id)
         await store.shutdown_thread(thread_id)
 
     async def test_discard_finishes_when_the_caller_is_cancelled(self, store: ThreadStore) -> None:
@@ -173,14 +178,7 @@ class LifecycleTests:
             await task
         with pytest.raises(ThreadNotFound):
             await append(store, thread_id, turn("late"))
-        for _ in range(500):  # up to 5 s on a loaded machine
-            try:
-                await store.resume_thread(ResumeThreadParams(thread_id=thread_id))
-                break
-            except Conflict:
-                await asyncio.sleep(0.01)
-        else:
-            pytest.fail("the writer was never released")
+        await _resume_once_released(store, thread_id)
         await store.discard_thread(thread_id)
 
     async def test_concurrent_appends_keep_each_call_contiguous(self, store: ThreadStore) -> None:
