@@ -20,8 +20,11 @@ from typing import Any, Final
 
 from ..errors import InvalidRequest
 from ..items import Item, assistant_message, event_type, turn_aborted
+from ..store import forks
+from ..store.live import initial_session_meta
 from ..store.summary import CONTEXTUAL_PREFIXES, message_text
-from ..store.types import TokenUsage
+from ..store.types import CreateThreadParams, TokenUsage
+from ..timeutil import now_rfc3339
 
 __all__ = [
     "ActiveTurn",
@@ -29,6 +32,7 @@ __all__ = [
     "ends_mid_turn",
     "event_messages",
     "fork_items",
+    "fork_reference_line",
     "interrupted_boundary",
     "is_user_message",
     "last_token_usage",
@@ -283,3 +287,21 @@ def last_token_usage(items: Sequence[Item]) -> TokenUsage | None:
 def event_messages(items: Sequence[Item]) -> list[dict[str, Any]]:
     """The ``event_msg`` payloads of ``items`` in order (what a UI replays)."""
     return [dict(item["payload"]) for item in items if event_type(item) is not None]
+
+
+def fork_reference_line(params: CreateThreadParams, history: Sequence[Item], kept: int) -> Item:
+    """The first line of a fork by reference (the 0.169 era) that keeps the first ``kept`` items
+    of its parent's (resolved) ``history``: the fork's ``session_meta`` naming the parent and the
+    ordinal where the fork cuts, itself numbered with that ordinal."""
+    if kept < len(history):
+        cut = forks.ordinal(history[kept], kept)
+    else:
+        cut = forks.ordinal(history[-1], len(history) - 1) + 1 if history else 0
+    meta = initial_session_meta(params, now_rfc3339())
+    payload = {
+        "session_id": params.thread_id,
+        **meta["payload"],
+        "forked_from_ordinal_exclusive": cut,
+        "history_mode": "paginated",
+    }
+    return {"ordinal": cut, "type": meta["type"], "payload": payload}

@@ -36,7 +36,7 @@ from .config import ORIGINATOR, RUNTIME_VERSION, ThreadConfig
 from .errors import ThreadRuntimeError
 from .events import INITIAL_SUBMIT_ID
 from .gitinfo import collect_git_info
-from .history import fork_items
+from .history import fork_items, fork_reference_line
 from .live_thread import LiveThread, LiveThreadInitGuard
 from .models.base import ModelClient
 from .models.builtin import BuiltinModel
@@ -193,11 +193,18 @@ class ThreadManager:
     async def _create_live(
         self, thread_id: str, config: ThreadConfig, forked_from_id: str | None = None
     ) -> LiveThread | None:
+        params = await self._create_params(thread_id, config, forked_from_id)
+        return await LiveThread.create(self._store, params) if params is not None else None
+
+    async def _create_params(
+        self, thread_id: str, config: ThreadConfig, forked_from_id: str | None = None
+    ) -> CreateThreadParams | None:
+        """How a new thread is created in the store (None for an ephemeral one)."""
         if config.ephemeral:
             return None
         assert config.model_provider is not None
         git_info = await asyncio.to_thread(collect_git_info, config.cwd)
-        params = CreateThreadParams(
+        return CreateThreadParams(
             thread_id=thread_id,
             cwd=config.cwd,
             model_provider=config.model_provider,
@@ -211,7 +218,6 @@ class ThreadManager:
             cli_version=RUNTIME_VERSION,
             git_info=git_info,
         )
-        return await LiveThread.create(self._store, params)
 
     async def resume_thread(
         self,
@@ -305,13 +311,22 @@ class ThreadManager:
         else:
             config = self._resolve(config)
         new_id = new_thread_id()
-        live = await self._create_live(new_id, config, forked_from_id=thread_id)
+        params = await self._create_params(new_id, config, forked_from_id=thread_id)
+        live = await LiveThread.create(self._store, params) if params is not None else None
+        copied: list[Item] = items
+        if params is not None and stored.history_mode == "paginated":
+            # As Codex of that era forks: by reference (the fork stores its own lines only: its
+            # first line names the parent and where to cut, then any boundary the fork adds).
+            kept = min(len(items), len(history))
+            first = fork_reference_line(params, history, kept)
+            copied = [first, *items[kept:]]
+            items = [first, *items]
         return await self._spawn(
             thread_id=new_id,
             config=config,
             live=live,
             initial_items=items,
-            copy_items=items,
+            copy_items=copied,
             forked_from_id=thread_id,
         )
 

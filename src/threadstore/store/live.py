@@ -67,6 +67,17 @@ def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
     return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
 
 
+def _opens_paginated(item: Item, thread_id: str) -> bool:
+    """Whether ``item`` is a thread's own ``session_meta`` that says its history is paginated."""
+    payload = item.get("payload")
+    return (
+        item.get("type") == "session_meta"
+        and isinstance(payload, Mapping)
+        and payload.get("id") == thread_id
+        and payload.get("history_mode") == "paginated"
+    )
+
+
 def adopt_first_line(owed: Item, items: list[Item], thread_id: str) -> tuple[Item, list[Item]]:
     """The first line of a new thread and the items that follow it.
 
@@ -128,13 +139,21 @@ class LiveWriter(abc.ABC):
         summary = self.lines_so_far
         return summary is not None and summary.history_mode == "paginated"
 
+    def prepared(self, items: list[Item]) -> list[Item]:
+        """``items`` as this thread's next lines, for an append that is not exact: numbered
+        (:meth:`numbered`), and whatever else the backend's format asks of new lines."""
+        return self.numbered(items)
+
     def numbered(self, items: list[Item]) -> list[Item]:
         """``items`` as this thread's next lines: in a thread with paginated history, an item
         without an ``ordinal`` takes the next one (as its first field, where Codex puts it)."""
         summary = self.lines_so_far
-        if summary is None or summary.history_mode != "paginated":
+        if not self.materialized and items and _opens_paginated(items[0], self.thread_id):
+            next_ordinal = 0  # a new thread's own first line says it is paginated (a fork by reference)
+        elif summary is None or summary.history_mode != "paginated":
             return items
-        next_ordinal = summary.next_ordinal()
+        else:
+            next_ordinal = summary.next_ordinal()
         lines: list[Item] = []
         for item in items:
             own = item.get("ordinal")
@@ -213,7 +232,7 @@ class LiveWriterStore(ThreadStore, abc.ABC):
             return
 
         async def write(w: LiveWriter) -> None:
-            await w.write(kept if items.exact else w.numbered(kept))
+            await w.write(kept if items.exact else w.prepared(kept))
 
         await self._with_writer(thread_id, write)
 

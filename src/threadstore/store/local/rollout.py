@@ -34,6 +34,7 @@ __all__ = [
     "RolloutChunk",
     "decompress",
     "encode_line",
+    "history_base",
     "loads_line",
     "materialize_plain",
     "read_first_line",
@@ -248,3 +249,31 @@ def materialize_plain(path: Path) -> Path:
     except OSError as exc:
         raise os_error("decompress", path, exc) from None
     return plain
+
+
+def history_base(path: Path, parent_id: str, cut: int) -> dict[str, Any] | None:
+    """Where a fork by reference that keeps its parent's lines below ordinal ``cut`` ends in the
+    parent's rollout at ``path``: ``{"thread_id", "end_ordinal_exclusive", "end_byte_offset"}``
+    (the offset just after the last kept line), as Codex writes it in the fork's
+    ``session_meta``. None when the file cannot be read or its own lines do not reach the cut
+    (the cut falls in lines the parent itself inherits)."""
+    try:
+        data = decompress(path) if is_compressed(path) else path.read_bytes()
+    except (OSError, Internal):
+        return None
+    end: int | None = None
+    offset = 0
+    for index, raw in enumerate(data.split(b"\n")):
+        offset += len(raw) + 1
+        try:
+            line = loads_line(raw) if raw.strip() else None
+        except ValueError:
+            continue
+        if not isinstance(line, dict):
+            continue
+        if forks.ordinal(line, index) >= cut:
+            break
+        end = min(offset, len(data))
+    if end is None:
+        return None
+    return {"thread_id": parent_id, "end_ordinal_exclusive": cut, "end_byte_offset": end}

@@ -36,7 +36,7 @@ from ..live import LiveWriter, adopt_first_line
 from ..summary import ThreadSummary, search_texts
 from .files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
 from .lock import ThreadLock
-from .rollout import encode_line
+from .rollout import encode_line, history_base
 
 __all__ = ["LocalWriter", "WriterEvents", "WriterOptions"]
 
@@ -55,6 +55,9 @@ class WriterEvents(Protocol):
 
     def parent_lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
         """A thread's stored lines (what a fork by reference inherits from), if it is known."""
+
+    def find_path(self, thread_id: str) -> Path | None:
+        """A thread's rollout file, if it is known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,29 @@ class LocalWriter(LiveWriter):
         return fd
 
     # -- LiveWriter ------------------------------------------------------------------------------
+
+    def prepared(self, items: list[Item]) -> list[Item]:
+        """Numbered lines. The first line of a new paginated fork by reference that does not say
+        where it cuts its parent's file also gets the ``history_base`` Codex 0.169 resumes it by
+        (that era always writes one), when this store has the parent's file; any other line is
+        kept as given."""
+        lines = super().prepared(items)
+        if self._fd is None and lines and self._events is not None:
+            first = lines[0]
+            payload = first.get("payload")
+            reference = forks.fork_reference([first])
+            if (
+                reference is not None
+                and isinstance(payload, dict)
+                and payload.get("id") == self.thread_id
+                and payload.get("history_mode") == "paginated"
+                and "history_base" not in payload
+            ):
+                parent = self._events.find_path(reference[0])
+                base = history_base(parent, *reference) if parent is not None else None
+                if base is not None:
+                    lines = [{**first, "payload": {**payload, "history_base": base}}, *lines[1:]]
+        return lines
 
     async def write(self, items: list[Item]) -> None:
         now = now_rfc3339()
