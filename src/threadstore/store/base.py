@@ -62,6 +62,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 from ..errors import Internal, InvalidRequest, ThreadStoreError, Unsupported
 from ..ids import validate_thread_id
 from ..policy import PersistedItems
+from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from .types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -216,6 +217,23 @@ class ThreadStore(abc.ABC):
         folding), with a snippet around the first match, in listing order."""
         return await self._search_threads(_checked(params, SearchThreadsParams))
 
+    @_operation
+    async def list_turns(self, params: ListTurnsParams) -> TurnPage:
+        """One page of a thread's turns (see :mod:`threadstore.store.paging`), read without
+        loading the whole history.
+
+        Raises ``ThreadNotFound`` when the thread does not exist (or has stored nothing yet),
+        ``InvalidRequest`` when it is archived and ``include_archived`` is false, or when the
+        cursor's turn is no longer there."""
+        return await self._list_turns(_checked(params, ListTurnsParams))
+
+    @_operation
+    async def list_items(self, params: ListItemsParams) -> ItemPage:
+        """One page of the items a thread's turns show (see :mod:`threadstore.store.paging`),
+        read without loading the whole history. Errors as :meth:`list_turns`, and
+        ``InvalidRequest`` for a ``turn_id`` no turn of the thread has."""
+        return await self._list_items(_checked(params, ListItemsParams))
+
     # -- metadata and lifecycle of stored threads ---------------------------------------------
 
     @_operation
@@ -313,6 +331,12 @@ class ThreadStore(abc.ABC):
 
     @abc.abstractmethod
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage: ...
+
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        raise Unsupported("list_turns")
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        raise Unsupported("list_items")
 
     @abc.abstractmethod
     async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread: ...

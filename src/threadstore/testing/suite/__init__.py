@@ -16,6 +16,7 @@ from .hostile import HostileInputTests
 from .ids import IdTests
 from .lifecycle import LifecycleTests
 from .metadata import MetadataTests
+from .pages import PageTests
 from .reads import ReadTests
 from .resources import ResourceTests
 
@@ -23,7 +24,7 @@ __all__ = ["ConformanceSuite"]
 
 
 @pytest.mark.asyncio
-class ConformanceSuite(LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests, HostileInputTests):
+class ConformanceSuite(LifecycleTests, ReadTests, PageTests, MetadataTests, IdTests, ResourceTests, HostileInputTests):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 
     backend_class: ClassVar[type[Backend]]
