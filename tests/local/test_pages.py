@@ -141,6 +141,11 @@ async def test_compressed_rollouts_page_like_plain_ones(tmp_path: Path) -> None:
         await store.close()
 
 
+def _append_text(path: Path, text: str) -> None:
+    with open(path, "a") as f:
+        f.write(text)
+
+
 async def test_files_changed_by_other_programs_are_noticed(tmp_path: Path) -> None:
     home = tmp_path / "home"
     store = LocalThreadStore(home)
@@ -149,12 +154,10 @@ async def test_files_changed_by_other_programs_are_noticed(tmp_path: Path) -> No
         path = next(home.rglob(f"*{tid}.jsonl"))
         assert len(await _paged_turns(store, tid, 5)) == 1
         # Another program appends a turn (and leaves a torn line, completed later).
-        with open(path, "a") as f:
-            f.write(json.dumps({"timestamp": "2030-01-01T00:00:00Z", **items.user_message("second")}) + "\n")
-            f.write('{"timestamp": "2030-01-01T00:00:01Z", "type": "event_msg", "payl')
+        _append_text(path, json.dumps({"timestamp": "2030-01-01T00:00:00Z", **items.user_message("second")}) + "\n")
+        _append_text(path, '{"timestamp": "2030-01-01T00:00:01Z", "type": "event_msg", "payl')
         assert [len(t.items) for t in await _paged_turns(store, tid, 5)] == [1, 1]
-        with open(path, "a") as f:
-            f.write('oad": {"type": "agent_message", "message": "answer"}}\n')
+        _append_text(path, 'oad": {"type": "agent_message", "message": "answer"}}\n')
         turns = await _paged_turns(store, tid, 5)
         assert turns == await _expected(store, tid)
         assert [len(t.items) for t in turns] == [1, 2]
