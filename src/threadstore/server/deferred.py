@@ -67,6 +67,8 @@ class _Pending:
     model_provider: str | None = None
     buffered: list[Item] = field(default_factory=list)
     buffered_bytes: int = 0
+    #: Idempotency keys of the appends buffered (a retry of one is not buffered again).
+    keys: set[str] = field(default_factory=set)
 
     def learn(self, items: Sequence[Item]) -> None:
         for item in items:
@@ -158,7 +160,12 @@ class DeferredCreateStore:
 
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         async def pending(entry: _Pending) -> None:
+            key = params.idempotency_key
+            if key is not None and key in entry.keys:
+                return
             entry.learn(params.items)
+            if key is not None:
+                entry.keys.add(key)
             kept = params.persisted.for_mode(entry.params.event_persistence_mode)
             entry.buffered.extend(kept)
             entry.buffered_bytes += sum(len(encode_item(item)) for item in kept)

@@ -152,10 +152,14 @@ class ThreadStore(abc.ABC):
         """Append items in order (what the persistence policy keeps of them).
 
         Raises ``ThreadNotFound`` when a kept item has no live writer to go to. An append that
-        raises stored none of its items."""
+        raises stored none of its items. An append carrying an ``idempotency_key`` that this
+        store already applied to the thread is acknowledged without storing anything again; which
+        keys a store remembers, and across what, its ``_append_items`` says (stores built on
+        :class:`~threadstore.store.live.LiveWriterStore`: the recent keys of its live writers,
+        in memory)."""
         params = _checked(params, AppendThreadItemsParams)
         if params.persisted:
-            await self._append_items(params.thread_id, params.persisted)
+            await self._append_items(params.thread_id, params.persisted, params.idempotency_key)
 
     @_operation
     async def persist_thread(self, thread_id: str) -> None:
@@ -302,8 +306,9 @@ class ThreadStore(abc.ABC):
     async def _resume_thread(self, params: ResumeThreadParams) -> None: ...
 
     @abc.abstractmethod
-    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
-        """Store what the policy keeps of one append (``items`` is never empty)."""
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
+        """Store what the policy keeps of one append (``items`` is never empty), once per
+        ``idempotency_key`` when one is given."""
 
     @abc.abstractmethod
     async def _persist_thread(self, thread_id: str) -> None: ...

@@ -180,26 +180,35 @@ class PagedHistory(abc.ABC):
     async def _walk_items(
         self, anchor: ItemAnchor | None, ascending: bool, size: int
     ) -> tuple[list[StoredThreadItem], bool]:
-        """Items from the anchor (or an end) on, turn by turn, until the page is full."""
-        if anchor is None:
-            spans = await self.spans_with_items(-1 if ascending else self.turns, ascending, _SPAN_BATCH)
-        else:
+        """Items from the anchor (or an end) on, from just the turns that hold them: the spans'
+        item counts say which turns a page needs before any record is read."""
+        chosen: list[TurnSpan] = []
+        counted = 0
+        seq = -1 if ascending else self.turns
+        if anchor is not None:
             span = await self.span_with_item(anchor.ordinal)
             if span is None:
                 raise InvalidRequest("invalid cursor: anchor item is no longer present")
-            spans = [span]
-        out: list[StoredThreadItem] = []
-        pending_anchor = anchor
-        while spans:
-            for span, built in zip(spans, await self.build(spans), strict=True):
-                items = _items_of(span, built)
-                if not ascending:
-                    items.reverse()
-                if pending_anchor is not None:
-                    items = _after_anchor(items, pending_anchor)
-                    pending_anchor = None
-                out.extend(items)
-            if len(out) > size:
+            chosen.append(span)
+            left = span.items_after - anchor.ordinal if ascending else anchor.ordinal - span.items_before + 1
+            counted = left - (0 if anchor.include else 1)
+            seq = span.seq
+        while counted <= size:
+            more = await self.spans_with_items(seq, ascending, _SPAN_BATCH)
+            for span in more:
+                chosen.append(span)
+                counted += span.item_count
+                if counted > size:
+                    break
+            if len(more) < _SPAN_BATCH or counted > size:
                 break
-            spans = await self.spans_with_items(spans[-1].seq, ascending, _SPAN_BATCH)
+            seq = more[-1].seq
+        out: list[StoredThreadItem] = []
+        for position, (span, built) in enumerate(zip(chosen, await self.build(chosen), strict=True)):
+            items = _items_of(span, built)
+            if not ascending:
+                items.reverse()
+            if anchor is not None and position == 0:
+                items = _after_anchor(items, anchor)
+            out.extend(items)
         return out[:size], len(out) > size

@@ -275,21 +275,37 @@ class ResumeThreadParams:
         validate_mode(self.event_persistence_mode)
 
 
+#: The longest idempotency key an append takes.
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class AppendThreadItemsParams:
     """Append raw items to a live thread, in order (the store applies the persistence policy).
+
+    ``idempotency_key`` (optional, 1 to 200 characters) makes the append safe to send again: an
+    append whose key the store already applied to the thread is acknowledged without storing
+    anything (how long a store remembers keys: :meth:`~threadstore.store.base.ThreadStore.append_items`).
 
     ``persisted`` is the policy's verdict on ``items``, computed once here: every layer an append
     crosses in this process (runtime, server, store) reads it instead of running the policy again."""
 
     thread_id: str
     items: Sequence[Item]
+    idempotency_key: str | None = None
     persisted: PersistedItems = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
         checked = validate_items(self.items)
         _set(self, "items", checked)
+        key = self.idempotency_key
+        if key is not None:
+            check_text(key, "idempotency_key")
+            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+                raise InvalidRequest(
+                    f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, got {len(key)}"
+                )
         _set(self, "persisted", classify(checked))
 
 

@@ -19,12 +19,15 @@ from .metadata import MetadataTests
 from .pages import PageTests
 from .reads import ReadTests
 from .resources import ResourceTests
+from .retries import RetryTests
 
 __all__ = ["ConformanceSuite"]
 
 
 @pytest.mark.asyncio
-class ConformanceSuite(LifecycleTests, ReadTests, PageTests, MetadataTests, IdTests, ResourceTests, HostileInputTests):
+class ConformanceSuite(
+    LifecycleTests, ReadTests, PageTests, RetryTests, MetadataTests, IdTests, ResourceTests, HostileInputTests
+):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 
     backend_class: ClassVar[type[Backend]]
