@@ -158,7 +158,11 @@ class ThreadStore(abc.ABC):
         :class:`~threadstore.store.live.LiveWriterStore`: the recent keys of its live writers,
         in memory)."""
         params = _checked(params, AppendThreadItemsParams)
-        if params.persisted:
+        if not params.persisted:
+            return
+        if params.idempotency_key is None:  # (hooks written before keys existed take two arguments)
+            await self._append_items(params.thread_id, params.persisted)
+        else:
             await self._append_items(params.thread_id, params.persisted, params.idempotency_key)
 
     @_operation
