@@ -75,6 +75,40 @@ class TurnSpan:
     def items_after(self) -> int:
         return self.items_before + self.item_count
 
+    def to_row(self) -> tuple[int, str, int, int, bool, bool, int, int, int, int, int]:
+        """The span's fields in declaration order (how the backends store spans)."""
+        return (
+            self.seq,
+            self.turn_id,
+            self.first,
+            self.end,
+            self.open,
+            self.implicit,
+            self.legacy_before,
+            self.implicit_before,
+            self.items_before,
+            self.item_count,
+            self.legacy_count,
+        )
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> TurnSpan:
+        """A span from its stored fields (in :meth:`to_row` order)."""
+        seq, turn_id, first, end, is_open, implicit, legacy, implicit_before, items_before, count, legacy_count = row
+        return cls(
+            int(seq),
+            str(turn_id),
+            int(first),
+            int(end),
+            bool(is_open),
+            bool(implicit),
+            int(legacy),
+            int(implicit_before),
+            int(items_before),
+            int(count),
+            int(legacy_count),
+        )
+
     def counters_after(self) -> tuple[int, int]:
         """(legacy ids, implicit turns) given out once this turn is closed."""
         return self.legacy_before + self.legacy_count, self.implicit_before + (1 if self.implicit else 0)

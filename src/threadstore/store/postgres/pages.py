@@ -12,7 +12,6 @@ watermark on (read in batches) plus the open turn's items again, as
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, Final
 
 from ... import _json
@@ -41,22 +40,6 @@ SELECT i.seq, i.written_at, i.body FROM threadstore.items i
 JOIN unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi) ON i.seq >= r.lo AND i.seq < r.hi
 WHERE i.thread_id = %s ORDER BY i.seq
 """
-
-
-def _span(row: Sequence[Any]) -> TurnSpan:
-    return TurnSpan(
-        seq=row[0],
-        turn_id=row[1],
-        first=row[2],
-        end=row[3],
-        open=row[4],
-        implicit=row[5],
-        legacy_before=row[6],
-        implicit_before=row[7],
-        items_before=row[8],
-        item_count=row[9],
-        legacy_count=row[10],
-    )
 
 
 async def open_history(conn: Connection, thread_id: str, include_archived: bool) -> PagedHistory:
@@ -97,7 +80,7 @@ class _PostgresHistory(PagedHistory):
 
     async def _fetch_spans(self, sql: str, args: tuple[Any, ...]) -> list[TurnSpan]:
         cur = await self.conn.execute(f"SELECT {_COLUMNS} FROM threadstore.turns WHERE thread_id = %s {sql}", args)
-        return [_span(row) for row in await cur.fetchall()]
+        return [TurnSpan.from_row(row) for row in await cur.fetchall()]
 
     async def update(self, next_seq: int) -> None:
         """Index the items from the watermark up to ``next_seq`` (inside the caller's
@@ -119,27 +102,7 @@ class _PostgresHistory(PagedHistory):
             "DELETE FROM threadstore.turns WHERE thread_id = %s AND seq >= %s", (self.tid, indexer.dirty_from)
         )
         if dirty:
-            columns = list(
-                zip(
-                    *(
-                        (
-                            s.seq,
-                            s.turn_id,
-                            s.first,
-                            s.end,
-                            s.open,
-                            s.implicit,
-                            s.legacy_before,
-                            s.implicit_before,
-                            s.items_before,
-                            s.item_count,
-                            s.legacy_count,
-                        )
-                        for s in dirty
-                    ),
-                    strict=True,
-                )
-            )
+            columns = zip(*(s.to_row() for s in dirty), strict=True)
             await self.conn.execute(_INSERT, (self.tid, *(list(c) for c in columns)))
         await self.conn.execute(
             "UPDATE threadstore.turn_heads SET head = %s WHERE thread_id = %s",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,22 +70,6 @@ _SPAN_COLUMNS: Final = (
     "seq, turn_id, first_ordinal, end_ordinal, open, implicit, legacy_before, implicit_before, items_before, "
     "item_count, legacy_count"
 )
-
-
-def _span(row: Sequence[Any]) -> TurnSpan:
-    return TurnSpan(
-        seq=row[0],
-        turn_id=row[1],
-        first=row[2],
-        end=row[3],
-        open=bool(row[4]),
-        implicit=bool(row[5]),
-        legacy_before=row[6],
-        implicit_before=row[7],
-        items_before=row[8],
-        item_count=row[9],
-        legacy_count=row[10],
-    )
 
 
 class PagesDB:
@@ -162,13 +146,13 @@ class PagesDB:
         rows = self._conn.execute(
             f"SELECT {_SPAN_COLUMNS} FROM spans WHERE num = ? AND seq >= ? AND seq < ? ORDER BY seq", (num, lo, hi)
         ).fetchall()
-        return [_span(row) for row in rows]
+        return [TurnSpan.from_row(row) for row in rows]
 
     def last_span(self, num: int) -> TurnSpan | None:
         row = self._conn.execute(
             f"SELECT {_SPAN_COLUMNS} FROM spans WHERE num = ? ORDER BY seq DESC LIMIT 1", (num,)
         ).fetchone()
-        return _span(row) if row else None
+        return TurnSpan.from_row(row) if row else None
 
     def span_with_item(self, num: int, ordinal: int) -> TurnSpan | None:
         # The last span starting at or before the ordinal holds it, if any span does.
@@ -177,7 +161,7 @@ class PagesDB:
             "ORDER BY items_before DESC, seq DESC LIMIT 1",
             (num, ordinal),
         ).fetchone()
-        span = _span(row) if row else None
+        span = TurnSpan.from_row(row) if row else None
         return span if span is not None and ordinal < span.items_after else None
 
     def spans_with_items(self, num: int, seq: int, ascending: bool, limit: int) -> list[TurnSpan]:
@@ -188,36 +172,20 @@ class PagesDB:
                 f"SELECT {_SPAN_COLUMNS} FROM spans WHERE num = ? AND seq < ? AND item_count > 0 "
                 "ORDER BY seq DESC LIMIT ?"
             )
-        return [_span(row) for row in self._conn.execute(sql, (num, seq, limit)).fetchall()]
+        return [TurnSpan.from_row(row) for row in self._conn.execute(sql, (num, seq, limit)).fetchall()]
 
     def spans_of_turn(self, num: int, turn_id: str) -> list[TurnSpan]:
         rows = self._conn.execute(
             f"SELECT {_SPAN_COLUMNS} FROM spans WHERE num = ? AND turn_id = ? ORDER BY seq", (num, turn_id)
         ).fetchall()
-        return [_span(row) for row in rows]
+        return [TurnSpan.from_row(row) for row in rows]
 
     def replace_spans(self, num: int, start: int, spans: Iterable[TurnSpan]) -> None:
         """Replace the spans from position ``start`` on with ``spans``."""
         self._conn.execute("DELETE FROM spans WHERE num = ? AND seq >= ?", (num, start))
         self._conn.executemany(
             f"INSERT INTO spans (num, {_SPAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    num,
-                    s.seq,
-                    s.turn_id,
-                    s.first,
-                    s.end,
-                    int(s.open),
-                    int(s.implicit),
-                    s.legacy_before,
-                    s.implicit_before,
-                    s.items_before,
-                    s.item_count,
-                    s.legacy_count,
-                )
-                for s in spans
-            ],
+            [(num, *s.to_row()) for s in spans],
         )
 
     # -- marks -----------------------------------------------------------------------------------
