@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ..checks import check_instant, check_json, check_search_term, check_text, shown
+from ..checks import check_idempotency_key, check_instant, check_json, check_search_term, check_text, shown
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..items import Item, validate_items
@@ -275,10 +275,6 @@ class ResumeThreadParams:
         validate_mode(self.event_persistence_mode)
 
 
-#: The longest idempotency key an append takes.
-MAX_IDEMPOTENCY_KEY_CHARS = 200
-
-
 @dataclass(frozen=True, slots=True)
 class AppendThreadItemsParams:
     """Append raw items to a live thread, in order (the store applies the persistence policy).
@@ -299,13 +295,8 @@ class AppendThreadItemsParams:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
         checked = validate_items(self.items)
         _set(self, "items", checked)
-        key = self.idempotency_key
-        if key is not None:
-            check_text(key, "idempotency_key")
-            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
-                raise InvalidRequest(
-                    f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, got {len(key)}"
-                )
+        if self.idempotency_key is not None:
+            check_idempotency_key(self.idempotency_key)
         _set(self, "persisted", classify(checked))
 
 

@@ -21,6 +21,7 @@ thread, emptied by ``reindex``) and may be deleted at any time.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Generator, Iterator
@@ -38,6 +39,7 @@ from .rollout import ordinal
 
 __all__ = ["LocalPages"]
 
+_log: Final = logging.getLogger("threadstore.local")
 _MAX_FORK_DEPTH: Final = 16
 _FINGERPRINT: Final = 64
 _MARK_BATCH: Final = 256
@@ -123,11 +125,15 @@ class LocalPages:
             db.close()
 
     def forget(self, thread_id: str) -> None:
-        """Drop what is indexed of a deleted thread."""
+        """Drop what is indexed of a deleted thread. Best effort: an entry left behind (a busy
+        or damaged page index) no longer matches any file and is rebuilt if it is ever used."""
         if self._db is None and not self.db_path.exists():
             return
-        with self.db.transaction():
-            self.db.forget(thread_id)
+        try:
+            with self.db.transaction():
+                self.db.forget(thread_id)
+        except (sqlite3.Error, Internal) as exc:
+            _log.warning("could not drop the page index entry of deleted thread %s: %s", thread_id, exc)
 
     def reset(self) -> None:
         """Drop everything indexed (``reindex``)."""
