@@ -186,11 +186,13 @@ class LocalPages:
         return _fingerprint(path, offset) == source.get("tail")
 
     def _grown(self, source: dict[str, Any], path: Path) -> bool:
+        """Whether the rollout has bytes not looked at yet (a torn last line is looked at again
+        only once the file grows)."""
         if "ino" not in source:
             return True
         if is_compressed(path):
             return False
-        return bool(os.stat(path).st_size > source["offset"])
+        return bool(os.stat(path).st_size > source["size"])
 
 
 class _LocalHistory(PagedHistory):
@@ -205,6 +207,8 @@ class _LocalHistory(PagedHistory):
 
     async def update(self) -> None:
         """Index the records added since the entry was last brought up to date."""
+        # Taken before reading: what another program appends meanwhile is looked at next time.
+        stat = os.stat(self.path)
         last = self.db.last_span(self.num)
         indexer = TurnIndexer(self.head, [last] if last is not None else [])
 
@@ -217,7 +221,6 @@ class _LocalHistory(PagedHistory):
         self.db.replace_spans(self.num, indexer.dirty_from, [s for s in indexer.spans if s.seq >= indexer.dirty_from])
         self.head = indexer.head
         self.turns, self.removed = self.head.turns, list(self.head.removed)
-        stat = os.stat(self.path)
         self.source.update(
             ino=stat.st_ino,
             compressed=is_compressed(self.path),

@@ -95,10 +95,22 @@ _SET_LISTING: Final = (
 
 
 class _Batch:
-    """One append, encoded: the rows to insert and the summary after them."""
+    """One append, encoded: the rows to insert, the summary after them and the append's
+    idempotency key (if any)."""
 
-    def __init__(self, items: list[Item], first_seq: int, summary: ThreadSummary, recent: list[str], limit: int):
+    def __init__(
+        self,
+        items: list[Item],
+        first_seq: int,
+        summary: ThreadSummary,
+        recent: list[str],
+        limit: int,
+        key: str | None = None,
+    ):
         now = now_rfc3339()
+        self.key = key
+        #: Set when the key turned out to be stored already (nothing was stored this time).
+        self.duplicate = False
         self.bodies = [encode_item(item, limit) for item in items]  # validates before any change
         self.seqs = list(range(first_seq, first_seq + len(items)))
         self.stamps: list[str] = []
@@ -165,8 +177,9 @@ class PostgresWriter(LiveWriter):
         batch_items = [pending, *items] if pending is not None else items
         if not batch_items:
             return True
-        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, self.store.max_item_bytes)
-        if not await self.store.db.run(lambda conn: self._append(conn, batch, key)):
+        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, self.store.max_item_bytes, key)
+        await self.store.db.run(lambda conn: self._append(conn, batch))
+        if batch.duplicate:
             return False
         self.summary = batch.summary
         self.next_seq += len(batch_items)
@@ -193,8 +206,9 @@ class PostgresWriter(LiveWriter):
 
     # -- the append statement ----------------------------------------------------------------
 
-    async def _append(self, conn: Connection, batch: _Batch, key: str | None) -> bool:
-        """Run the append statement; False when ``key`` was stored by an earlier append."""
+    async def _append(self, conn: Connection, batch: _Batch) -> None:
+        """Run the append statement (marking the batch a duplicate when its key was stored by an
+        earlier append)."""
         thread = compose(self.thread_id, batch.summary, self.meta)
         params: dict[str, Any] = {
             "tid": self._uuid,
@@ -212,7 +226,7 @@ class PostgresWriter(LiveWriter):
             "tns": batch.tns,
             "tbodies": batch.tbodies,
             "tfolded": batch.tfolded,
-            "key": key,
+            "key": batch.key,
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
@@ -223,18 +237,18 @@ class PostgresWriter(LiveWriter):
         if not leased:
             raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
         if seen is not None and seen != self.next_seq:
-            return False  # an earlier append carried this key: its items are stored
+            batch.duplicate = True  # an earlier append carried this key: its items are stored
+            return
         if added == len(batch.seqs):
             if not fresh:
                 await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))
-            return True
+            return
         # Nothing inserted although the lease is ours: an earlier attempt of this very append
         # committed before its connection was lost (the row is already past these items).
         cur = await conn.execute("SELECT next_seq FROM threadstore.threads WHERE thread_id = %s", (self._uuid,))
         found = await cur.fetchone()
         if found is None or found[0] != self.next_seq + len(batch.seqs):
             raise Internal(f"thread {self.thread_id}: the stored history is not where this writer left it")
-        return True
 
     async def _recompose(self, conn: Connection, summary: ThreadSummary, next_seq: int) -> None:
         """Rewrite the listing columns with fresh overrides (someone changed them meanwhile)."""
