@@ -91,33 +91,3 @@ async def test_concurrent_pages_of_a_growing_thread_agree(open_pg: StoreFactory,
         page = await store.list_turns(ListTurnsParams(tid, page_size=1000, sort_direction="asc"))
         assert [t.turn_id for t in page.turns] == ["turn-1"] + [f"turn-{n}" for n in range(30)]
     assert sql(postgres_dsn, "SELECT count(*) FROM threadstore.turns") == [(31,)]
-
-
-async def test_a_keyed_append_retried_after_a_lost_connection_is_stored_once(
-    open_pg: StoreFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import psycopg
-
-    from threadstore.store.postgres.writer import PostgresWriter
-
-    store = open_pg()
-    tid = await make_thread(store, "before", shutdown=False)
-    original = PostgresWriter._append
-    calls = 0
-
-    async def commit_then_lose_the_connection(self: PostgresWriter, conn: object, batch: object) -> None:
-        nonlocal calls
-        calls += 1
-        await original(self, conn, batch)  # type: ignore[arg-type]
-        if calls == 1:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(PostgresWriter, "_append", commit_then_lose_the_connection)
-    params = AppendThreadItemsParams(tid, [items.user_message("once")], idempotency_key="k")
-    await store.append_items(params)
-    assert calls == 2  # the database call was retried; its first attempt had committed
-    monkeypatch.undo()
-    await store.append_items(AppendThreadItemsParams(tid, [items.user_message("next")]))
-    await store.shutdown_thread(tid)
-    texts = [i["payload"].get("message") for i in await history(store, tid) if i["type"] == "event_msg"]
-    assert texts == ["before", "once", "next"]
