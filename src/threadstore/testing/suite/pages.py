@@ -196,7 +196,8 @@ class PageTests:
             history += _explicit(f"turn-r{n}", f"question {n}")
         thread_id = await _thread(store, history, shutdown=False)
         page = await store.list_turns(ListTurnsParams(thread_id, page_size=3, sort_direction="asc"))
-        last_item = (await store.list_items(ListItemsParams(thread_id, page_size=1, sort_direction="desc"))).items
+        newest_items = await store.list_items(ListItemsParams(thread_id, page_size=1, sort_direction="desc"))
+        last_item = newest_items.items
         await append(store, thread_id, [items.thread_rolled_back(2), *_explicit("turn-r9", "instead")])
         await store.shutdown_thread(thread_id)
         expected = await _expected(store, thread_id)
@@ -207,6 +208,8 @@ class PageTests:
         # The page ended on a turn the rollback removed: its cursor no longer stands.
         with pytest.raises(InvalidRequest, match="cursor"):
             await store.list_turns(ListTurnsParams(thread_id, cursor=page.next_cursor, sort_direction="asc"))
+        with pytest.raises(InvalidRequest, match="cursor"):  # the same for an item it removed
+            await store.list_items(ListItemsParams(thread_id, cursor=newest_items.backwards_cursor))
         assert last_item
         stale = await store.list_items(ListItemsParams(thread_id, page_size=1, sort_direction="desc"))
         assert stale.items[0].turn_id == "turn-r9"
