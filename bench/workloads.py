@@ -36,6 +36,7 @@ class Sizes:
     search: int
     storage: int
     remote_appends: int
+    pages: int
 
 
 FULL = Sizes(
@@ -51,6 +52,7 @@ FULL = Sizes(
     search=10_000,
     storage=600,
     remote_appends=200,
+    pages=100_000,
 )
 QUICK = Sizes(
     durable=50,
@@ -65,6 +67,7 @@ QUICK = Sizes(
     search=1000,
     storage=100,
     remote_appends=20,
+    pages=5000,
 )
 
 #: Page 100 of 50 needs at least this many threads.
@@ -344,6 +347,22 @@ def storage(ctx: Context) -> None:
     )
 
 
+def pages(ctx: Context) -> None:
+    count = ctx.sizes.pages
+    ours = ctx.ours("pages", {"work": ctx.path("pages"), "count": count}, memory="pages")
+    n = f"{count:,}"
+    ctx.add(
+        f"pages.{count}.first",
+        f"first page of 50 turns of a {n}-record thread (builds its index)",
+        "ms",
+        ours["first_page_ms"],
+    )
+    ctx.add(f"pages.{count}.page", "  a later page of 50 turns", "ms", ours["page_ms"])
+    ctx.add(f"pages.{count}.items", "  a page of 50 items", "ms", ours["items_page_ms"])
+    ctx.add(f"pages.{count}.after_append", "  the newest page after one more turn", "ms", ours["after_append_ms"])
+    ctx.add(f"pages.{count}.load", "  the whole history (load_history), for comparison", "ms", ours["load_history_ms"])
+
+
 def remote(ctx: Context) -> None:
     params = {"work": ctx.path("remote"), "writers": 16, "appends": ctx.sizes.remote_appends}
     ours = ctx.ours("remote", params, memory="remote")
@@ -369,5 +388,6 @@ WORKLOADS: dict[str, Callable[[Context], None]] = {
     "fork": fork,
     "search": search,
     "storage": storage,
+    "pages": pages,
     "remote": remote,
 }

@@ -27,7 +27,15 @@ from pathlib import Path
 
 import psycopg
 
-__all__ = ["PgBouncer", "PostgresServer", "find_bin_dir", "shared_pgbouncer", "shared_server", "stop_shared_server"]
+__all__ = [
+    "PgBouncer",
+    "PostgresServer",
+    "find_bin_dir",
+    "pgbouncer_for_new_database",
+    "shared_pgbouncer",
+    "shared_server",
+    "stop_shared_server",
+]
 
 _TEMPLATE = "threadstore_test_template"
 
@@ -154,14 +162,14 @@ class PgBouncer:
     server connections per database), so consecutive transactions of one client land on
     different server connections. Run as the ``postgres`` user when the tests run as root."""
 
-    def __init__(self, server: PostgresServer) -> None:
+    def __init__(self, server: PostgresServer, name: str = "pgbouncer") -> None:
         found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
         if found is None:
             raise RuntimeError("pgbouncer not found: scripts/test installs Debian's pgbouncer package")
         self.binary = found
         self.server = server
         self.port = _free_port()
-        self.root = server.root / "pgbouncer"
+        self.root = server.root / name
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -210,6 +218,13 @@ class PgBouncer:
 
 _shared: PostgresServer | None = None
 _bouncer: PgBouncer | None = None
+_bouncer_databases = 0
+_bouncers_started = 0
+
+#: How many throwaway databases one PgBouncer serves before the next is started. PgBouncer
+#: (Debian's 1.18) stops accepting connections after some 70 auto-databases whose server
+#: connections ended with ``DROP DATABASE ... WITH (FORCE)``; a fresh one sidesteps that.
+DATABASES_PER_BOUNCER = 40
 
 
 def shared_server() -> PostgresServer:
@@ -226,11 +241,23 @@ def shared_server() -> PostgresServer:
     return _shared
 
 
+def pgbouncer_for_new_database() -> None:
+    """Count one more throwaway database behind the shared PgBouncer, and replace it when it
+    has served :data:`DATABASES_PER_BOUNCER` (call it before the database is first used)."""
+    global _bouncer, _bouncer_databases
+    _bouncer_databases += 1
+    if _bouncer is not None and _bouncer_databases > DATABASES_PER_BOUNCER:
+        old, _bouncer = _bouncer, None
+        old.stop()
+        _bouncer_databases = 1
+
+
 def shared_pgbouncer() -> PgBouncer:
     """The session's PgBouncer in front of :func:`shared_server`, started on first use."""
-    global _bouncer
+    global _bouncer, _bouncers_started
     if _bouncer is None:
-        bouncer = PgBouncer(shared_server())
+        _bouncers_started += 1
+        bouncer = PgBouncer(shared_server(), f"pgbouncer-{_bouncers_started}")
         try:
             bouncer.start()
         except BaseException:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import appends, listing, remote, threads
+from . import appends, listing, pages, remote, threads
 
 __all__ = ["WORKLOADS", "run"]
 
@@ -29,6 +29,7 @@ WORKLOADS: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "list": lambda p: listing.list_pages(Path(p["home"]), deep=p.get("deep", False)),
     "cold": _cold,
     "read": lambda p: threads.read_long(Path(p["work"]), p["count"]),
+    "pages": lambda p: pages.pages(Path(p["work"]), p["count"]),
     "fork": lambda p: threads.fork_long(Path(p["work"]), p["count"]),
     "storage": lambda p: threads.storage(Path(p["work"]), p["count"]),
     "search": lambda p: threads.search(Path(p["home"]), Path(p["home"]).name, p["count"]),

@@ -35,6 +35,15 @@ if TYPE_CHECKING:
     from .store.base import ThreadStore
     from .store.local import LocalThreadStore
     from .store.memory import InMemoryThreadStore
+    from .store.paging import (
+        ItemPage,
+        ListItemsParams,
+        ListTurnsParams,
+        StoredThreadItem,
+        StoredTurn,
+        StoredTurnError,
+        TurnPage,
+    )
     from .store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
     from .store.postgres import PostgresThreadStore
     from .store.types import (
@@ -57,6 +66,7 @@ if TYPE_CHECKING:
     )
 
 _TYPES = ".store.types"
+_PAGING = ".store.paging"
 _LAZY: dict[str, str] = {
     "items": ".items",
     "Item": ".items",
@@ -72,6 +82,18 @@ _LAZY: dict[str, str] = {
     "Thread": ".runtime",
     "ThreadConfig": ".runtime",
     "ThreadManager": ".runtime",
+    **dict.fromkeys(
+        (
+            "ItemPage",
+            "ListItemsParams",
+            "ListTurnsParams",
+            "StoredThreadItem",
+            "StoredTurn",
+            "StoredTurnError",
+            "TurnPage",
+        ),
+        _PAGING,
+    ),
     **dict.fromkeys(
         (
             "AppendThreadItemsParams",
@@ -107,7 +129,10 @@ __all__ = [
     "Internal",
     "InvalidRequest",
     "Item",
+    "ItemPage",
+    "ListItemsParams",
     "ListThreadsParams",
+    "ListTurnsParams",
     "LoadThreadHistoryParams",
     "LocalThreadStore",
     "PostgresThreadStore",
@@ -119,7 +144,10 @@ __all__ = [
     "SearchThreadsParams",
     "StoredThread",
     "StoredThreadHistory",
+    "StoredThreadItem",
     "StoredThreadSearchResult",
+    "StoredTurn",
+    "StoredTurnError",
     "Thread",
     "ThreadConfig",
     "ThreadManager",
@@ -130,6 +158,7 @@ __all__ = [
     "ThreadStore",
     "ThreadStoreError",
     "TokenUsage",
+    "TurnPage",
     "Unsupported",
     "UpdateThreadMetadataParams",
     "__version__",

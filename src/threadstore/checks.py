@@ -11,9 +11,20 @@ from . import _json
 from .errors import InvalidRequest
 from .timeutil import utc
 
-__all__ = ["check_instant", "check_json", "check_search_term", "check_text", "shown"]
+__all__ = [
+    "MAX_IDEMPOTENCY_KEY_CHARS",
+    "check_idempotency_key",
+    "check_instant",
+    "check_json",
+    "check_search_term",
+    "check_text",
+    "shown",
+]
 
 _SHOWN = 80
+
+#: The longest idempotency key an append takes.
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
 def shown(value: object) -> str:
@@ -55,3 +66,11 @@ def check_instant(value: object, what: str) -> datetime:
     if converted is None:
         raise InvalidRequest(f"{what} is out of range: {shown(value)}")
     return converted
+
+
+def check_idempotency_key(value: object) -> str:
+    """An append's idempotency key: text of 1 to :data:`MAX_IDEMPOTENCY_KEY_CHARS` characters."""
+    key = check_text(value, "idempotency_key")
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidRequest(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, got {len(key)}")
+    return key

@@ -57,6 +57,7 @@ async def test_our_side_of_the_workloads_runs_at_tiny_sizes(tmp_path: Path) -> N
     _positive(await ours.run("read", {"work": str(tmp_path), "count": 40}))
     _positive(await ours.run("fork", {"work": str(tmp_path), "count": 40}))
     _positive(await ours.run("storage", {"work": str(tmp_path), "count": 40}))
+    _positive(await ours.run("pages", {"work": str(tmp_path), "count": 800}))
 
 
 def test_claude_sessions_chain_their_entries(tmp_path: Path) -> None:

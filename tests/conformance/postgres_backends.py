@@ -9,7 +9,7 @@ from pathlib import Path
 from threadstore import ThreadStore
 from threadstore.testing import Backend, Capabilities
 
-from ..postgres_server import shared_pgbouncer, shared_server
+from ..postgres_server import pgbouncer_for_new_database, shared_pgbouncer, shared_server
 
 
 class PostgresBackend(Backend):
@@ -45,6 +45,10 @@ class PgBouncerBackend(PostgresBackend):
     transactions of one store run on different server connections."""
 
     name = "postgres-pgbouncer"
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        pgbouncer_for_new_database()
 
     def _dsn(self) -> str:
         return shared_pgbouncer().dsn(self.dsn)

@@ -57,8 +57,9 @@ async def test_a_restart_while_writers_run_loses_and_duplicates_nothing(
     assert all(e["error"] in ("Internal", "Conflict") for e in errors), errors
 
 
+@pytest.mark.parametrize("key", [None, "with-an-idempotency-key"])
 async def test_an_append_whose_acknowledgement_was_lost_is_not_stored_twice(
-    open_pg: StoreFactory, monkeypatch: pytest.MonkeyPatch
+    open_pg: StoreFactory, monkeypatch: pytest.MonkeyPatch, key: str | None
 ) -> None:
     store = open_pg()
     tid = await make_thread(store, "before", shutdown=False)
@@ -74,7 +75,7 @@ async def test_an_append_whose_acknowledgement_was_lost_is_not_stored_twice(
 
     monkeypatch.setattr(PostgresWriter, "_append", commit_then_lose_the_connection)
     item = {"type": "response_item", "payload": {"type": "message", "role": "user", "n": 0, "content": []}}
-    await store.append_items(AppendThreadItemsParams(tid, [item]))
+    await store.append_items(AppendThreadItemsParams(tid, [item], idempotency_key=key))
     assert calls == 2  # retried on a fresh connection
     await store.append_items(AppendThreadItemsParams(tid, [{**item, "payload": {**item["payload"], "n": 1}}]))
     await store.shutdown_thread(tid)

@@ -16,7 +16,7 @@ from threadstore.runtime import ThreadConfig, ThreadManager
 from threadstore.runtime.errors import SteerRejected
 from threadstore.runtime.history import reconstruct_model_history, user_turn_positions
 from threadstore.runtime.models.base import last_user_text
-from threadstore.runtime.turns import build_turns
+from threadstore.store.turns import build_turns
 
 from .support import GatedModel, collect_until
 

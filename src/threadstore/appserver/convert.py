@@ -2,7 +2,7 @@
 
 * :func:`thread_json` - a :class:`~threadstore.store.types.StoredThread` as a v2 ``Thread``;
 * :func:`build_turns` - a thread's rollout items as v2 ``Turn`` objects, for rollouts of every
-  era (the runtime's turn builder, :mod:`threadstore.runtime.turns`, re-exported here);
+  era (the turn builder, :mod:`threadstore.store.turns`, re-exported here);
 * :func:`user_input_items` - v2 ``UserInput`` objects as the items of a ``user_input`` op;
 * :func:`token_usage_json` - a ``token_count`` event's ``info`` as a v2 ``tokenUsage``.
 
@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from ..runtime.turns import (
+from ..store.thread_items import (
     agent_message_item,
-    build_turns,
     error_fails_turn,
     error_json,
     turn_json,
     user_message_content,
     user_message_item,
 )
+from ..store.turns import build_turns
 from ..store.types import GitInfo, SessionSource, StoredThread
 from .errors import RpcError
 

@@ -1,9 +1,9 @@
 """The method table of an app server: ``initialize`` and the v2 thread and turn methods.
 
-The methods live in three groups sharing one :class:`~.hub.Hub`: :mod:`.thread_methods`
-(lifecycle and metadata), :mod:`.read_methods` (reads, lists, search) and :mod:`.turn_methods`
-(turns, steering, rollback and revert). See :mod:`.context` for what a handler receives and
-returns.
+The methods live in groups sharing one :class:`~.hub.Hub`: :mod:`.thread_methods`
+(lifecycle and metadata), :mod:`.read_methods` (reads, lists, search), :mod:`.history_methods`
+(paginated history) and :mod:`.turn_methods` (turns, steering, rollback and revert). See
+:mod:`.context` for what a handler receives and returns.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from ..runtime.config import RUNTIME_VERSION
 from .context import Handler
+from .history_methods import HistoryMethods
 from .hub import Hub
 from .listener import ThreadListener
 from .params import Params
@@ -45,13 +46,14 @@ class Handlers:
         self.threads = ThreadMethods(hub, self.views, self.listener)
         self.reads = ReadMethods(hub, self.views, self.listener)
         self.turns = TurnMethods(hub, self.views, self.listener)
+        self.history = HistoryMethods(hub, self.views, self.listener)
 
     @property
     def registry(self) -> Registry:
         return self.hub.registry
 
     def routes(self) -> dict[str, Handler]:
-        threads, reads, turns = self.threads, self.reads, self.turns
+        threads, reads, turns, history = self.threads, self.reads, self.turns, self.history
         return {
             "thread/start": threads.thread_start,
             "thread/resume": threads.thread_resume,
@@ -66,6 +68,9 @@ class Handlers:
             "thread/loaded/list": reads.thread_loaded_list,
             "thread/read": reads.thread_read,
             "thread/search": reads.thread_search,
+            "thread/turns/list": history.thread_turns_list,
+            "thread/items/list": history.thread_items_list,
+            "thread/turns/items/list": history.thread_turns_items_list,
             "thread/rollback": turns.thread_rollback,
             "thread/revert": turns.thread_revert,
             "turn/start": turns.turn_start,

@@ -25,7 +25,7 @@ from .errors import RpcError
 from .group import MethodGroup
 from .params import Params
 
-__all__ = ["DEFAULT_SOURCE_KINDS", "ReadMethods"]
+__all__ = ["DEFAULT_SOURCE_KINDS", "ReadMethods", "page_size"]
 
 DEFAULT_SOURCE_KINDS: Final = ("cli", "vscode")
 """What ``thread/list`` and ``thread/search`` show when ``sourceKinds`` is absent or empty."""
@@ -67,7 +67,8 @@ def _sort(params: Params) -> tuple[ThreadSortKey, SortDirection]:
     return key, direction
 
 
-def _page_size(params: Params) -> int:
+def page_size(params: Params) -> int:
+    """The page size a request asks for (``limit``; at least 1, at most the stores' maximum)."""
     return min(params.opt_int("limit", minimum=1) or DEFAULT_LIMIT, MAX_PAGE_SIZE)
 
 
@@ -80,7 +81,7 @@ class ReadMethods(MethodGroup):
     async def thread_list(self, params: Params, ctx: RequestContext) -> Reply:
         sort_key, direction = _sort(params)
         query = ListThreadsParams(
-            page_size=_page_size(params),
+            page_size=page_size(params),
             cursor=params.opt_str("cursor"),
             sort_key=sort_key,
             sort_direction=direction,
@@ -113,7 +114,7 @@ class ReadMethods(MethodGroup):
         sort_key, direction = _sort(params)
         query = SearchThreadsParams(
             search_term=term,
-            page_size=_page_size(params),
+            page_size=page_size(params),
             cursor=params.opt_str("cursor"),
             archived=params.flag("archived"),
             sort_key=sort_key,

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from ..runtime.turns import build_turns
+from ..store.turns import build_turns
 from .context import DEFERRED, Deferred, Reply, RequestContext
 from .convert import user_input_items
 from .errors import RpcError

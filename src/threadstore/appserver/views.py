@@ -14,7 +14,7 @@ from ..errors import ThreadNotFound, ThreadStoreError
 from ..runtime.manager import ThreadManager
 from ..store.types import ReadThreadParams, StoredThread
 from .convert import build_turns, thread_json
-from .state import Registry
+from .state import LoadedThread, Registry
 
 __all__ = ["ThreadViews"]
 
@@ -26,18 +26,30 @@ class ThreadViews:
         self._manager = manager
         self._registry = registry
 
-    async def stored(self, thread_id: str, *, include_history: bool) -> StoredThread:
-        """The thread as stored (archived ones too), or as running when nothing is stored."""
+    async def flush_loaded(self, thread_id: str) -> LoadedThread | None:
+        """Make what a loaded (not ephemeral) thread buffered durable, so a read of the store
+        shows it; the loaded thread, if any. A failed flush is logged: the read shows what is
+        durable."""
         loaded = self._registry.get(thread_id)
-        if loaded is not None:
-            if loaded.thread.ephemeral:
-                return loaded.thread.describe()
+        if loaded is not None and not loaded.thread.ephemeral:
             live = loaded.thread.live_thread
             if live is not None and not live.closed:
                 try:
                     await live.flush()
-                except ThreadStoreError as exc:  # the read shows what is durable
+                except ThreadStoreError as exc:
                     logger.warning("could not flush thread %s before reading it: %s", thread_id, exc)
+        return loaded
+
+    def active_turn_id(self, thread_id: str) -> str | None:
+        """The id of the turn a loaded thread is running now, if any."""
+        loaded = self._registry.get(thread_id)
+        return loaded.active_turn.turn_id if loaded is not None and loaded.active_turn is not None else None
+
+    async def stored(self, thread_id: str, *, include_history: bool) -> StoredThread:
+        """The thread as stored (archived ones too), or as running when nothing is stored."""
+        loaded = await self.flush_loaded(thread_id)
+        if loaded is not None and loaded.thread.ephemeral:
+            return loaded.thread.describe()
         try:
             return await self._manager.store.read_thread(
                 ReadThreadParams(thread_id, include_archived=True, include_history=include_history)
@@ -52,8 +64,7 @@ class ThreadViews:
         loaded = self._registry.get(stored.thread_id)
         turns: list[dict[str, Any]] = []
         if include_turns and stored.history is not None:
-            active = loaded.active_turn.turn_id if loaded is not None and loaded.active_turn is not None else None
-            turns = build_turns(stored.history.items, active_turn_id=active)
+            turns = build_turns(stored.history.items, active_turn_id=self.active_turn_id(stored.thread_id))
         return thread_json(
             stored,
             status=self._registry.status_of(stored.thread_id),

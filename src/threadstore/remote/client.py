@@ -1,10 +1,14 @@
 """``RemoteThreadStore``: the :class:`ThreadStore` contract over gRPC ``codex.thread_store.v1``.
 
 One ``grpc.aio`` channel is opened lazily and reused for every call (it is re-opened if the
-store is used from another event loop). Every call has a deadline (``timeout``). Only the
-idempotent reads (``read_thread``, ``list_threads``, ``load_history``, ``search_threads``) are
-retried, and only when the server is ``UNAVAILABLE``; a write is never retried, so it is applied
-at most once. Failures become the store's own errors (see :mod:`threadstore.wire.status`).
+store is used from another event loop). Every call has a deadline (``timeout``). The idempotent
+reads (``read_thread``, ``list_threads``, ``load_history``, ``search_threads``, ``list_turns``,
+``list_items``) are retried when the server is ``UNAVAILABLE``. Appends are retried too, when
+the server is ``UNAVAILABLE`` or the deadline passed (the answer may have been lost after the
+server stored the items): every append carries an idempotency key (the caller's, or a fresh one
+per call) that each attempt repeats, so the server stores it once. Other writes are never
+retried, so they are applied at most once. Failures become the store's own errors (see
+:mod:`threadstore.wire.status`).
 
 The server owns every live writer; this client remembers the threads it created or resumed, and
 :meth:`RemoteThreadStore.close` shuts them down (flushes them) before closing the channel, like
@@ -30,6 +34,7 @@ from ..errors import Internal, InvalidRequest, ThreadStoreError
 from ..policy import PersistedItems
 from ..store.base import ThreadStore
 from ..store.live import run_detached
+from ..store.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..store.types import (
     CreateThreadParams,
     ListThreadsParams,
@@ -57,6 +62,8 @@ DEFAULT_TIMEOUT: Final = 60.0
 DEFAULT_MAX_SEND_BYTES: Final = 64 * 1024 * 1024
 _READ_ATTEMPTS: Final = 4
 _RETRY_BASE_DELAY: Final = 0.1
+_READ_RETRIED: Final = frozenset({grpc.StatusCode.UNAVAILABLE})
+_APPEND_RETRIED: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 _SCHEMES: Final = {"grpc": False, "http": False, "grpcs": True, "https": True}
 
@@ -119,7 +126,7 @@ class RemoteThreadStore(ThreadStore):
         self._channel_loop: asyncio.AbstractEventLoop | None = None
         self._stubs: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
         self._live: set[str] = set()
-        #: How the client waits between read attempts (tests replace it to count the retries).
+        #: How the client waits between attempts (tests replace it to count the retries).
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def __repr__(self) -> str:
@@ -160,15 +167,26 @@ class RemoteThreadStore(ThreadStore):
             self._stubs[name] = stub
         return stub
 
-    async def _call(self, name: str, request: Message, response_type: type[R], thread_id: str | None = None) -> R:
-        spec = METHODS[name]
-        attempts = _READ_ATTEMPTS if spec.idempotent else 1
+    async def _call(
+        self,
+        name: str,
+        request: Message,
+        response_type: type[R],
+        thread_id: str | None = None,
+        *,
+        retried: frozenset[grpc.StatusCode] | None = None,
+    ) -> R:
+        """One RPC; idempotent methods (and calls that name the ``retried`` codes) are tried up to
+        four times, with growing waits, while they fail with a retried code."""
+        if retried is None:
+            retried = _READ_RETRIED if METHODS[name].idempotent else frozenset()
+        attempts = _READ_ATTEMPTS if retried else 1
         for attempt in range(attempts):
             try:
                 response = await self._stub(name)(request, timeout=self.timeout, metadata=self._metadata)
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
-                if code == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
+                if code in retried and attempt + 1 < attempts:
                     await self._sleep(_RETRY_BASE_DELAY * 2**attempt)
                     continue
                 raise error_of(code, exc.details(), exc.trailing_metadata(), thread_id) from None
@@ -195,12 +213,16 @@ class RemoteThreadStore(ThreadStore):
     async def _apply_resume_defaults(self, params: ResumeThreadParams) -> None:
         """The server applies the resume's defaults (they travel in ``metadata_defaults_json``)."""
 
-    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
         # Only what some mode keeps crosses the network; the server applies the thread's mode.
+        # Every attempt carries the same key, so a retry after a lost answer stores nothing twice.
         request = pb.AppendThreadItemsRequest(
-            thread_id=thread_id, items_json=convert.items_to_wire(items.items, "items"), exact=items.exact
+            thread_id=thread_id,
+            items_json=convert.items_to_wire(items.items, "items"),
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+            exact=items.exact,
         )
-        await self._call("AppendItems", request, pb.Empty, thread_id)
+        await self._call("AppendItems", request, pb.Empty, thread_id, retried=_APPEND_RETRIED)
 
     async def _id_call(self, name: str, thread_id: str) -> None:
         await self._call(name, pb.ThreadIdRequest(thread_id=thread_id), pb.Empty, thread_id)
@@ -246,6 +268,18 @@ class RemoteThreadStore(ThreadStore):
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         response = await self._call("SearchThreads", convert.search_to_proto(params), pb.SearchThreadsResponse)
         return convert.search_page_from_proto(response)
+
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        response = await self._call(
+            "ListTurns", convert.list_turns_to_proto(params), pb.ListTurnsResponse, params.thread_id
+        )
+        return convert.turn_page_from_proto(response)
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        response = await self._call(
+            "ListItems", convert.list_items_to_proto(params), pb.ListItemsResponse, params.thread_id
+        )
+        return convert.item_page_from_proto(response)
 
     # -- metadata and lifecycle of stored threads ---------------------------------------------
 

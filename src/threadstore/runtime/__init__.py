@@ -6,8 +6,8 @@
 * :class:`LiveThread` - the persistence lifecycle of one active thread.
 * :mod:`threadstore.runtime.history` - pure functions over rollout items (rollback, fork cuts,
   model-history reconstruction).
-* :mod:`threadstore.runtime.turns` - a thread's turns rebuilt from its rollout items, for
-  rollouts of every Codex era (the turns Codex's ``thread/read`` shows).
+* :mod:`threadstore.store.turns` (in the store layer, which serves turns a page at a time) - a
+  thread's turns rebuilt from its rollout items, for rollouts of every Codex era.
 * :mod:`threadstore.runtime.models` - the :class:`ModelClient` interface, the offline
   :class:`BuiltinModel` and :class:`OpenAIResponsesModel`.
 """

@@ -1,15 +1,8 @@
 """Pure functions over a thread's rollout items: user turns, rollback, model history, forks.
 
-All functions take the items in replay order and never modify them. Rollback is append-only
-everywhere: a ``thread_rolled_back {num_turns: n}`` event tells every reader to drop the last
-``n`` user turns that precede it.
-
-A *user turn* starts at a real user message: a ``response_item`` ``message`` with role ``user``
-that is not injected context (``<environment_context>``, AGENTS.md instructions, ...). Its
-*start* in the rollout is the ``task_started`` that opened it, when one precedes the message
-within the turn (Codex writes ``task_started`` and ``turn_context`` before the user message),
-else the message itself. A further user message inside a turn (opened by ``task_started``)
-that already has one is input steered into that turn: it belongs to the turn and starts none.
+All functions take the items in replay order and never modify them. What a rollback marker
+drops and where user turns start is defined in :mod:`threadstore.store.rollback` (the store
+serves turns a page at a time by the same rules); this module builds on it.
 """
 
 from __future__ import annotations
@@ -22,7 +15,14 @@ from ..errors import InvalidRequest
 from ..items import Item, assistant_message, event_type, turn_aborted
 from ..store import forks
 from ..store.live import initial_session_meta
-from ..store.summary import CONTEXTUAL_PREFIXES, message_text
+from ..store.rollback import (
+    TURN_ENDED,
+    TURN_STARTED,
+    TurnScan,
+    apply_rollback_markers,
+    is_user_message,
+    rollback_turns,
+)
 from ..store.types import CreateThreadParams, TokenUsage
 from ..timeutil import now_rfc3339
 
@@ -41,73 +41,15 @@ __all__ = [
     "user_turn_starts",
 ]
 
-_TURN_STARTED: Final = frozenset({"task_started", "turn_started"})
-_TURN_ENDED: Final = frozenset({"task_complete", "turn_complete", "turn_aborted"})
 _SKIPPED_RESPONSE_ITEMS: Final = frozenset({"ghost_snapshot", "compaction_trigger", "other"})
-
-
-def is_user_message(payload: Mapping[str, Any]) -> bool:
-    """True when a response-item payload is a real user message (role ``user``, not injected
-    context)."""
-    if payload.get("type") != "message" or payload.get("role") != "user":
-        return False
-    text = message_text(payload).strip()
-    if text.startswith(CONTEXTUAL_PREFIXES):
-        return False
-    if text:
-        return True
-    content = payload.get("content")
-    return isinstance(content, list) and any(
-        isinstance(part, Mapping) and part.get("type") == "input_image" for part in content
-    )
-
-
-def _user_message_item(item: Mapping[str, Any]) -> bool:
-    payload = item.get("payload")
-    return item.get("type") == "response_item" and isinstance(payload, Mapping) and is_user_message(payload)
-
-
-def _rollback_turns(item: Mapping[str, Any]) -> int | None:
-    if event_type(item) != "thread_rolled_back":
-        return None
-    n = item["payload"].get("num_turns")
-    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
-
-
-class _TurnScan:
-    """Where user turns start, fed the items in order (see the module documentation)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._opened: int | None = None
-        self._in_turn = False
-        self._has_user = False
-
-    def step(self, item: Mapping[str, Any], position: int) -> int | None:
-        """The start of the user turn ``item`` begins (``position`` is the item's place in the
-        caller's sequence, recorded for a ``task_started``), or None."""
-        kind = event_type(item)
-        if kind in _TURN_STARTED:
-            self._opened, self._in_turn, self._has_user = position, True, False
-        elif kind in _TURN_ENDED:
-            self.reset()
-        elif _user_message_item(item):
-            if self._in_turn and self._has_user:
-                return None
-            start = self._opened if self._opened is not None else position
-            self._opened, self._has_user = None, True
-            return start
-        return None
 
 
 def _scan_turns(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
     """(turn start, user message index) of every surviving user turn."""
     turns: list[tuple[int, int]] = []
-    scan = _TurnScan()
+    scan = TurnScan()
     for index, item in enumerate(items):
-        n = _rollback_turns(item)
+        n = rollback_turns(item)
         if n is not None:
             del turns[max(0, len(turns) - n) :]
             scan.reset()
@@ -128,28 +70,6 @@ def user_turn_starts(items: Sequence[Mapping[str, Any]]) -> list[int]:
     return [start for start, _ in _scan_turns(items)]
 
 
-def apply_rollback_markers(items: Sequence[Item]) -> list[Item]:
-    """The items as a reader sees them after rollback: the turns each marker rolls back are
-    removed, and so are the markers."""
-    out: list[Item] = []
-    starts: list[int] = []
-    scan = _TurnScan()
-    for item in items:
-        n = _rollback_turns(item)
-        if n is not None:
-            if n and starts:
-                cut = starts[max(0, len(starts) - n)]
-                del out[cut:]
-                del starts[max(0, len(starts) - n) :]
-            scan.reset()
-            continue
-        start = scan.step(item, len(out))
-        if start is not None:
-            starts.append(start)
-        out.append(item)
-    return out
-
-
 def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
     """The model-visible history (response-item payloads) a resumed session continues from.
 
@@ -160,7 +80,7 @@ def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
     """
     history: list[dict[str, Any]] = []
     starts: list[int] = []
-    scan = _TurnScan()
+    scan = TurnScan()
     for item in items:
         kind = item.get("type")
         payload = item.get("payload")
@@ -181,7 +101,7 @@ def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
                 history = [*users, assistant_message(summary if isinstance(summary, str) else "")["payload"]]
             starts = [i for i, p in enumerate(history) if is_user_message(p)]
         else:
-            n = _rollback_turns(item)
+            n = rollback_turns(item)
             if n is not None:
                 scan.reset()
             if n and starts:
@@ -211,11 +131,11 @@ def ends_mid_turn(items: Sequence[Item]) -> ActiveTurn | None:
     explicit = False
     for index, item in enumerate(items):
         kind = event_type(item)
-        if kind in _TURN_STARTED:
+        if kind in TURN_STARTED:
             explicit = True
             turn_id = item["payload"].get("turn_id")
             active = ActiveTurn(turn_id if isinstance(turn_id, str) else None, index)
-        elif kind in _TURN_ENDED:
+        elif kind in TURN_ENDED:
             active = None
     if explicit:
         return active
@@ -223,7 +143,7 @@ def ends_mid_turn(items: Sequence[Item]) -> ActiveTurn | None:
     if not positions:
         return None
     last = positions[-1]
-    if any(event_type(item) in _TURN_ENDED for item in items[last + 1 :]):
+    if any(event_type(item) in TURN_ENDED for item in items[last + 1 :]):
         return None
     return ActiveTurn(None, last)
 

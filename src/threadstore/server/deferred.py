@@ -67,6 +67,8 @@ class _Pending:
     model_provider: str | None = None
     buffered: list[Item] = field(default_factory=list)
     buffered_bytes: int = 0
+    #: Idempotency keys of the appends buffered (a retry of one is not buffered again).
+    keys: set[str] = field(default_factory=set)
 
     def learn(self, items: Sequence[Item]) -> None:
         for item in items:
@@ -158,11 +160,16 @@ class DeferredCreateStore:
 
     async def append_items(self, params: AppendThreadItemsParams) -> None:
         async def pending(entry: _Pending) -> None:
+            key = params.idempotency_key
+            if key is not None and key in entry.keys:
+                return
             entry.learn(params.items)
             if params.exact:  # existing lines: the thread is created now and takes them as they are
                 await self._materialize(entry)
                 await self.store.append_items(params)
                 return
+            if key is not None:
+                entry.keys.add(key)
             # Everything some thread keeps: the store's writer picks its share when it is created.
             kept = params.persisted.items
             entry.buffered.extend(kept)

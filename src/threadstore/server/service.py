@@ -74,6 +74,8 @@ class ThreadStoreService:
             "DeleteThread": self.delete_thread,
             "SearchThreads": self.search_threads,
             "ReadThreadByRolloutPath": self.read_thread_by_rollout_path,
+            "ListTurns": self.list_turns,
+            "ListItems": self.list_items,
         }
 
     async def create_thread(self, request: pb.CreateThreadRequest) -> pb.Empty:
@@ -135,6 +137,14 @@ class ThreadStoreService:
     async def list_threads(self, request: pb.ListThreadsRequest) -> pb.ListThreadsResponse:
         page = await self.store.list_threads(convert.list_from_proto(request))
         return convert.page_to_proto(page)
+
+    async def list_turns(self, request: pb.ListTurnsRequest) -> pb.ListTurnsResponse:
+        page = await self.store.list_turns(convert.list_turns_from_proto(request))
+        return convert.turn_page_to_proto(page)
+
+    async def list_items(self, request: pb.ListItemsRequest) -> pb.ListItemsResponse:
+        page = await self.store.list_items(convert.list_items_from_proto(request))
+        return convert.item_page_to_proto(page)
 
     async def update_thread_metadata(self, request: pb.UpdateThreadMetadataRequest) -> pb.StoredThreadResponse:
         thread = await self.live.update_thread_metadata(convert.update_from_proto(request))

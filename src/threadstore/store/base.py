@@ -62,6 +62,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 from ..errors import Internal, InvalidRequest, ThreadStoreError, Unsupported
 from ..ids import validate_thread_id
 from ..policy import PersistedItems
+from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from .types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -151,10 +152,18 @@ class ThreadStore(abc.ABC):
         """Append items in order (what the persistence policy keeps of them).
 
         Raises ``ThreadNotFound`` when a kept item has no live writer to go to. An append that
-        raises stored none of its items."""
+        raises stored none of its items. An append carrying an ``idempotency_key`` that this
+        store already applied to the thread is acknowledged without storing anything again; which
+        keys a store remembers, and across what, its ``_append_items`` says (stores built on
+        :class:`~threadstore.store.live.LiveWriterStore`: the recent keys of its live writers,
+        in memory)."""
         params = _checked(params, AppendThreadItemsParams)
-        if params.persisted:
+        if not params.persisted:
+            return
+        if params.idempotency_key is None:  # (hooks written before keys existed take two arguments)
             await self._append_items(params.thread_id, params.persisted)
+        else:
+            await self._append_items(params.thread_id, params.persisted, params.idempotency_key)
 
     @_operation
     async def persist_thread(self, thread_id: str) -> None:
@@ -215,6 +224,23 @@ class ThreadStore(abc.ABC):
         """Threads whose messages contain ``search_term`` (case-insensitive, Unicode case
         folding), with a snippet around the first match, in listing order."""
         return await self._search_threads(_checked(params, SearchThreadsParams))
+
+    @_operation
+    async def list_turns(self, params: ListTurnsParams) -> TurnPage:
+        """One page of a thread's turns (see :mod:`threadstore.store.paging`), read without
+        loading the whole history.
+
+        Raises ``ThreadNotFound`` when the thread does not exist (or has stored nothing yet),
+        ``InvalidRequest`` when it is archived and ``include_archived`` is false, or when the
+        cursor's turn is no longer there."""
+        return await self._list_turns(_checked(params, ListTurnsParams))
+
+    @_operation
+    async def list_items(self, params: ListItemsParams) -> ItemPage:
+        """One page of the items a thread's turns show (see :mod:`threadstore.store.paging`),
+        read without loading the whole history. Errors as :meth:`list_turns`, and
+        ``InvalidRequest`` for a ``turn_id`` no turn of the thread has."""
+        return await self._list_items(_checked(params, ListItemsParams))
 
     # -- metadata and lifecycle of stored threads ---------------------------------------------
 
@@ -284,8 +310,9 @@ class ThreadStore(abc.ABC):
     async def _resume_thread(self, params: ResumeThreadParams) -> None: ...
 
     @abc.abstractmethod
-    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
-        """Store what the policy keeps of one append (``items`` is never empty)."""
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
+        """Store what the policy keeps of one append (``items`` is never empty), once per
+        ``idempotency_key`` when one is given."""
 
     @abc.abstractmethod
     async def _persist_thread(self, thread_id: str) -> None: ...
@@ -313,6 +340,12 @@ class ThreadStore(abc.ABC):
 
     @abc.abstractmethod
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage: ...
+
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        raise Unsupported("list_turns")
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        raise Unsupported("list_items")
 
     @abc.abstractmethod
     async def _update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread: ...

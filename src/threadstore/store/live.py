@@ -5,15 +5,23 @@ persist, flush, shutdown, discard) once, on top of a small per-backend :class:`L
 Backends supply how a writer opens, writes, syncs and closes; this module supplies the rules:
 one live writer per thread, policy filtering before the writer lookup, strict ordering per
 thread, shutdown and discard that finish even when the caller is cancelled, discard that locks
-out stale handles, and registry removal only while the entry is still the same writer.
+out stale handles, registry removal only while the entry is still the same writer, and appends
+applied once per idempotency key.
+
+Idempotency keys: a store remembers the keys of the last :data:`APPLIED_KEYS` keyed appends it
+stored (per thread and key, in memory); an append whose key it remembers for that thread is
+acknowledged without storing anything. Nothing of this survives the store object (a restart
+forgets every key) unless the backend's writer keeps keys with the items
+(:meth:`LiveWriter.write_once`; the PostgreSQL store does).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ..errors import Conflict, ThreadNotFound, ThreadStoreError
 from ..items import Item, session_meta
@@ -23,9 +31,19 @@ from .base import ThreadStore
 from .summary import ThreadSummary
 from .types import CreateThreadParams, ResumeThreadParams
 
-__all__ = ["LiveWriter", "LiveWriterStore", "adopt_first_line", "initial_session_meta", "run_detached"]
+__all__ = [
+    "APPLIED_KEYS",
+    "LiveWriter",
+    "LiveWriterStore",
+    "adopt_first_line",
+    "initial_session_meta",
+    "run_detached",
+]
 
 T = TypeVar("T")
+
+#: How many (thread, idempotency key) pairs a store remembers (the oldest are forgotten first).
+APPLIED_KEYS: Final = 65536
 
 _background: set[asyncio.Task[Any]] = set()
 
@@ -107,6 +125,13 @@ class LiveWriter(abc.ABC):
 
         Atomic: if it raises, none of the items was stored."""
 
+    async def write_once(self, items: list[Item], idempotency_key: str) -> bool:
+        """:meth:`write` for an append carrying an idempotency key; False (nothing stored) when
+        the backend finds the key among those it keeps with the items. The default keeps none:
+        it writes and returns True (the store remembers recent keys itself)."""
+        await self.write(items)
+        return True
+
     @abc.abstractmethod
     async def persist(self) -> None:
         """Materialize the thread if it is still lazy, and make everything durable."""
@@ -176,6 +201,8 @@ class LiveWriterStore(ThreadStore, abc.ABC):
     def __init__(self) -> None:
         self._writers: dict[str, LiveWriter] = {}
         self._registry_lock = asyncio.Lock()
+        #: (thread id, idempotency key) of recent keyed appends, oldest first.
+        self._applied: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     # -- what a backend supplies -----------------------------------------------------------------
 
@@ -225,14 +252,25 @@ class LiveWriterStore(ThreadStore, abc.ABC):
     async def _resume_thread(self, params: ResumeThreadParams) -> None:
         await self._register(params.thread_id, lambda: self._open_resumed_writer(params))
 
-    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
         writer = self._live_writer(thread_id)
         kept = items.for_mode(writer.mode, paginated=writer.paginated)
         if not kept:
             return
 
         async def write(w: LiveWriter) -> None:
-            await w.write(kept if items.exact else w.prepared(kept))
+            lines = kept if items.exact else w.prepared(kept)
+            if idempotency_key is None:
+                await w.write(lines)
+                return
+            applied = (thread_id, idempotency_key)
+            if applied in self._applied:
+                self._applied.move_to_end(applied)
+                return
+            await w.write_once(lines, idempotency_key)
+            self._applied[applied] = None
+            if len(self._applied) > APPLIED_KEYS:
+                self._applied.popitem(last=False)
 
         await self._with_writer(thread_id, write)
 

@@ -17,6 +17,8 @@ from ..policy import EventPersistenceMode
 from ..timeutil import format_rfc3339, utc_now
 from . import forks
 from .live import LiveWriter, LiveWriterStore, adopt_first_line, initial_session_meta
+from .memory_pages import MemoryTurnIndex
+from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from .patch import UNSET, ThreadMetadataPatch, apply_patch
 from .query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
 from .serialize import thread_to_json
@@ -48,6 +50,7 @@ class _Thread:
     summary: ThreadSummary = field(default_factory=ThreadSummary)
     overrides: ThreadMetadataPatch = field(default_factory=ThreadMetadataPatch)
     archived_at: datetime | None = None
+    pages: MemoryTurnIndex = field(default_factory=MemoryTurnIndex)
 
 
 class _MemoryWriter(LiveWriter):
@@ -178,6 +181,14 @@ class InMemoryThreadStore(LiveWriterStore):
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         return self._stored(self._get(params.thread_id, params.include_archived), params.include_history)
+
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        thread = self._get(params.thread_id, params.include_archived)
+        return await (await thread.pages.view(thread.thread_id, thread.items)).list_turns(params)
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        thread = self._get(params.thread_id, params.include_archived)
+        return await (await thread.pages.view(thread.thread_id, thread.items)).list_items(params)
 
     def _ordered(self, archived: bool, sort_key: str, descending: bool, cursor: str | None) -> list[StoredThread]:
         anchor = decode_cursor(cursor)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ..checks import check_instant, check_json, check_search_term, check_text, shown
+from ..checks import check_idempotency_key, check_instant, check_json, check_search_term, check_text, shown
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..items import Item, validate_items
@@ -300,6 +300,10 @@ class ResumeThreadParams:
 class AppendThreadItemsParams:
     """Append raw items to a live thread, in order (the store applies the persistence policy).
 
+    ``idempotency_key`` (optional, 1 to 200 characters) makes the append safe to send again: an
+    append whose key the store already applied to the thread is acknowledged without storing
+    anything (how long a store remembers keys: :meth:`~threadstore.store.base.ThreadStore.append_items`).
+
     ``persisted`` is the policy's verdict on ``items``, computed once here: every layer an append
     crosses in this process (runtime, server, store) reads it instead of running the policy again.
 
@@ -311,12 +315,15 @@ class AppendThreadItemsParams:
     thread_id: str
     items: Sequence[Item]
     exact: bool = False
+    idempotency_key: str | None = None
     persisted: PersistedItems = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set(self, "thread_id", validate_thread_id(self.thread_id))
         checked = validate_items(self.items)
         _set(self, "items", checked)
+        if self.idempotency_key is not None:
+            check_idempotency_key(self.idempotency_key)
         _set(self, "persisted", PersistedItems.of_lines(checked) if self.exact else classify(checked))
 
 

@@ -2,6 +2,16 @@
 both directions, so the client and the server agree by construction (wire conventions:
 ``codex-thread-store.md`` §5.1; the modules below say what each part carries)."""
 
+from .pages import (
+    item_page_from_proto,
+    item_page_to_proto,
+    list_items_from_proto,
+    list_items_to_proto,
+    list_turns_from_proto,
+    list_turns_to_proto,
+    turn_page_from_proto,
+    turn_page_to_proto,
+)
 from .patches import patch_from_proto, patch_to_proto
 from .requests import (
     PATH_REFUSED,
@@ -45,9 +55,15 @@ __all__ = [
     "datetime_from_wire",
     "history_from_proto",
     "history_to_proto",
+    "item_page_from_proto",
+    "item_page_to_proto",
     "items_to_wire",
     "list_from_proto",
+    "list_items_from_proto",
+    "list_items_to_proto",
     "list_to_proto",
+    "list_turns_from_proto",
+    "list_turns_to_proto",
     "load_history_from_proto",
     "load_history_to_proto",
     "page_from_proto",
@@ -66,6 +82,8 @@ __all__ = [
     "synthetic_rollout_path",
     "thread_from_proto",
     "thread_to_proto",
+    "turn_page_from_proto",
+    "turn_page_to_proto",
     "update_from_proto",
     "update_to_proto",
 ]

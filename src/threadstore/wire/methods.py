@@ -46,6 +46,8 @@ METHODS: Final[dict[str, Method]] = {
     "DeleteThread": Method(pb.DeleteThreadRequest, pb.Empty),
     "SearchThreads": Method(pb.SearchThreadsRequest, pb.SearchThreadsResponse, idempotent=True),
     "ReadThreadByRolloutPath": Method(pb.ReadThreadByRolloutPathRequest, pb.StoredThreadResponse, idempotent=True),
+    "ListTurns": Method(pb.ListTurnsRequest, pb.ListTurnsResponse, idempotent=True),
+    "ListItems": Method(pb.ListItemsRequest, pb.ListItemsResponse, idempotent=True),
 }
 
 

@@ -188,14 +188,20 @@ def resume_from_proto(message: pb.ResumeThreadRequest) -> ResumeThreadParams:
 
 
 def append_to_proto(params: AppendThreadItemsParams) -> pb.AppendThreadItemsRequest:
-    return pb.AppendThreadItemsRequest(
+    message = pb.AppendThreadItemsRequest(
         thread_id=params.thread_id, items_json=items_to_wire(params.items, "items"), exact=params.exact
     )
+    if params.idempotency_key is not None:
+        message.idempotency_key = params.idempotency_key
+    return message
 
 
 def append_from_proto(message: pb.AppendThreadItemsRequest) -> AppendThreadItemsParams:
     return AppendThreadItemsParams(
-        thread_id=message.thread_id, items=items_from_wire(message.items_json, "items_json"), exact=message.exact
+        thread_id=message.thread_id,
+        items=items_from_wire(message.items_json, "items_json"),
+        idempotency_key=optional_field(message, "idempotency_key"),
+        exact=message.exact,
     )
 
 

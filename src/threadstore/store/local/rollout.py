@@ -37,6 +37,7 @@ __all__ = [
     "history_base",
     "loads_line",
     "materialize_plain",
+    "parse_line",
     "read_first_line",
     "read_resolved",
     "read_rollout",
@@ -89,6 +90,12 @@ def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
         raise ValueError("not a rollout line")
     ts = value.pop("timestamp", None)
     return value, ts if isinstance(ts, str) else None
+
+
+#: One line by the tolerant rules (what :func:`parse_chunk` falls back to when the fast decoder
+#: fails): the item and its timestamp, None for a blank line, ``ValueError`` for a line that is
+#: not a record.
+parse_line = _parse_line
 
 
 def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:

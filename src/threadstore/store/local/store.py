@@ -28,6 +28,7 @@ from ...ids import validate_thread_id
 from ...items import DEFAULT_MAX_ITEM_BYTES
 from ...timeutil import format_rfc3339, from_ms, utc_now
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
+from ..paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..query import decode_cursor, encode_cursor, normalize_cwd
 from ..summary import ThreadSummary
 from ..types import (
@@ -52,6 +53,7 @@ from .index import Index, IndexRow, PageFilter, PageQuery, is_full
 from .layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
 from .lock import ThreadLock
 from .metadata import update_metadata
+from .pages import LocalPages
 from .rollout import read_first_line, read_rollout
 from .search import search_threads
 from .writer import LocalWriter, WriterOptions
@@ -97,6 +99,7 @@ class LocalThreadStore(LiveWriterStore):
             index_progress=index_progress,
         )
         self._options = WriterOptions(fsync=fsync, max_item_bytes=max_item_bytes, home=self.home)
+        self._pages = LocalPages(self.layout.private / "pages.sqlite3", self._catalog.find_path)
 
     @property
     def index_progress(self) -> Callable[[int, int], None] | None:
@@ -209,6 +212,7 @@ class LocalThreadStore(LiveWriterStore):
         if self._closed:
             raise InvalidRequest("the store is closed")
         try:
+            self._pages.reset()
             return self._catalog.rebuild(progress)
         except ThreadStoreError:
             raise
@@ -286,6 +290,14 @@ class LocalThreadStore(LiveWriterStore):
             next_cursor = encode_cursor(from_ms(last.sort_ms), last.thread_id)
         return ThreadPage(items=[row.thread() for row in rows[: params.page_size]], next_cursor=next_cursor)
 
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        row = self._thread_row(params.thread_id, params.include_archived)
+        return await (await self._pages.history(params.thread_id, Path(row.path))).list_turns(params)
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        row = self._thread_row(params.thread_id, params.include_archived)
+        return await (await self._pages.history(params.thread_id, Path(row.path))).list_items(params)
+
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
         self._catalog.refresh()
@@ -308,6 +320,7 @@ class LocalThreadStore(LiveWriterStore):
 
     async def _delete_thread(self, thread_id: str) -> None:
         await moves.delete(self._context(), thread_id, self._discard_thread)
+        self._pages.forget(thread_id)
 
     def _context(self) -> moves.HomeContext:
         return moves.HomeContext(self.layout, self._catalog, self._options, self._local_writer)
@@ -323,6 +336,7 @@ class LocalThreadStore(LiveWriterStore):
             finally:
                 self._catalog.stopped = True
                 self._catalog.index.close()
+                self._pages.close()
 
 
 def _source_filter(allowed: Sequence[SessionSource]) -> PageFilter:

@@ -5,7 +5,7 @@ psycopg 3 (async) with a connection pool. Install with ``pip install threadstore
 
 Modules: :mod:`.store` (the operations), :mod:`.writer` (live writers: one statement per append,
 fenced by the lease), :mod:`.leases` (writer leases and fencing tokens), :mod:`.schema`
-(versioned migrations), :mod:`.listing` and :mod:`.search` (queries), :mod:`.rows` (how a row
+(versioned migrations), :mod:`.listing` and :mod:`.search` (queries), :mod:`.pages` (turn and item pages), :mod:`.rows` (how a row
 is composed from the summary fold and the overrides), :mod:`.rowio` (history reads and locked
 metadata changes), :mod:`.db` (pool and retries) and
 :mod:`.errors` (psycopg exceptions mapped to the store's).

@@ -21,6 +21,13 @@ Everything lives in the ``threadstore`` schema of the database:
 ``leases``
     One row per live writer: holder, fencing token (from the ``lease_tokens`` sequence, so it
     never repeats), expiry.
+``turn_heads``, ``turns`` (version 2)
+    Each thread's turn index (:mod:`threadstore.store.turn_index`): its head and one row per
+    turn, brought up to date with the items when a page of turns or items is asked for
+    (:mod:`.pages`).
+``append_keys`` (version 2)
+    The idempotency keys of appends (with the first sequence number they stored), so that an
+    append retried with its key is recognised even by another writer after a restart.
 ``schema_version``
     The version of this schema.
 
@@ -99,8 +106,38 @@ CREATE TABLE threadstore.leases (
 CREATE INDEX leases_by_holder ON threadstore.leases (holder);
 """
 
+_V2: Final = """
+CREATE TABLE threadstore.turn_heads (
+    thread_id uuid PRIMARY KEY REFERENCES threadstore.threads ON DELETE CASCADE,
+    head bytea NOT NULL
+);
+CREATE TABLE threadstore.turns (
+    thread_id uuid NOT NULL REFERENCES threadstore.threads ON DELETE CASCADE,
+    seq integer NOT NULL,
+    turn_id text NOT NULL,
+    first_seq bigint NOT NULL,
+    end_seq bigint NOT NULL,
+    open boolean NOT NULL,
+    implicit boolean NOT NULL,
+    legacy_before bigint NOT NULL,
+    implicit_before bigint NOT NULL,
+    items_before bigint NOT NULL,
+    item_count bigint NOT NULL,
+    legacy_count bigint NOT NULL,
+    PRIMARY KEY (thread_id, seq)
+);
+CREATE INDEX turns_by_item ON threadstore.turns (thread_id, items_before);
+CREATE INDEX turns_by_id ON threadstore.turns (thread_id, turn_id);
+CREATE TABLE threadstore.append_keys (
+    thread_id uuid NOT NULL REFERENCES threadstore.threads ON DELETE CASCADE,
+    key text NOT NULL,
+    first_seq bigint NOT NULL,
+    PRIMARY KEY (thread_id, key)
+);
+"""
+
 #: Migration n (1-based) brings the schema from version n-1 to n. Append; never edit.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ from ...items import DEFAULT_MAX_ITEM_BYTES, Item
 from ...timeutil import format_rfc3339, utc_now
 from .. import forks
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
+from ..paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..patch import UNSET, ThreadMetadataPatch, reconcile_overrides
 from ..query import decode_cursor
 from ..summary import ThreadSummary
@@ -49,6 +50,7 @@ from . import leases
 from .db import Connection, Database
 from .errors import map_error
 from .listing import next_cursor, page_query, where_listing
+from .pages import open_history
 from .rowio import history_rows, lock_row, parse_items, save_meta
 from .rows import ThreadMeta, compose, derived, thread_of
 from .search import search_page
@@ -272,6 +274,20 @@ class PostgresThreadStore(LiveWriterStore):
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
         return await self.db.run(lambda conn: search_page(conn, params))
+
+    async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
+        async def work(conn: Connection) -> TurnPage:
+            history = await open_history(conn, params.thread_id, params.include_archived)
+            return await history.list_turns(params)
+
+        return await self.db.run(work)
+
+    async def _list_items(self, params: ListItemsParams) -> ItemPage:
+        async def work(conn: Connection) -> ItemPage:
+            history = await open_history(conn, params.thread_id, params.include_archived)
+            return await history.list_items(params)
+
+        return await self.db.run(work)
 
     # -- metadata and archive state ---------------------------------------------------------------
 

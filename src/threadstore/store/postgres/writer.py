@@ -18,6 +18,9 @@ Contract:
   the writer expects, so an append retried after a lost connection whose first attempt had in
   fact committed inserts nothing the second time, and the writer recognises that its items are
   there (``next_seq`` moved by exactly their number). Nothing is ever stored twice.
+* Idempotency keys are stored with the items they came with (``append_keys``, in the same
+  statement), so an append sent again with its key is recognised by any writer of the thread,
+  after a restart too: the statement then inserts nothing and the writer stores nothing.
 """
 
 from __future__ import annotations
@@ -55,12 +58,18 @@ WITH lease AS (
     UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
     WHERE thread_id = %(tid)s AND token = %(token)s
     RETURNING thread_id
+), seen AS (
+    SELECT first_seq FROM threadstore.append_keys WHERE thread_id = %(tid)s AND key = %(key)s::text
 ), thread AS (
     INSERT INTO threadstore.threads AS t (thread_id, created_row, next_seq, summary, {", ".join(LISTING_COLUMNS)})
     SELECT thread_id, %(created)s, %(next_seq)s, %(summary)s, {_LISTING_PARAMS} FROM lease
+    WHERE NOT EXISTS (SELECT 1 FROM seen)
     ON CONFLICT (thread_id) DO UPDATE SET next_seq = excluded.next_seq, summary = excluded.summary, {_KEEP_FRESH}
         WHERE t.next_seq = %(first_seq)s
     RETURNING t.meta_version = %(version)s AS fresh
+), keyed AS (
+    INSERT INTO threadstore.append_keys (thread_id, key, first_seq)
+    SELECT %(tid)s, %(key)s::text, %(first_seq)s FROM thread WHERE %(key)s::text IS NOT NULL
 ), added AS (
     INSERT INTO threadstore.items (thread_id, seq, written_at, body)
     SELECT %(tid)s, s.seq, s.ts, s.body
@@ -72,7 +81,8 @@ WITH lease AS (
     FROM thread, unnest(%(tseqs)s::bigint[], %(tns)s::int[], %(tbodies)s::bytea[], %(tfolded)s::text[])
         AS x(seq, n, body, folded)
 )
-SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*) FROM added)
+SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*) FROM added),
+    (SELECT first_seq FROM seen)
 """
 
 _META_FOR_UPDATE: Final = (
@@ -90,9 +100,10 @@ def _without_timestamp(item: Item) -> Item:
 
 
 class _Batch:
-    """One append, encoded: the rows to insert and the summary after them. ``inherited`` are the
-    parent lines a new fork by reference stands on: folded into the summary, and their texts
-    indexed under the first item's sequence number (a ``session_meta`` has no texts of its own)."""
+    """One append, encoded: the rows to insert, the summary after them and the append's
+    idempotency key (if any). ``inherited`` are the parent lines a new fork by reference stands
+    on: folded into the summary, and their texts indexed under the first item's sequence number
+    (a ``session_meta`` has no texts of its own)."""
 
     def __init__(
         self,
@@ -102,8 +113,12 @@ class _Batch:
         recent: list[str],
         limit: int,
         inherited: Sequence[tuple[Item, str | None]] = (),
+        key: str | None = None,
     ):
         now = now_rfc3339()
+        self.key = key
+        #: Set when the key turned out to be stored already (nothing was stored this time).
+        self.duplicate = False
         # The body is the item as stored: its own ``timestamp``, if any, is the line's time.
         self.bodies = [encode_item(_without_timestamp(item), limit) for item in items]  # validates first
         self.seqs = list(range(first_seq, first_seq + len(items)))
@@ -173,6 +188,12 @@ class PostgresWriter(LiveWriter):
     # -- LiveWriter --------------------------------------------------------------------------
 
     async def write(self, items: list[Item]) -> None:
+        await self._write(items, None)
+
+    async def write_once(self, items: list[Item], idempotency_key: str) -> bool:
+        return await self._write(items, idempotency_key)
+
+    async def _write(self, items: list[Item], key: str | None) -> bool:
         pending = self._session_meta
         inherited: list[tuple[Item, str | None]] = []
         if pending is not None:
@@ -180,14 +201,17 @@ class PostgresWriter(LiveWriter):
             inherited = await self.store.inherited_lines(pending)
         batch_items = [pending, *items] if pending is not None else items
         if not batch_items:
-            return
+            return True
         limit = self.store.max_item_bytes
-        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited)
+        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
         await self.store.db.run(lambda conn: self._append(conn, batch))
+        if batch.duplicate:
+            return False
         self.summary = batch.summary
         self.next_seq += len(batch_items)
         self._recent = batch.recent
         self._session_meta = None
+        return True
 
     async def persist(self) -> None:
         await self.write([])
@@ -209,6 +233,8 @@ class PostgresWriter(LiveWriter):
     # -- the append statement ----------------------------------------------------------------
 
     async def _append(self, conn: Connection, batch: _Batch) -> None:
+        """Run the append statement (marking the batch a duplicate when its key was stored by an
+        earlier append)."""
         thread = compose(self.thread_id, batch.summary, self.meta)
         params: dict[str, Any] = {
             "tid": self._uuid,
@@ -226,15 +252,19 @@ class PostgresWriter(LiveWriter):
             "tns": batch.tns,
             "tbodies": batch.tbodies,
             "tfolded": batch.tfolded,
+            "key": batch.key,
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
         cur = await conn.execute(_APPEND, params)
         row = await cur.fetchone()
         assert row is not None
-        leased, fresh, added = row
+        leased, fresh, added, seen = row
         if not leased:
             raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
+        if seen is not None and seen != self.next_seq:
+            batch.duplicate = True  # an earlier append carried this key: its items are stored
+            return
         if added == len(batch.seqs):
             if not fresh:
                 await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))

@@ -18,15 +18,26 @@ from .ids import IdTests
 from .lifecycle import LifecycleTests
 from .lines import LineTests
 from .metadata import MetadataTests
+from .pages import PageTests
 from .reads import ReadTests
 from .resources import ResourceTests
+from .retries import RetryTests
 
 __all__ = ["ConformanceSuite"]
 
 
 @pytest.mark.asyncio
 class ConformanceSuite(
-    LifecycleTests, ReadTests, MetadataTests, IdTests, ResourceTests, HostileInputTests, LineTests, EraTests
+    LifecycleTests,
+    ReadTests,
+    PageTests,
+    RetryTests,
+    MetadataTests,
+    IdTests,
+    ResourceTests,
+    HostileInputTests,
+    LineTests,
+    EraTests,
 ):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 

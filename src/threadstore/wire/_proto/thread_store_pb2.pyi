@@ -47,6 +47,19 @@ class ThreadEventPersistenceMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapp
     __slots__ = ()
     THREAD_EVENT_PERSISTENCE_MODE_LIMITED: _ClassVar[ThreadEventPersistenceMode]
     THREAD_EVENT_PERSISTENCE_MODE_EXTENDED: _ClassVar[ThreadEventPersistenceMode]
+
+class TurnItemsView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TURN_ITEMS_VIEW_SUMMARY: _ClassVar[TurnItemsView]
+    TURN_ITEMS_VIEW_NOT_LOADED: _ClassVar[TurnItemsView]
+    TURN_ITEMS_VIEW_FULL: _ClassVar[TurnItemsView]
+
+class TurnStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TURN_STATUS_COMPLETED: _ClassVar[TurnStatus]
+    TURN_STATUS_INTERRUPTED: _ClassVar[TurnStatus]
+    TURN_STATUS_FAILED: _ClassVar[TurnStatus]
+    TURN_STATUS_IN_PROGRESS: _ClassVar[TurnStatus]
 SESSION_SOURCE_KIND_UNKNOWN: SessionSourceKind
 SESSION_SOURCE_KIND_CLI: SessionSourceKind
 SESSION_SOURCE_KIND_VSCODE: SessionSourceKind
@@ -69,6 +82,13 @@ THREAD_MEMORY_MODE_ENABLED: ThreadMemoryMode
 THREAD_MEMORY_MODE_DISABLED: ThreadMemoryMode
 THREAD_EVENT_PERSISTENCE_MODE_LIMITED: ThreadEventPersistenceMode
 THREAD_EVENT_PERSISTENCE_MODE_EXTENDED: ThreadEventPersistenceMode
+TURN_ITEMS_VIEW_SUMMARY: TurnItemsView
+TURN_ITEMS_VIEW_NOT_LOADED: TurnItemsView
+TURN_ITEMS_VIEW_FULL: TurnItemsView
+TURN_STATUS_COMPLETED: TurnStatus
+TURN_STATUS_INTERRUPTED: TurnStatus
+TURN_STATUS_FAILED: TurnStatus
+TURN_STATUS_IN_PROGRESS: TurnStatus
 
 class Empty(_message.Message):
     __slots__ = ()
@@ -117,14 +137,16 @@ class ResumeThreadRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., rollout_path: _Optional[str] = ..., history_json: _Optional[_Iterable[str]] = ..., has_history: _Optional[bool] = ..., include_archived: _Optional[bool] = ..., event_persistence_mode: _Optional[_Union[ThreadEventPersistenceMode, str]] = ..., metadata_defaults_json: _Optional[str] = ...) -> None: ...
 
 class AppendThreadItemsRequest(_message.Message):
-    __slots__ = ("thread_id", "items_json", "exact")
+    __slots__ = ("thread_id", "items_json", "idempotency_key", "exact")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     items_json: _containers.RepeatedScalarFieldContainer[str]
+    idempotency_key: str
     exact: bool
-    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., exact: _Optional[bool] = ...) -> None: ...
+    def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., idempotency_key: _Optional[str] = ..., exact: _Optional[bool] = ...) -> None: ...
 
 class LoadThreadHistoryRequest(_message.Message):
     __slots__ = ("thread_id", "include_archived", "resolve_forks")
@@ -399,3 +421,101 @@ class ReadThreadByRolloutPathRequest(_message.Message):
     include_archived: bool
     include_history: bool
     def __init__(self, rollout_path: _Optional[str] = ..., include_archived: _Optional[bool] = ..., include_history: _Optional[bool] = ...) -> None: ...
+
+class ListTurnsRequest(_message.Message):
+    __slots__ = ("thread_id", "include_archived", "cursor", "page_size", "sort_direction", "items_view")
+    THREAD_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SORT_DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_VIEW_FIELD_NUMBER: _ClassVar[int]
+    thread_id: str
+    include_archived: bool
+    cursor: str
+    page_size: int
+    sort_direction: SortDirection
+    items_view: TurnItemsView
+    def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., cursor: _Optional[str] = ..., page_size: _Optional[int] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ..., items_view: _Optional[_Union[TurnItemsView, str]] = ...) -> None: ...
+
+class StoredTurnError(_message.Message):
+    __slots__ = ("message", "codex_error_info_json", "additional_details")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CODEX_ERROR_INFO_JSON_FIELD_NUMBER: _ClassVar[int]
+    ADDITIONAL_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    codex_error_info_json: str
+    additional_details: str
+    def __init__(self, message: _Optional[str] = ..., codex_error_info_json: _Optional[str] = ..., additional_details: _Optional[str] = ...) -> None: ...
+
+class StoredTurn(_message.Message):
+    __slots__ = ("turn_id", "items_json", "items_view", "status", "error", "started_at", "completed_at", "duration_ms", "root_turn_id")
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_VIEW_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ROOT_TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    turn_id: str
+    items_json: _containers.RepeatedScalarFieldContainer[str]
+    items_view: TurnItemsView
+    status: TurnStatus
+    error: StoredTurnError
+    started_at: int
+    completed_at: int
+    duration_ms: int
+    root_turn_id: str
+    def __init__(self, turn_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., items_view: _Optional[_Union[TurnItemsView, str]] = ..., status: _Optional[_Union[TurnStatus, str]] = ..., error: _Optional[_Union[StoredTurnError, _Mapping]] = ..., started_at: _Optional[int] = ..., completed_at: _Optional[int] = ..., duration_ms: _Optional[int] = ..., root_turn_id: _Optional[str] = ...) -> None: ...
+
+class ListTurnsResponse(_message.Message):
+    __slots__ = ("turns", "next_cursor", "backwards_cursor")
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BACKWARDS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    turns: _containers.RepeatedCompositeFieldContainer[StoredTurn]
+    next_cursor: str
+    backwards_cursor: str
+    def __init__(self, turns: _Optional[_Iterable[_Union[StoredTurn, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., backwards_cursor: _Optional[str] = ...) -> None: ...
+
+class ListItemsRequest(_message.Message):
+    __slots__ = ("thread_id", "turn_id", "include_archived", "cursor", "page_size", "sort_direction")
+    THREAD_ID_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SORT_DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    thread_id: str
+    turn_id: str
+    include_archived: bool
+    cursor: str
+    page_size: int
+    sort_direction: SortDirection
+    def __init__(self, thread_id: _Optional[str] = ..., turn_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., cursor: _Optional[str] = ..., page_size: _Optional[int] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ...) -> None: ...
+
+class StoredThreadItem(_message.Message):
+    __slots__ = ("turn_id", "item_key", "item_ordinal", "item_json", "item_created_at_ms")
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_KEY_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ORDINAL_FIELD_NUMBER: _ClassVar[int]
+    ITEM_JSON_FIELD_NUMBER: _ClassVar[int]
+    ITEM_CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    turn_id: str
+    item_key: str
+    item_ordinal: int
+    item_json: str
+    item_created_at_ms: int
+    def __init__(self, turn_id: _Optional[str] = ..., item_key: _Optional[str] = ..., item_ordinal: _Optional[int] = ..., item_json: _Optional[str] = ..., item_created_at_ms: _Optional[int] = ...) -> None: ...
+
+class ListItemsResponse(_message.Message):
+    __slots__ = ("items", "next_cursor", "backwards_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BACKWARDS_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[StoredThreadItem]
+    next_cursor: str
+    backwards_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[StoredThreadItem, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., backwards_cursor: _Optional[str] = ...) -> None: ...

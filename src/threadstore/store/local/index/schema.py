@@ -119,8 +119,10 @@ def delete_database(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the index at ``path``, creating it (or recreating a corrupt or foreign one)."""
+def connect(path: Path, script: str = SCHEMA, version: int = SCHEMA_VERSION) -> sqlite3.Connection:
+    """Open the index at ``path``, creating it (or recreating a corrupt or foreign one).
+
+    ``script`` and ``version`` name another cache database's schema (the page index)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rebuilt = False
     deadline = time.monotonic() + _OPEN_TIMEOUT
@@ -131,16 +133,16 @@ def connect(path: Path) -> sqlite3.Connection:
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION) and not rebuilt:
+            found = conn.execute("PRAGMA user_version").fetchone()[0]
+            if found not in (0, version) and not rebuilt:
                 conn.close()
                 delete_database(path)
                 rebuilt = True
                 continue
             conn.create_function("ts_contains", 2, _contains, deterministic=True)
             conn.create_function("ts_fold", 1, _fold, deterministic=True)
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.executescript(script)
+            conn.execute(f"PRAGMA user_version={version}")
             return conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
