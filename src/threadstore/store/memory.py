@@ -16,6 +16,7 @@ from ..items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 from ..policy import EventPersistenceMode
 from ..timeutil import format_rfc3339, utc_now
 from . import forks
+from .history_pages import PagedHistory
 from .live import LiveWriter, LiveWriterStore, adopt_first_line, initial_session_meta
 from .memory_pages import MemoryTurnIndex
 from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
@@ -51,6 +52,8 @@ class _Thread:
     overrides: ThreadMetadataPatch = field(default_factory=ThreadMetadataPatch)
     archived_at: datetime | None = None
     pages: MemoryTurnIndex = field(default_factory=MemoryTurnIndex)
+    #: How many parent lines the records ``pages`` indexes start with (a fork by reference).
+    pages_inherited: int = 0
 
 
 class _MemoryWriter(LiveWriter):
@@ -182,13 +185,25 @@ class InMemoryThreadStore(LiveWriterStore):
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         return self._stored(self._get(params.thread_id, params.include_archived), params.include_history)
 
+    async def _paged(self, thread: _Thread) -> PagedHistory:
+        """The thread's pages: over its own records, or for a fork by reference over the history
+        it stands for (the index starts again when what it inherits changed, e.g. its parent
+        arrived later)."""
+        records = thread.items
+        if forks.fork_reference(records) is not None:
+            records = self._history(thread).items
+        inherited = len(records) - len(thread.items)
+        if inherited != thread.pages_inherited:
+            thread.pages, thread.pages_inherited = MemoryTurnIndex(), inherited
+        return await thread.pages.view(thread.thread_id, records)
+
     async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
         thread = self._get(params.thread_id, params.include_archived)
-        return await (await thread.pages.view(thread.thread_id, thread.items)).list_turns(params)
+        return await (await self._paged(thread)).list_turns(params)
 
     async def _list_items(self, params: ListItemsParams) -> ItemPage:
         thread = self._get(params.thread_id, params.include_archived)
-        return await (await thread.pages.view(thread.thread_id, thread.items)).list_items(params)
+        return await (await self._paged(thread)).list_items(params)
 
     def _ordered(self, archived: bool, sort_key: str, descending: bool, cursor: str | None) -> list[StoredThread]:
         anchor = decode_cursor(cursor)

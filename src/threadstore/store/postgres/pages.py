@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from ... import _json
 from ...errors import InvalidRequest, ThreadNotFound
+from .. import forks
 from ..history_pages import PagedHistory
 from ..turn_index import IndexHead, Ranges, Record, TurnIndexer, TurnSpan, drive
 from .db import Connection
@@ -42,16 +43,28 @@ WHERE i.thread_id = %s ORDER BY i.seq
 """
 
 
-async def open_history(conn: Connection, thread_id: str, include_archived: bool) -> PagedHistory:
+_HEAD_ROW: Final = (
+    "SELECT t.archived, t.next_seq, i.body FROM threadstore.threads t "
+    "LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id AND i.seq = 0 WHERE t.thread_id = %s"
+)
+
+
+async def open_history(conn: Connection, thread_id: str, include_archived: bool) -> PagedHistory | None:
     """The thread's index, up to date with its items (``ThreadNotFound`` / ``InvalidRequest``
-    for an unknown or, unless allowed, archived thread)."""
+    for an unknown or, unless allowed, archived thread). None for a fork by reference: its
+    pages span its parent's rows too, which this index does not cover (the caller pages the
+    history it stands for instead)."""
     tid = uuid.UUID(thread_id)
-    cur = await conn.execute("SELECT archived, next_seq FROM threadstore.threads WHERE thread_id = %s", (tid,))
+    cur = await conn.execute(_HEAD_ROW, (tid,))
     row = await cur.fetchone()
     if row is None:
         raise ThreadNotFound(thread_id)
     if row[0] and not include_archived:
         raise InvalidRequest(f"thread {thread_id} is archived")
+    if row[2] is not None and b"forked_from_ordinal_exclusive" in bytes(row[2]):
+        first, _ = parse_items([(None, row[2], None)])
+        if forks.fork_reference(first) is not None:
+            return None
     history = _PostgresHistory(conn, thread_id, IndexHead())
     async with conn.transaction():
         await conn.execute(

@@ -28,7 +28,9 @@ from ...errors import Conflict, InvalidRequest, ThreadNotFound, ThreadStoreError
 from ...items import DEFAULT_MAX_ITEM_BYTES, Item
 from ...timeutil import format_rfc3339, utc_now
 from .. import forks
+from ..history_pages import PagedHistory
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
+from ..memory_pages import MemoryTurnIndex
 from ..paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..patch import UNSET, ThreadMetadataPatch, reconcile_overrides
 from ..query import decode_cursor
@@ -276,18 +278,30 @@ class PostgresThreadStore(LiveWriterStore):
         return await self.db.run(lambda conn: search_page(conn, params))
 
     async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
-        async def work(conn: Connection) -> TurnPage:
+        async def work(conn: Connection) -> TurnPage | None:
             history = await open_history(conn, params.thread_id, params.include_archived)
-            return await history.list_turns(params)
+            return await history.list_turns(params) if history is not None else None
 
-        return await self.db.run(work)
+        page = await self.db.run(work)
+        if page is None:
+            return await (await self._fork_pages(params.thread_id, params.include_archived)).list_turns(params)
+        return page
 
     async def _list_items(self, params: ListItemsParams) -> ItemPage:
-        async def work(conn: Connection) -> ItemPage:
+        async def work(conn: Connection) -> ItemPage | None:
             history = await open_history(conn, params.thread_id, params.include_archived)
-            return await history.list_items(params)
+            return await history.list_items(params) if history is not None else None
 
-        return await self.db.run(work)
+        page = await self.db.run(work)
+        if page is None:
+            return await (await self._fork_pages(params.thread_id, params.include_archived)).list_items(params)
+        return page
+
+    async def _fork_pages(self, thread_id: str, include_archived: bool) -> PagedHistory:
+        """Pages of a fork by reference, over the history it stands for (read whole: forks by
+        reference are imported threads, their pages are not kept in an index)."""
+        history = await self._load_history(LoadThreadHistoryParams(thread_id, include_archived))
+        return await MemoryTurnIndex().view(thread_id, history.items)
 
     # -- metadata and archive state ---------------------------------------------------------------
 

@@ -113,6 +113,28 @@ class PageTests:
                 assert await _all_turns(store, thread_id, size, direction, items_view="full") == expected
                 assert await _all_items(store, thread_id, size, direction) == _keyed(expected)
 
+    async def test_a_fork_by_reference_pages_through_its_parent(self, store: ThreadStore) -> None:
+        parent = await _thread(store, _history())
+        parent_items = await read_items(store, parent)
+        cut = next(i for i, item in enumerate(parent_items) if item["payload"].get("turn_id") == "turn-b0")
+        child = create_params()
+        reference = items.session_meta(
+            child.thread_id,
+            timestamp="2030-01-01T00:00:00.000Z",
+            cwd="/w",
+            forked_from_id=parent,
+            forked_from_ordinal_exclusive=cut,
+        )
+        await store.create_thread(child)
+        await append(store, child.thread_id, [reference, *_explicit("turn-own", "the fork's own")])
+        await store.shutdown_thread(child.thread_id)
+        expected = await _expected(store, child.thread_id)
+        assert [t.turn_id for t in expected][-2:] == ["turn-empty", "turn-own"]  # the parent's, then its own
+        for size in (1, 4, 50):
+            for direction in ("asc", "desc"):
+                assert await _all_turns(store, child.thread_id, size, direction, items_view="full") == expected
+                assert await _all_items(store, child.thread_id, size, direction) == _keyed(expected)
+
     async def test_items_views_and_defaults(self, store: ThreadStore) -> None:
         thread_id = await _thread(store, _history())
         expected = await _expected(store, thread_id)
