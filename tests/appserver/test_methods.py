@@ -172,6 +172,29 @@ async def test_thread_metadata_update(client: InProcessClient, tmp_path: Path) -
     await _bad_thread_ids(client, "thread/metadata/update", {"gitInfo": {"sha": "x"}})
 
 
+# -- thread/memoryMode/set -------------------------------------------------------------------------
+
+
+async def test_thread_memory_mode_set(client: InProcessClient, store: LocalThreadStore, tmp_path: Path) -> None:
+    thread_id = await _start(client, tmp_path)
+    await _turn(client, thread_id, "hello")
+    assert await client.call("thread/memoryMode/set", {"threadId": thread_id, "mode": "disabled"}) == {}
+    stored = await store.read_thread(ReadThreadParams(thread_id))
+    assert stored.memory_mode == "disabled"
+    await client.call("thread/archive", {"threadId": thread_id})  # cold and archived: still set
+    assert await client.call("thread/memoryMode/set", {"threadId": thread_id, "mode": "enabled"}) == {}
+    stored = await store.read_thread(ReadThreadParams(thread_id, include_archived=True))
+    assert stored.memory_mode == "enabled"
+    for params, code in [
+        ({"threadId": thread_id}, INVALID_PARAMS),
+        ({"threadId": thread_id, "mode": "sometimes"}, INVALID_PARAMS),
+        ({"threadId": thread_id, "mode": 1}, INVALID_PARAMS),
+        ({"threadId": MISSING, "mode": "enabled"}, INVALID_REQUEST),
+    ]:
+        assert (await client.error("thread/memoryMode/set", params))["code"] == code, params
+    await _bad_thread_ids(client, "thread/memoryMode/set", {"mode": "enabled"})
+
+
 # -- thread/search ---------------------------------------------------------------------------------
 
 

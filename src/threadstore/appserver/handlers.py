@@ -64,6 +64,7 @@ class Handlers:
             "thread/unsubscribe": threads.thread_unsubscribe,
             "thread/name/set": threads.thread_name_set,
             "thread/metadata/update": threads.thread_metadata_update,
+            "thread/memoryMode/set": threads.thread_memory_mode_set,
             "thread/list": reads.thread_list,
             "thread/loaded/list": reads.thread_loaded_list,
             "thread/read": reads.thread_read,

@@ -125,6 +125,16 @@ class ThreadMethods(MethodGroup):
         named = {"threadId": thread_id, "threadName": name}
         return Reply({}, lambda: self.hub.broadcast("thread/name/updated", named))
 
+    async def thread_memory_mode_set(self, params: Params, ctx: RequestContext) -> Reply:
+        """Whether the thread feeds memories (``mode``: ``enabled`` / ``disabled``); loaded or
+        cold, archived too. Answers ``{}``."""
+        thread_id = params.thread_id()
+        mode = params.string("mode")
+        if mode != "enabled" and mode != "disabled":
+            raise RpcError.invalid_params(f"Invalid params: unknown variant `{mode}`, expected `enabled` or `disabled`")
+        await self.manager.update_thread_metadata(thread_id, ThreadMetadataPatch(memory_mode=mode))
+        return Reply({})
+
     async def thread_metadata_update(self, params: Params, ctx: RequestContext) -> Reply:
         """Patch a thread's git facts (loaded or cold, archived too); answers ``{thread}``."""
         thread_id = params.thread_id()
