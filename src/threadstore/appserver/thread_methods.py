@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ThreadNotFound
 from ..store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
+from ..store.types import MemoryMode
 from .context import Reply, RequestContext
 from .errors import RpcError
 from .group import MethodGroup
@@ -129,9 +130,10 @@ class ThreadMethods(MethodGroup):
         """Whether the thread feeds memories (``mode``: ``enabled`` / ``disabled``); loaded or
         cold, archived too. Answers ``{}``."""
         thread_id = params.thread_id()
-        mode = params.string("mode")
-        if mode != "enabled" and mode != "disabled":
-            raise RpcError.invalid_params(f"Invalid params: unknown variant `{mode}`, expected `enabled` or `disabled`")
+        text = params.string("mode")
+        mode: MemoryMode | None = "enabled" if text == "enabled" else "disabled" if text == "disabled" else None
+        if mode is None:
+            raise RpcError.invalid_params(f"Invalid params: unknown variant `{text}`, expected `enabled` or `disabled`")
         await self.manager.update_thread_metadata(thread_id, ThreadMetadataPatch(memory_mode=mode))
         return Reply({})
 
