@@ -11,28 +11,29 @@ threads.
 
 from __future__ import annotations
 
-import dataclasses
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
-from ...timeutil import utc_now
-from ..patch import ThreadMetadataPatch, apply_patch
-from ..summary import ThreadSummary, search_texts
+from ..patch import ThreadMetadataPatch
+from ..summary import ThreadSummary
 from ..types import StoredThread
+from .extract import Facts, ForkReference, compose_thread, fold_chunk, read_facts
 from .files import stat_or_none
 from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption
-from .layout import Layout, is_compressed, logical_path, thread_id_from_name
-from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved, read_rollout
+from .layout import Layout, is_compressed, thread_id_from_name
+from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved
 from .scanner import ReindexReport, Scanner
 from .writer import LocalWriter
 
 __all__ = ["Catalog", "ReindexReport"]
+
+_log: Final = logging.getLogger("threadstore.local")
 
 
 class Catalog:
@@ -127,24 +128,16 @@ class Catalog:
         overrides: bool = True,
     ) -> StoredThread:
         """The StoredThread a rollout describes, with names (and overrides) applied."""
-        mtime = datetime.fromtimestamp(stat.st_mtime, UTC) if stat else utc_now()
-        archived = self.layout.is_archived(path)
-        archived_at = None
-        if archived:
-            archived_at = datetime.fromtimestamp(max(stat.st_ctime, stat.st_mtime), UTC) if stat else mtime
-        entry = self.index.name_entry(thread_id)
-        name = (entry or None) if entry is not None else summary.rollout_name
-        thread = summary.to_thread(
-            thread_id=thread_id,
-            fallback_time=mtime,
-            rollout_path=logical_path(path),
-            archived_at=archived_at,
-            name=name,
+        return compose_thread(
+            thread_id,
+            path,
+            summary,
+            stat,
+            archived=self.layout.is_archived(path),
+            name_entry=self.index.name_entry(thread_id),
+            overrides=self.index.overrides(thread_id) if overrides else None,
             default_provider=self.default_model_provider,
         )
-        if entry is not None and not entry:
-            thread = dataclasses.replace(thread, name=None)
-        return apply_patch(thread, self.index.overrides(thread_id)) if overrides else thread
 
     def index_file(
         self,
@@ -187,35 +180,44 @@ class Catalog:
             and stat.st_size >= row.file_size
             and not is_compressed(path)
         )
-        if incremental:
-            assert row is not None
-            summary = row.summary
-            resolved = read_rollout(path, row.file_size)
-        else:
-            summary = ThreadSummary(thread_id)
-            resolved = self.read_items(path)
+        facts = self.read_facts(path, thread_id, (row.summary, row.file_size) if incremental and row else None)
         if skipped is not None:
-            skipped.append(resolved.skipped)
-        texts: list[str] = []
-        for item, ts in zip(resolved.items, resolved.timestamps, strict=True):
-            summary.add(item, ts)
-            for text in search_texts(item):
-                if text not in texts[-4:]:
-                    texts.append(text)
-        thread = self.compose(thread_id, path, summary, stat)
+            skipped.append(facts.skipped)
+        thread = self.compose(thread_id, path, facts.summary, facts.stat)
         with self.index.transaction():
             return self.index.upsert(
                 thread=thread,
                 path=path_str,
                 archived=self.layout.is_archived(path),
-                summary=summary,
-                # A compressed rollout is read whole; its row remembers the compressed size.
-                file_size=stat.st_size if is_compressed(path) else resolved.end_offset,
-                mtime_ns=stat.st_mtime_ns,
-                ino=stat.st_ino,
-                new_texts=texts,
+                summary=facts.summary,
+                file_size=facts.end_offset,
+                mtime_ns=facts.stat.st_mtime_ns,
+                ino=facts.stat.st_ino,
+                new_texts=facts.texts,
                 reset_texts=not incremental,
             )
+
+    def read_facts(self, path: Path, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
+        """:func:`~.extract.read_facts`, with a rollout that forks by reference read whole and
+        its parent's lines found through the index."""
+        try:
+            facts = read_facts(path, thread_id, since)
+        except ForkReference:
+            facts = None
+        if facts is not None:
+            if facts.skipped and since is None:
+                _log.warning("skipped %d unreadable line(s) in %s", facts.skipped, path)
+            return facts
+        try:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise Internal(f"failed to stat rollout {path}: {exc}") from None
+        chunk = self.read_items(path)
+        summary = ThreadSummary(thread_id)
+        texts: list[str] = []
+        fold_chunk(summary, chunk, texts)
+        end = stat.st_size if is_compressed(path) else chunk.end_offset
+        return Facts(thread_id, summary, texts, end, chunk.skipped, stat)
 
     def take_dirty(self) -> None:
         """Move what in-process writers appended into the index (no file reads needed)."""

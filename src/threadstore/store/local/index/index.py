@@ -22,14 +22,23 @@ from ...query import normalize_cwd
 from ...serialize import thread_to_json
 from ...summary import ThreadSummary
 from ...types import StoredThread, source_kind
-from .rows import FileState, IndexRow, PageQuery, PageRow
+from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageQuery, PageRow, row_values
 from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database, fold
 
 __all__ = ["Index", "trigram_query"]
 
+_INSERT_THREAD: Final = (
+    f"INSERT INTO threads (num, thread_id, {', '.join(THREAD_COLUMNS)}, text_count) "
+    f"VALUES ({', '.join('?' * (len(THREAD_COLUMNS) + 3))})"
+)
+_THREAD_JSON: Final = THREAD_COLUMNS.index("thread_json")
+_UPDATE_THREAD: Final = f"UPDATE threads SET {', '.join(c + ' = ?' for c in THREAD_COLUMNS)} WHERE num = ?"
+
 
 class Index:
-    """Access to the index database (one connection, used from the event-loop thread)."""
+    """Access to the index database through one connection, used by one thread at a time (the
+    event loop has one; the background fill opens its own). Write transactions of different
+    connections wait for each other (SQLite's busy timeout); readers never wait (WAL)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -206,59 +215,23 @@ class Index:
         """Insert or replace one row, add its new message texts to the full-text index, and
         return the row as stored."""
         conn = self._conn
-        visible = 1 if summary.meta_seen and summary.has_user_message else 0
-        thread_json = _json.dumps(thread_to_json(thread))
-        source_json = _json.dumps_str(thread.source)
+        values = row_values(
+            thread, summary, path=path, archived=archived, file_size=file_size, mtime_ns=mtime_ns, ino=ino
+        )
         existing = conn.execute(
             "SELECT num, text_count FROM threads WHERE thread_id = ?", (thread.thread_id,)
         ).fetchone()
-        values = (
-            path,
-            1 if archived else 0,
-            visible,
-            to_ms(thread.created_at),
-            to_ms(thread.updated_at),
-            source_kind(thread.source),
-            source_json,
-            thread.model_provider,
-            normalize_cwd(thread.cwd),
-            thread.preview,
-            thread.first_user_message or "",
-            thread.name,
-            thread_json,
-            _json.dumps(summary.to_state()),
-            file_size,
-            mtime_ns,
-            ino,
-        )
         if existing is None:
-            cursor = conn.execute(
-                "INSERT INTO threads (path, archived, visible, created_ms, updated_ms, source_kind, source_json, "
-                "model_provider, cwd, preview, first_user_message, name, thread_json, summary, file_size, mtime_ns, "
-                "ino, thread_id, text_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                (*values, thread.thread_id),
-            )
-            num = cursor.lastrowid
-            assert num is not None
+            num = self._next_num()
             text_count = 0
+            conn.execute(_INSERT_THREAD, (num, thread.thread_id, *values, 0))
         else:
             num, text_count = existing
             if reset_texts:
                 self._delete_texts(num)
                 text_count = 0
-            conn.execute(
-                "UPDATE threads SET path = ?, archived = ?, visible = ?, created_ms = ?, updated_ms = ?, source_kind = ?, "
-                "source_json = ?, model_provider = ?, cwd = ?, preview = ?, first_user_message = ?, name = ?, "
-                "thread_json = ?, summary = ?, file_size = ?, mtime_ns = ?, ino = ? WHERE num = ?",
-                (*values, num),
-            )
-        added = 0
-        for text in new_texts:
-            body = text[:MAX_TEXT_CHARS]
-            text_id = (num << TEXT_SHIFT) | (text_count + added)
-            conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
-            conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
-            added += 1
+            conn.execute(_UPDATE_THREAD, (*values, num))
+        added = self._add_texts(num, text_count, new_texts)
         if added:
             conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
         return IndexRow(
@@ -271,8 +244,50 @@ class Index:
             mtime_ns=mtime_ns,
             ino=ino,
             text_count=text_count + added,
-            thread_json=thread_json,
+            thread_json=values[_THREAD_JSON],
         )
+
+    def insert_new(self, rows: Sequence[NewRow]) -> set[str]:
+        """Add the rows of threads the index does not have yet, with their texts, in one go (in
+        the caller's transaction). Returns the ids of ``rows`` that were already indexed (or
+        came twice): those rows are left as they are."""
+        conn = self._conn
+        ids = [row.thread_id for row in rows]
+        present: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = f"SELECT thread_id FROM threads WHERE thread_id IN ({','.join('?' * len(part))})"
+            present.update(t for (t,) in conn.execute(sql, part))
+        skipped = set(present)
+        num = self._next_num() - 1
+        threads: list[tuple[Any, ...]] = []
+        bodies: list[tuple[int, str]] = []
+        for row in rows:
+            if row.thread_id in present:
+                skipped.add(row.thread_id)
+                continue
+            present.add(row.thread_id)
+            num += 1
+            texts = [text[:MAX_TEXT_CHARS] for text in row.texts]
+            threads.append((num, row.thread_id, *row.values, len(texts)))
+            bodies.extend(((num << TEXT_SHIFT) | k, body) for k, body in enumerate(texts))
+        conn.executemany(_INSERT_THREAD, threads)
+        conn.executemany("INSERT INTO bodies (id, body) VALUES (?, ?)", bodies)
+        conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in bodies])
+        return skipped
+
+    def _next_num(self) -> int:
+        return int(self._conn.execute("SELECT coalesce(max(num), 0) + 1 FROM threads").fetchone()[0])
+
+    def _add_texts(self, num: int, start: int, texts: Iterable[str]) -> int:
+        added = 0
+        for text in texts:
+            body = text[:MAX_TEXT_CHARS]
+            text_id = (num << TEXT_SHIFT) | (start + added)
+            self._conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
+            self._conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
+            added += 1
+        return added
 
     def update_thread_json(self, thread: StoredThread) -> None:
         """Refresh the cached thread (name and override changes) without touching the summary."""
