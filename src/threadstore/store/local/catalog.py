@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,10 +25,11 @@ from ..summary import ThreadSummary
 from ..types import StoredThread
 from .extract import Facts, ForkReference, compose_thread, fold_chunk, read_facts
 from .files import stat_or_none
+from .fill import Fill
 from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption
 from .layout import Layout, is_compressed, thread_id_from_name
 from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved
-from .scanner import ReindexReport, Scanner
+from .scanner import ReindexReport, Scanner, list_rollouts
 from .writer import LocalWriter
 
 __all__ = ["Catalog", "ReindexReport"]
@@ -61,6 +62,8 @@ class Catalog:
         #: Directory changes made by this process: path -> (mtime before, mtime after).
         self.own_dirs: dict[str, tuple[int, int]] = {}
         self.scanner = Scanner(self)
+        #: The background fill indexing many rollouts, while there is one.
+        self.fill: Fill | None = None
         #: Set when the store closes: queries are refused, closing writers stay dirty.
         self.stopped = False
 
@@ -265,7 +268,9 @@ class Catalog:
         return True
 
     def refresh(self, light: bool = False) -> None:
-        """Bring the index up to date before a query (``light``: only look for new files)."""
+        """Bring the index up to date before a query (``light``: only look for new files).
+        Rollouts handed to the background fill may still be missing afterwards: a query that
+        needs them waits for them (:meth:`settle`)."""
         if self.stopped:
             raise InvalidRequest("the store is closed")
         try:
@@ -274,28 +279,125 @@ class Catalog:
             if not is_corruption(exc):
                 raise
             # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
+            self.stop_fill()
             self.index.recreate()
-            self.scanner.rebuild()
+            self.scanner.forget_state()
             self.catch_up()
 
     def catch_up(self, light: bool = False) -> None:
+        self.take_fill_results()
         if light:
             self.scanner.scan_dirs()
             return
         self.take_dirty()
-        self.scanner.scan_dirs()
         self.scanner.sync_names()
+        self.scanner.scan_dirs()
         self.scanner.sweep()
 
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
+    # -- the background fill ---------------------------------------------------------------------
+
+    def start_fill(self, directories: Sequence[str]) -> None:
+        """Have the background fill index ``directories`` (see :mod:`.fill`)."""
+        if self.fill is not None and self.fill.add(directories):
+            return
+        self.take_fill_results()
+        fill = Fill(
+            self.layout,
+            self.index.path,
+            default_provider=self.default_model_provider,
+            live_writer=self.live_writer,
+            lister=list_rollouts,
+        )
+        self.fill = fill
+        fill.start(directories)
+
+    def take_fill_results(self) -> None:
+        """Learn the directories the fill recorded; once it ended, drop it (raising what made
+        it fail: the next query starts a fill for what is left)."""
+        fill = self.fill
+        if fill is None:
+            return
+        finished = fill.finished
+        for directory, mtime in fill.completed():
+            self.scanner.learn(directory, mtime)
+        if finished:
+            self.fill = None
+            if fill.error is not None:
+                raise fill.error
+
+    def stop_fill(self) -> None:
+        fill, self.fill = self.fill, None
+        if fill is not None:
+            fill.stop()
+
+    async def settle(
+        self,
+        query: PageQuery | None = None,
+        *,
+        archived: bool | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Wait until the index answers ``query`` as the complete index would; without a query,
+        until the fill indexed every rollout of the ``archived`` collection (both when None).
+        While waiting, and once when done waiting, ``progress`` (default: ``index_progress``)
+        hears (rollouts indexed, rollouts to index)."""
+        report = progress or self.index_progress
+        waited = False
+        while (fill := self.fill) is not None:
+            version = fill.version
+            if fill.finished:
+                if report is not None:
+                    report(fill.done, fill.total)
+                self.take_fill_results()
+                return
+            if query is not None:
+                complete = fill.collection_done(query.archived)
+                ready = complete or fill.answers(query, self.index.page(query))
+            else:
+                complete = fill.collection_done(archived) if archived is not None else False
+                ready = complete
+            # A page answered before the fill went far says nothing: the fill goes on unseen.
+            if report is not None and (waited or complete or not ready):
+                report(fill.done, fill.total)
+            if ready:
+                return
+            waited = True
+            await fill.changed(version)
+
+    async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         """Rebuild the index from the files (``progress(done, total)`` as rollouts are read)."""
-        return self.scanner.rebuild(progress)
+        self.take_dirty()
+        self.stop_fill()
+        self.index.reset()
+        self.scanner.forget_state()
+        self.scanner.sync_names()
+        directories = self.scanner.all_directories()
+        self.fill = None
+        self.start_fill(directories)
+        fill = self.fill
+        assert fill is not None
+        await self.settle(progress=progress)
+        return ReindexReport(threads=fill.threads, skipped_lines=fill.skipped_lines, unreadable_files=fill.unreadable)
+
+    def exists(self, thread_id: str) -> bool:
+        """Whether the home has a rollout of ``thread_id`` (or this store is writing one)."""
+        if thread_id in self.dirty or self.index.get(thread_id) is not None:
+            return True
+        return self.fill is not None and self.fill.has(thread_id)
 
     def row_for(self, thread_id: str) -> IndexRow | None:
-        """The up-to-date row of a thread (None when no rollout is known)."""
+        """The up-to-date row of a thread (None when no rollout is known). A thread whose
+        rollout the fill has not reached yet is indexed here at once."""
         self.refresh()
         writer = self.live_writer(thread_id)
         row = self.index.get(thread_id)
+        if row is None and writer is None and self.fill is not None:
+            path = self.fill.claim(thread_id)
+            if path is not None:
+                try:
+                    row = self.index_file(Path(path), thread_id)
+                except (InvalidRequest, Internal):
+                    row = None
         if writer is not None and not writer.materialized and row is None:
             return None
         if row is None:
@@ -333,6 +435,8 @@ class Catalog:
     def forget(self, thread_id: str) -> None:
         """Drop every trace of a deleted thread from the index."""
         self.dirty.pop(thread_id, None)
+        if self.fill is not None:
+            self.fill.take(thread_id)
         with self.index.transaction():
             self.index.forget_thread(thread_id)
 

@@ -41,6 +41,8 @@ __all__ = [
 
 #: Bytes read at a time (a file of any size costs this much memory, plus its longest line).
 CHUNK: Final = 4 * 1024 * 1024
+#: Read beyond the size a file had (it may have grown since).
+_PROBE: Final = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -132,7 +134,7 @@ class _open:
             raise IsADirectoryError(str(self.path))
         if is_compressed(self.path):
             return stat, _decompressed(self.fd, self.path)
-        return stat, _raw(self.fd)
+        return stat, _raw(self.fd, stat.st_size)
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)
@@ -144,8 +146,11 @@ def _is_regular(stat: os.stat_result) -> bool:
     return st.S_ISREG(stat.st_mode)
 
 
-def _raw(fd: int) -> Iterator[bytes]:
-    while data := os.read(fd, CHUNK):
+def _raw(fd: int, size: int) -> Iterator[bytes]:
+    # Reads sized to the file (a buffer of CHUNK bytes for a small file costs more than the file).
+    left = size
+    while data := os.read(fd, min(CHUNK, max(left, 0) + _PROBE)):
+        left -= len(data)
         yield data
 
 

@@ -134,7 +134,7 @@ class LocalThreadStore(LiveWriterStore):
             # Checked under the lock: another process may have created the thread and let it go
             # (its new rollout shows up in the directory scan).
             self._catalog.refresh(light=True)
-            if thread_id in self._catalog.dirty or self._catalog.index.get(thread_id) is not None:
+            if self._catalog.exists(thread_id):
                 raise Conflict(f"thread {thread_id} already exists")
             now = params.created_at or utc_now()
             meta = initial_session_meta(params, format_rfc3339(now))
@@ -209,7 +209,7 @@ class LocalThreadStore(LiveWriterStore):
         if self._closed:
             raise InvalidRequest("the store is closed")
         try:
-            return self._catalog.rebuild(progress)
+            return await self._catalog.rebuild(progress)
         except ThreadStoreError:
             raise
         except Exception as exc:
@@ -275,6 +275,7 @@ class LocalThreadStore(LiveWriterStore):
             limit=params.page_size + 1,
             where=where,
         )
+        await self._catalog.settle(query)
         rows = self._catalog.page(query)
         next_cursor = None
         if len(rows) > params.page_size:
@@ -285,6 +286,7 @@ class LocalThreadStore(LiveWriterStore):
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
         self._catalog.refresh()
+        await self._catalog.settle(archived=params.archived)
         return search_threads(self._catalog, params, _source_filter(params.allowed_sources))
 
     # -- metadata, archive, delete --------------------------------------------------------------
@@ -315,6 +317,7 @@ class LocalThreadStore(LiveWriterStore):
             await super()._close()
         finally:
             try:
+                self._catalog.stop_fill()
                 self._catalog.take_dirty()
             finally:
                 self._catalog.stopped = True

@@ -85,6 +85,21 @@ class Index:
             if not keep_overrides:
                 conn.execute("DELETE FROM overrides")
 
+    def bulk_texts(self, on: bool) -> None:
+        """Full-text index settings for adding many texts: with ``on``, its segments are not
+        merged as they are written (merging after every small transaction costs more than the
+        writing); turned off, the usual merging is back and the index is merged into one
+        segment. A setting of the database, shared by its connections: a process that dies in
+        between leaves merging off (searches stay right, only slower) until the next bulk ends."""
+        with self.transaction() as conn:
+            if on:
+                conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 0)")
+                conn.execute("INSERT INTO texts (texts, rank) VALUES ('crisismerge', 64)")
+            else:
+                conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 4)")
+                conn.execute("INSERT INTO texts (texts, rank) VALUES ('crisismerge', 16)")
+                conn.execute("INSERT INTO texts (texts) VALUES ('optimize')")
+
     # -- meta / dirs -----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -138,6 +153,22 @@ class Index:
         """The ``session_index.jsonl`` name of a thread: None = no entry, "" = cleared."""
         row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
         return row[0] if row else None
+
+    def names_of(self, thread_ids: Sequence[str]) -> dict[str, str]:
+        """The ``session_index.jsonl`` entries of several threads (id → name; "" = cleared)."""
+        return dict(self._in("SELECT thread_id, name FROM names WHERE thread_id IN", thread_ids))
+
+    def overrides_of(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored overrides of several threads, as their JSON (threads without any: absent)."""
+        rows = self._in("SELECT thread_id, patch FROM overrides WHERE thread_id IN", thread_ids)
+        return {thread_id: _json.loads(patch) for thread_id, patch in rows}
+
+    def _in(self, select: str, keys: Sequence[str]) -> list[Any]:
+        rows: list[Any] = []
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            rows.extend(self._conn.execute(f"{select} ({','.join('?' * len(part))})", part).fetchall())
+        return rows
 
     def overrides(self, thread_id: str) -> ThreadMetadataPatch:
         row = self._conn.execute("SELECT patch FROM overrides WHERE thread_id = ?", (thread_id,)).fetchone()
@@ -252,12 +283,9 @@ class Index:
         the caller's transaction). Returns the ids of ``rows`` that were already indexed (or
         came twice): those rows are left as they are."""
         conn = self._conn
-        ids = [row.thread_id for row in rows]
-        present: set[str] = set()
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            sql = f"SELECT thread_id FROM threads WHERE thread_id IN ({','.join('?' * len(part))})"
-            present.update(t for (t,) in conn.execute(sql, part))
+        present = {
+            t for (t,) in self._in("SELECT thread_id FROM threads WHERE thread_id IN", [r.thread_id for r in rows])
+        }
         skipped = set(present)
         num = self._next_num() - 1
         threads: list[tuple[Any, ...]] = []

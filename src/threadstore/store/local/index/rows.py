@@ -69,12 +69,13 @@ def row_values(
 
 
 class NewRow(NamedTuple):
-    """A rollout ready to be added to the index: its columns (:func:`row_values`) and the
-    message texts to index."""
+    """A rollout ready to be added to the index: its columns (:func:`row_values`), the message
+    texts to index, and how many unreadable lines its file had."""
 
     thread_id: str
     values: tuple[Any, ...]
     texts: list[str]
+    skipped: int = 0
 
     @property
     def path(self) -> str:
