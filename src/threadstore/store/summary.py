@@ -94,6 +94,10 @@ def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
     return None
 
 
+#: The events :func:`user_event_text` reads a user message from.
+_USER_EVENTS: Final = frozenset({"user_message", "item_completed"})
+
+
 def _response_user_text(item: Mapping[str, Any]) -> str | None:
     if item.get("type") != "response_item":
         return None
@@ -111,7 +115,7 @@ def search_texts(item: Mapping[str, Any]) -> list[str]:
     (events) and user/assistant response messages."""
     kind = item.get("type")
     payload = item.get("payload")
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):  # dict first: the common, cheap case
         return []
     if kind == "event_msg":
         event = payload.get("type")
@@ -234,7 +238,7 @@ class ThreadSummary:
             self.last_timestamp = timestamp
         kind = item.get("type")
         payload = item.get("payload")
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):  # dict first: the common, cheap case
             return
         if kind == "session_meta":
             self._session_meta(payload)
@@ -301,7 +305,7 @@ class ThreadSummary:
 
     def _event(self, item: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         event = payload.get("type")
-        user = user_event_text(item)
+        user = user_event_text(item) if event in _USER_EVENTS else None
         if user is not None:
             text, images = user
             stripped = _strip_marker(text)

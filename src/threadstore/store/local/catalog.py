@@ -64,6 +64,7 @@ class Catalog:
         self.scanner = Scanner(self)
         #: The background fill indexing many rollouts, while there is one.
         self.fill: Fill | None = None
+        self._texts_checked = False
         #: Set when the store closes: queries are refused, closing writers stay dirty.
         self.stopped = False
 
@@ -282,10 +283,16 @@ class Catalog:
             self.stop_fill()
             self.index.recreate()
             self.scanner.forget_state()
+            self._texts_checked = False
             self.catch_up()
 
     def catch_up(self, light: bool = False) -> None:
         self.take_fill_results()
+        if not self._texts_checked:
+            # Texts a bulk fill stored without their trigram index, the process ending first.
+            self._texts_checked = True
+            if self.fill is None and self.index.has_pending_texts():
+                self.start_fill([])
         if light:
             self.scanner.scan_dirs()
             return

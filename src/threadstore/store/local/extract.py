@@ -87,7 +87,7 @@ def fold_chunk(summary: ThreadSummary, chunk: RolloutChunk, texts: list[str]) ->
                 texts.append(text)
 
 
-def read_facts(path: Path, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
+def read_facts(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
     """Read the rollout at ``path`` (from offset ``since[1]`` on, continuing ``since[0]``, when
     given) and fold it. Raises ``InvalidRequest`` when the file is missing or not a file,
     ``Internal`` on other read errors, and :class:`ForkReference` for a full read of a rollout
@@ -123,7 +123,7 @@ class _open:
     """``with _open(path) as (stat, chunks)``: the file's stat and an iterator of its raw bytes
     (decompressed for a ``.jsonl.zst`` rollout), read :data:`CHUNK` at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self.fd = -1
 
@@ -154,7 +154,7 @@ def _raw(fd: int, size: int) -> Iterator[bytes]:
         yield data
 
 
-def _decompressed(fd: int, path: Path) -> Iterator[bytes]:
+def _decompressed(fd: int, path: Path | str) -> Iterator[bytes]:
     import zstandard
 
     reader = zstandard.ZstdDecompressor().stream_reader(os.fdopen(os.dup(fd), "rb"), closefd=True)

@@ -82,15 +82,17 @@ class Index:
             conn.execute("DELETE FROM meta")
             conn.execute("INSERT INTO texts (texts) VALUES ('delete-all')")
             conn.execute("DELETE FROM bodies")
+            conn.execute("DELETE FROM unindexed")
             if not keep_overrides:
                 conn.execute("DELETE FROM overrides")
 
-    def bulk_texts(self, on: bool) -> None:
+    def bulk_texts(self, on: bool, merge: bool = True) -> None:
         """Full-text index settings for adding many texts: with ``on``, its segments are not
         merged as they are written (merging after every small transaction costs more than the
         writing); turned off, the usual merging is back and the index is merged into one
-        segment. A setting of the database, shared by its connections: a process that dies in
-        between leaves merging off (searches stay right, only slower) until the next bulk ends."""
+        segment (unless not ``merge``). A setting of the database, shared by its connections: a
+        process that dies in between leaves merging off (searches stay right, only slower) until
+        the next bulk ends."""
         with self.transaction() as conn:
             if on:
                 conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 0)")
@@ -98,7 +100,8 @@ class Index:
             else:
                 conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 4)")
                 conn.execute("INSERT INTO texts (texts, rank) VALUES ('crisismerge', 16)")
-                conn.execute("INSERT INTO texts (texts) VALUES ('optimize')")
+                if merge:
+                    conn.execute("INSERT INTO texts (texts) VALUES ('optimize')")
 
     # -- meta / dirs -----------------------------------------------------------------------------
 
@@ -154,20 +157,26 @@ class Index:
         row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
         return row[0] if row else None
 
-    def names_of(self, thread_ids: Sequence[str]) -> dict[str, str]:
-        """The ``session_index.jsonl`` entries of several threads (id → name; "" = cleared)."""
-        return dict(self._in("SELECT thread_id, name FROM names WHERE thread_id IN", thread_ids))
+    def names_of(self, thread_ids: Sequence[str] | None) -> dict[str, str]:
+        """The ``session_index.jsonl`` entries of several threads, or of all (None): id → name
+        ("" = cleared)."""
+        return dict(self._in("SELECT thread_id, name FROM names", thread_ids))
 
-    def overrides_of(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored overrides of several threads, as their JSON (threads without any: absent)."""
-        rows = self._in("SELECT thread_id, patch FROM overrides WHERE thread_id IN", thread_ids)
+    def overrides_of(self, thread_ids: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+        """The stored overrides of several threads, or of all (None), as their JSON (threads
+        without any: absent)."""
+        rows = self._in("SELECT thread_id, patch FROM overrides", thread_ids)
         return {thread_id: _json.loads(patch) for thread_id, patch in rows}
 
-    def _in(self, select: str, keys: Sequence[str]) -> list[Any]:
+    def _in(self, select: str, keys: Sequence[str] | None) -> list[Any]:
+        """``select`` restricted to ``thread_id IN keys`` (every row when ``keys`` is None)."""
+        if keys is None:
+            return self._conn.execute(select).fetchall()
         rows: list[Any] = []
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            rows.extend(self._conn.execute(f"{select} ({','.join('?' * len(part))})", part).fetchall())
+            sql = f"{select} WHERE thread_id IN ({','.join('?' * len(part))})"
+            rows.extend(self._conn.execute(sql, part).fetchall())
         return rows
 
     def overrides(self, thread_id: str) -> ThreadMetadataPatch:
@@ -278,14 +287,13 @@ class Index:
             thread_json=values[_THREAD_JSON],
         )
 
-    def insert_new(self, rows: Sequence[NewRow]) -> set[str]:
+    def insert_new(self, rows: Sequence[NewRow], *, defer_texts: bool = False) -> set[str]:
         """Add the rows of threads the index does not have yet, with their texts, in one go (in
-        the caller's transaction). Returns the ids of ``rows`` that were already indexed (or
-        came twice): those rows are left as they are."""
+        the caller's transaction); with ``defer_texts`` the texts are stored but left out of the
+        trigram index until :meth:`index_pending_texts`. Returns the ids of ``rows`` that were
+        already indexed (or came twice): those rows are left as they are."""
         conn = self._conn
-        present = {
-            t for (t,) in self._in("SELECT thread_id FROM threads WHERE thread_id IN", [r.thread_id for r in rows])
-        }
+        present = {t for (t,) in self._in("SELECT thread_id FROM threads", [r.thread_id for r in rows])}
         skipped = set(present)
         num = self._next_num() - 1
         threads: list[tuple[Any, ...]] = []
@@ -301,19 +309,48 @@ class Index:
             bodies.extend(((num << TEXT_SHIFT) | k, body) for k, body in enumerate(texts))
         conn.executemany(_INSERT_THREAD, threads)
         conn.executemany("INSERT INTO bodies (id, body) VALUES (?, ?)", bodies)
-        conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in bodies])
+        if defer_texts:
+            conn.executemany("INSERT INTO unindexed (num) VALUES (?)", [(t[0],) for t in threads if t[-1]])
+        else:
+            conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in bodies])
         return skipped
+
+    def has_pending_texts(self) -> bool:
+        return self._conn.execute("SELECT 1 FROM unindexed LIMIT 1").fetchone() is not None
+
+    def index_pending_texts(self, threads: int) -> bool:
+        """Move the texts of up to ``threads`` threads into the trigram index (in the caller's
+        transaction); False once none is left."""
+        row = self._conn.execute(
+            "SELECT max(num), count(*) FROM (SELECT num FROM unindexed ORDER BY num LIMIT ?)", (threads,)
+        ).fetchone()
+        if not row[1]:
+            return False
+        texts = self._conn.execute(
+            f"SELECT b.id, b.body FROM unindexed u JOIN bodies b ON b.id >= u.num << {TEXT_SHIFT} "
+            f"AND b.id < (u.num + 1) << {TEXT_SHIFT} WHERE u.num <= ?",
+            (row[0],),
+        ).fetchall()
+        self._conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in texts])
+        self._conn.execute("DELETE FROM unindexed WHERE num <= ?", (row[0],))
+        return bool(row[1] == threads)
 
     def _next_num(self) -> int:
         return int(self._conn.execute("SELECT coalesce(max(num), 0) + 1 FROM threads").fetchone()[0])
 
     def _add_texts(self, num: int, start: int, texts: Iterable[str]) -> int:
+        """Store texts of thread ``num`` from sequence ``start`` on (in the trigram index too,
+        unless the thread's earlier texts are still waiting for it: they all go in together)."""
+        pending: bool | None = None
         added = 0
         for text in texts:
+            if pending is None:
+                pending = self._conn.execute("SELECT 1 FROM unindexed WHERE num = ?", (num,)).fetchone() is not None
             body = text[:MAX_TEXT_CHARS]
             text_id = (num << TEXT_SHIFT) | (start + added)
             self._conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
-            self._conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
+            if not pending:
+                self._conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
             added += 1
         return added
 
@@ -339,6 +376,10 @@ class Index:
 
     def _delete_texts(self, num: int) -> None:
         span = (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
+        if self._conn.execute("DELETE FROM unindexed WHERE num = ?", (num,)).rowcount:
+            # Not in the trigram index yet: only the stored texts go.
+            self._conn.execute("DELETE FROM bodies WHERE id >= ? AND id < ?", span)
+            return
         # An external-content index forgets a text when told the values it indexed.
         self._conn.execute(
             "INSERT INTO texts (texts, rowid, folded) SELECT 'delete', id, ts_fold(body) FROM bodies "

@@ -125,7 +125,8 @@ class PageFilter:
     ``source_kinds`` / ``source_jsons``: the source's kind is one of the kinds, or the whole
     source (as JSON) is one of the objects. ``title_term``: the name, preview or first message
     contains it (case-folded). ``text_fts``: one of the thread's texts matches this full-text
-    query; ``text_term``: one of them contains this term (a scan, for terms too short to index).
+    query — or, for texts not in the trigram index yet, contains ``pending_term``; ``text_term``:
+    one of them contains this term (a scan, for terms too short to index).
     """
 
     source_kinds: tuple[str, ...] = ()
@@ -134,6 +135,7 @@ class PageFilter:
     cwds: tuple[str, ...] = ()
     title_term: str | None = None
     text_fts: str | None = None
+    pending_term: str | None = None
     text_term: str | None = None
 
     def sql(self) -> tuple[list[str], list[Any]]:
@@ -158,8 +160,16 @@ class PageFilter:
             clauses.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
             args.extend([self.title_term] * 3)
         if self.text_fts is not None:
-            clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)")
+            clause = f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"
             args.append(self.text_fts)
+            if self.pending_term is not None:
+                clause = (
+                    f"({clause} OR num IN (SELECT u.num FROM unindexed u JOIN bodies b "
+                    f"ON b.id >= u.num << {TEXT_SHIFT} AND b.id < (u.num + 1) << {TEXT_SHIFT} "
+                    "WHERE ts_contains(b.body, ?)))"
+                )
+                args.append(self.pending_term)
+            clauses.append(clause)
         if self.text_term is not None:
             clauses.append(f"num IN (SELECT id >> {TEXT_SHIFT} FROM bodies WHERE ts_contains(body, ?))")
             args.append(self.text_term)
