@@ -23,7 +23,7 @@ from ...ids import validate_thread_id
 from ..patch import ThreadMetadataPatch
 from ..summary import ThreadSummary
 from ..types import StoredThread
-from .extract import Facts, ForkReference, compose_thread, fold_chunk, read_facts
+from .extract import Facts, compose_thread, read_facts
 from .files import stat_or_none
 from .fill import Fill
 from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption
@@ -202,26 +202,11 @@ class Catalog:
             )
 
     def read_facts(self, path: Path, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
-        """:func:`~.extract.read_facts`, with a rollout that forks by reference read whole and
-        its parent's lines found through the index."""
-        try:
-            facts = read_facts(path, thread_id, since)
-        except ForkReference:
-            facts = None
-        if facts is not None:
-            if facts.skipped and since is None:
-                _log.warning("skipped %d unreadable line(s) in %s", facts.skipped, path)
-            return facts
-        try:
-            stat = os.stat(path)
-        except OSError as exc:
-            raise Internal(f"failed to stat rollout {path}: {exc}") from None
-        chunk = self.read_items(path)
-        summary = ThreadSummary(thread_id)
-        texts: list[str] = []
-        fold_chunk(summary, chunk, texts)
-        end = stat.st_size if is_compressed(path) else chunk.end_offset
-        return Facts(thread_id, summary, texts, end, chunk.skipped, stat)
+        """:func:`~.extract.read_facts`, fork references resolved through the index."""
+        facts = read_facts(path, thread_id, since, self.find_path)
+        if facts.skipped and since is None:
+            _log.warning("skipped %d unreadable line(s) in %s", facts.skipped, path)
+        return facts
 
     def take_dirty(self) -> None:
         """Move what in-process writers appended into the index (no file reads needed)."""

@@ -9,13 +9,14 @@ A file is read in chunks of :data:`CHUNK` bytes split at line boundaries, each c
 the summary and dropped before the next is read: memory stays bounded by the chunk size and the
 longest line, whatever the file's size. A rollout that forks by reference (its first line names
 ``forked_from_id`` and ``forked_from_ordinal_exclusive``) needs its parent's lines, which only
-the index can find: :func:`read_facts` reports it (:class:`ForkReference`) instead of reading it.
+the index can find: :func:`read_facts` reads it whole when given a way to find them, else
+reports it (:class:`ForkReference`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from ..patch import ThreadMetadataPatch, apply_patch
 from ..summary import ThreadSummary, search_texts
 from ..types import StoredThread
 from .layout import is_compressed, logical_path
-from .rollout import RolloutChunk, parse_chunk
+from .rollout import RolloutChunk, parse_chunk, read_rollout, resolve_forks
 
 __all__ = [
     "CHUNK",
@@ -87,11 +88,35 @@ def fold_chunk(summary: ThreadSummary, chunk: RolloutChunk, texts: list[str]) ->
                 texts.append(text)
 
 
-def read_facts(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
+def read_facts(
+    path: Path | str,
+    thread_id: str,
+    since: tuple[ThreadSummary, int] | None = None,
+    find_path: Callable[[str], Path | None] | None = None,
+) -> Facts:
     """Read the rollout at ``path`` (from offset ``since[1]`` on, continuing ``since[0]``, when
     given) and fold it. Raises ``InvalidRequest`` when the file is missing or not a file,
-    ``Internal`` on other read errors, and :class:`ForkReference` for a full read of a rollout
-    that forks by reference."""
+    ``Internal`` on other read errors. A rollout that forks by reference is read whole with its
+    parent's lines (found through ``find_path``) when ``find_path`` is given, else raises
+    :class:`ForkReference`."""
+    try:
+        return _read(path, thread_id, since)
+    except ForkReference:
+        if find_path is None:
+            raise
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise Internal(f"failed to stat rollout {path}: {exc}") from None
+    chunk = resolve_forks(Path(path), read_rollout(Path(path)), find_path)
+    summary = ThreadSummary(thread_id)
+    texts: list[str] = []
+    fold_chunk(summary, chunk, texts)
+    end = stat.st_size if is_compressed(path) else chunk.end_offset
+    return Facts(thread_id, summary, texts, end, chunk.skipped, stat)
+
+
+def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | None) -> Facts:
     summary, offset = since if since is not None else (ThreadSummary(thread_id), 0)
     texts: list[str] = []
     skipped = 0
