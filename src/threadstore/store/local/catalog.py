@@ -314,6 +314,7 @@ class Catalog:
             self.scanner.learn(directory, mtime)
         if finished:
             self.fill = None
+            self.scanner.after_fill()
             if fill.error is not None:
                 raise fill.error
 
@@ -403,12 +404,27 @@ class Catalog:
 
     def page(self, query: PageQuery) -> list[PageRow]:
         """A page query whose rows are true to the files: any returned thread whose file changed
-        since it was indexed is re-indexed, and the query run once more."""
+        since it was indexed is re-indexed, and the query run once more. (Once the scanner
+        trusts its watcher, only rollouts it does not watch need the check.)"""
         rows = self.index.page(query)
+        trusted = self.scanner.trusted
         changed = False
         for row in rows:
-            changed |= self.check_row(row.thread_id, row.file)
+            if not (trusted and self.scanner.watches(row.path)):
+                changed |= self.check_row(row.thread_id, row.file)
         return self.index.page(query) if changed else rows
+
+    def check_path(self, path: str) -> None:
+        """Re-index the rollout at ``path`` if it is indexed there and changed."""
+        thread_id = thread_id_from_name(os.path.basename(path))
+        row = self.index.get(thread_id) if thread_id is not None else None
+        if row is not None and row.path == path:
+            self.check_row(row.thread_id, row.file)
+
+    def close(self) -> None:
+        """Stop the background work (the fill, the watcher)."""
+        self.stop_fill()
+        self.scanner.close()
 
     def recompose(self, row: IndexRow) -> StoredThread:
         """The thread of ``row`` composed anew (names and overrides as they are now), and

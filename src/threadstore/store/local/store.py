@@ -317,7 +317,7 @@ class LocalThreadStore(LiveWriterStore):
             await super()._close()
         finally:
             try:
-                self._catalog.stop_fill()
+                self._catalog.close()
                 self._catalog.take_dirty()
             finally:
                 self._catalog.stopped = True
