@@ -134,13 +134,17 @@ class Scanner:
             changes = watcher.changes()
             if changes is not None:
                 for directory in sorted(changes.directories):
-                    self._walk(directory)
+                    self._walk(directory, watch=True)
                 for path in changes.files:
                     self.catalog.check_path(path)
                 return
             self.restart_sweep()  # the kernel's queue overflowed: look at everything again
-        self._walk(None)
-        self._watched = watcher is not None and watcher.healthy
+        armed = watcher is not None and watcher.armed
+        looked = self._walk(None, watch=armed)
+        if watcher is not None and not armed and not watcher.arming and self.catalog.fill is None:
+            # (Not while a fill reads the newest rollouts: the kernel's work would slow it.)
+            watcher.arm(looked)
+        self._watched = armed and watcher is not None and watcher.healthy
 
     def _watcher(self) -> Watcher | None:
         if self._watch is None and not self._watch_tried:
@@ -148,12 +152,13 @@ class Scanner:
             self._watch = open_watcher()
         return self._watch if self._watch is not None and self._watch.healthy else None
 
-    def _walk(self, start: str | None) -> None:
-        """Stat the directories of the tree (all, or those under ``start``), watching each
-        before it is looked at; list again those whose time moved; scan the day directories
-        that changed; forget those that went away."""
+    def _walk(self, start: str | None, *, watch: bool) -> list[str]:
+        """Stat the directories of the tree (all, or those under ``start``), with ``watch``
+        watching each before it is looked at; list again those whose time moved; scan the day
+        directories that changed; forget those that went away. Returns the directories looked at."""
         known = self.known()
-        watcher = self._watcher()
+        watcher = self._watcher() if watch else None
+        looked: list[str] = []
         fill = self.catalog.fill
         seen: set[str] = set()
         changed: list[tuple[str, int]] = []
@@ -162,6 +167,7 @@ class Scanner:
         def look(directory: str) -> os.stat_result | None:
             if watcher is not None:
                 watcher.watch(directory)
+            looked.append(directory)
             return stat_or_none(directory)
 
         def leaf(directory: str) -> None:
@@ -215,6 +221,7 @@ class Scanner:
         else:
             for directory, mtime in unknown:
                 self.scan_dir(directory, mtime)
+        return looked
 
     def _depth(self, directory: str) -> int | None:
         """How many levels of directories lie below ``directory`` down to the day directories

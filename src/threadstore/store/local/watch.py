@@ -5,7 +5,11 @@ for every write to a file in it, in the system call that makes the change, befor
 returns to the program making it. So once a watch is on a directory, reading the queue before a
 query sees every change any process completed before the query — the same guarantee as stat-ing
 the directory, for one ``read`` instead of a ``stat`` per directory. The catalog's scanner
-(:mod:`.scanner`) puts a watch on each directory *before* it lists or stats it.
+(:mod:`.scanner`) puts a watch on each directory *before* it lists or stats it. (A directory's
+first watch costs the kernel tens of microseconds — hundreds of directories, milliseconds — so
+the scanner first has them watched on a thread (:meth:`Watcher.arm`) and relies on the watches
+only after its next walk of the whole tree, which watches each directory again before stat-ing
+it, cheaply.)
 
 What the kernel does not report, and what then happens:
 
@@ -32,6 +36,7 @@ import errno
 import os
 import struct
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -76,9 +81,11 @@ class Watcher:
         self._libc = libc
         self._fd = fd
         self._pid = os.getpid()
+        self._lock = threading.Lock()
         self._paths: dict[int, str] = {}
         self._watches: dict[str, int] = {}
         self._broken = False
+        self._arming: threading.Thread | None = None
 
     @property
     def healthy(self) -> bool:
@@ -96,15 +103,38 @@ class Watcher:
             if code not in (errno.ENOENT, errno.ENOTDIR, errno.EACCES):
                 self._broken = True  # ENOSPC (the limit of watches), ENOMEM, ...
             return False
-        old = self._paths.get(wd)
-        if old is not None and old != directory:
-            self._watches.pop(old, None)
-        self._paths[wd] = directory
-        self._watches[directory] = wd
+        with self._lock:
+            old = self._paths.get(wd)
+            if old is not None and old != directory:
+                self._watches.pop(old, None)
+            self._paths[wd] = directory
+            self._watches[directory] = wd
         return True
 
+    def arm(self, directories: list[str]) -> None:
+        """Watch ``directories`` on a thread of its own: the first watch on a directory costs
+        the kernel tens of microseconds (later ones, a few), too much for a query to wait.
+        :attr:`armed` tells when it is done."""
+        self._arming = threading.Thread(target=self._arm, args=(directories,), name="threadstore-watch", daemon=True)
+        self._arming.start()
+
+    def _arm(self, directories: list[str]) -> None:
+        for directory in directories:
+            self.watch(directory)
+
+    @property
+    def arming(self) -> bool:
+        """Whether :meth:`arm` was called."""
+        return self._arming is not None
+
+    @property
+    def armed(self) -> bool:
+        """Whether what :meth:`arm` was given is watched."""
+        return self._arming is not None and not self._arming.is_alive()
+
     def watching(self, directory: str) -> bool:
-        return directory in self._watches
+        with self._lock:
+            return directory in self._watches
 
     def changes(self) -> Changes | None:
         """Everything reported since the last call; None when the kernel's queue overflowed
@@ -130,13 +160,14 @@ class Watcher:
                 if mask & _IN_Q_OVERFLOW:
                     overflow = True
                     continue
-                directory = self._paths.get(wd)
+                with self._lock:
+                    directory = self._paths.get(wd)
+                    if directory is not None and mask & _IN_IGNORED:
+                        del self._paths[wd]
+                        if self._watches.get(directory) == wd:
+                            del self._watches[directory]
+                        continue
                 if directory is None:
-                    continue
-                if mask & _IN_IGNORED:
-                    self._paths.pop(wd, None)
-                    if self._watches.get(directory) == wd:
-                        del self._watches[directory]
                     continue
                 if mask & _SELF_EVENTS:
                     changes.directories.add(os.path.dirname(directory))
@@ -147,6 +178,8 @@ class Watcher:
         return None if overflow else changes
 
     def close(self) -> None:
+        if self._arming is not None:
+            self._arming.join()
         fd, self._fd = self._fd, -1
         if fd >= 0 and os.getpid() == self._pid:
             with contextlib.suppress(OSError):
@@ -158,7 +191,10 @@ def open_watcher() -> Watcher | None:
     if not sys.platform.startswith("linux") or os.environ.get("THREADSTORE_NO_WATCH"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        except OSError:  # another C library (musl); finding it runs a program: only then
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         libc.inotify_init1.argtypes = [ctypes.c_int]
         libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
     except (OSError, AttributeError):
