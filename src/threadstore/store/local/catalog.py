@@ -404,14 +404,15 @@ class Catalog:
 
     def page(self, query: PageQuery) -> list[PageRow]:
         """A page query whose rows are true to the files: any returned thread whose file changed
-        since it was indexed is re-indexed, and the query run once more. (Once the scanner
-        trusts its watcher, only rollouts it does not watch need the check.)"""
+        since it was indexed is re-indexed, and the query run once more. (Where the scanner's
+        watcher reports writes, a row needs the check only once: see
+        :meth:`~.scanner.Scanner.needs_check`.)"""
         rows = self.index.page(query)
-        trusted = self.scanner.trusted
         changed = False
         for row in rows:
-            if not (trusted and self.scanner.watches(row.path)):
+            if self.scanner.needs_check(row.num, row.path):
                 changed |= self.check_row(row.thread_id, row.file)
+                self.scanner.checked(row.num)
         return self.index.page(query) if changed else rows
 
     def check_path(self, path: str) -> None:

@@ -99,6 +99,8 @@ class Scanner:
         #: Whether the watcher watches the whole tree (since the last full walk).
         self._watched = False
         self._sweeping = True
+        #: Rows checked against their files since the watcher watches the whole tree.
+        self._verified: set[int] = set()
 
     def forget_state(self) -> None:
         """Drop what is remembered of the directories (the index was emptied)."""
@@ -144,7 +146,10 @@ class Scanner:
         if watcher is not None and not armed and not watcher.arming and self.catalog.fill is None:
             # (Not while a fill reads the newest rollouts: the kernel's work would slow it.)
             watcher.arm(looked)
-        self._watched = armed and watcher is not None and watcher.healthy
+        watched = armed and watcher is not None and watcher.healthy
+        if watched and not self._watched:
+            self.restart_sweep()  # rows checked before the watches were set count no more
+        self._watched = watched
 
     def _watcher(self) -> Watcher | None:
         if self._watch is None and not self._watch_tried:
@@ -251,9 +256,19 @@ class Scanner:
             and self.catalog.fill is None
         )
 
-    def watches(self, path: str) -> bool:
-        """Whether writes to the file at ``path`` are reported."""
-        return self._watch is not None and self._watch.watching(os.path.dirname(path))
+    def needs_check(self, num: int, path: str) -> bool:
+        """Whether a row a page returns must be checked against its file: unless the watcher
+        reports writes to it and it was checked (by a page or the sweep) since it does."""
+        if not self._watched or self._watch is None or not self._watch.healthy or self.catalog.fill is not None:
+            return True
+        if not self._watch.watching(os.path.dirname(path)):
+            return True
+        return not self.trusted and num not in self._verified
+
+    def checked(self, num: int) -> None:
+        """The row ``num`` was checked against its file."""
+        if self._watched:
+            self._verified.add(num)
 
     def after_fill(self) -> None:
         """A fill ended: directories it owned may have changed after it listed them (the
@@ -263,9 +278,10 @@ class Scanner:
         self.restart_sweep()
 
     def restart_sweep(self) -> None:
-        """Sweep every row once more before trusting the watcher again."""
+        """Check every row once more before trusting the watcher again."""
         self._sweeping = True
         self.sweep_after = 0
+        self._verified.clear()
 
     def close(self) -> None:
         if self._watch is not None:
@@ -370,6 +386,7 @@ class Scanner:
         for num, thread_id, state in rows:
             self.sweep_after = num
             self.catalog.check_row(thread_id, state)
+            self.checked(num)
 
     def all_directories(self) -> list[str]:
         """Every day directory of ``sessions/`` and ``archived_sessions/`` (for a rebuild)."""
