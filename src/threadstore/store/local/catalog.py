@@ -1,12 +1,13 @@
 """The catalog: the local store's index, kept in step with the rollout files of one home.
 
 The rollout files are the truth; the index (:mod:`.index`) is a cache of what they say, brought
-up to date before every query. Rollouts written by other programs are noticed through
-directory modification times (new, moved and removed files), through a check of every row a
-query returns (appends), and through a small round-robin sweep of the other rows; what this
-process's own writers append is taken from them directly (no file reads). Listing and search
-cost therefore depend on the page size and the number of day directories, not on the number of
-threads.
+up to date before every query. What other programs do is found by the scanner (:mod:`.scanner`:
+directory changes, reported by the kernel where it can or found by modification times, appends,
+renames); what this process's own writers append is taken from them directly (no file reads).
+Directories never indexed, and large amounts of new rollouts, go to the background fill
+(:mod:`.fill`, through :mod:`.background`): a query that needs rollouts it has not reached yet
+waits for them, one whose answer is already decided does not. Listing and search cost
+therefore depend on the page size, not on the number of threads.
 """
 
 from __future__ import annotations
@@ -14,22 +15,22 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
 from ..patch import ThreadMetadataPatch
 from ..summary import ThreadSummary
 from ..types import StoredThread
+from .background import FillControl
 from .extract import Facts, compose_thread, read_facts
 from .files import stat_or_none
-from .fill import Fill
 from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption
 from .layout import Layout, is_compressed, thread_id_from_name
 from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved
-from .scanner import ReindexReport, Scanner, list_rollouts
+from .scanner import ReindexReport, Scanner
 from .writer import LocalWriter
 
 __all__ = ["Catalog", "ReindexReport"]
@@ -37,7 +38,7 @@ __all__ = ["Catalog", "ReindexReport"]
 _log: Final = logging.getLogger("threadstore.local")
 
 
-class Catalog:
+class Catalog(FillControl):
     """The index of one home and the work that keeps it true to the files (see the module
     documentation). ``live_writer`` gives this process's live writer of a thread, if any. The
     catalog is the :class:`~.writer.WriterEvents` of the store's writers."""
@@ -62,8 +63,7 @@ class Catalog:
         #: Directory changes made by this process: path -> (mtime before, mtime after).
         self.own_dirs: dict[str, tuple[int, int]] = {}
         self.scanner = Scanner(self)
-        #: The background fill indexing many rollouts, while there is one.
-        self.fill: Fill | None = None
+        self.fill = None
         self._texts_checked = False
         #: Set when the store closes: queries are refused, closing writers stay dirty.
         self.stopped = False
@@ -286,77 +286,6 @@ class Catalog:
         self.scanner.scan_dirs()
         self.scanner.sweep()
 
-    # -- the background fill ---------------------------------------------------------------------
-
-    def start_fill(self, directories: Sequence[str]) -> None:
-        """Have the background fill index ``directories`` (see :mod:`.fill`)."""
-        if self.fill is not None and self.fill.add(directories):
-            return
-        self.take_fill_results()
-        fill = Fill(
-            self.layout,
-            self.index.path,
-            default_provider=self.default_model_provider,
-            live_writer=self.live_writer,
-            lister=list_rollouts,
-        )
-        self.fill = fill
-        fill.start(directories)
-
-    def take_fill_results(self) -> None:
-        """Learn the directories the fill recorded; once it ended, drop it (raising what made
-        it fail: the next query starts a fill for what is left)."""
-        fill = self.fill
-        if fill is None:
-            return
-        finished = fill.finished
-        for directory, mtime in fill.completed():
-            self.scanner.learn(directory, mtime)
-        if finished:
-            self.fill = None
-            self.scanner.after_fill()
-            if fill.error is not None:
-                raise fill.error
-
-    def stop_fill(self) -> None:
-        fill, self.fill = self.fill, None
-        if fill is not None:
-            fill.stop()
-
-    async def settle(
-        self,
-        query: PageQuery | None = None,
-        *,
-        archived: bool | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        """Wait until the index answers ``query`` as the complete index would; without a query,
-        until the fill indexed every rollout of the ``archived`` collection (both when None).
-        While waiting, and once when done waiting, ``progress`` (default: ``index_progress``)
-        hears (rollouts indexed, rollouts to index)."""
-        report = progress or self.index_progress
-        waited = False
-        while (fill := self.fill) is not None:
-            version = fill.version
-            if fill.finished:
-                if report is not None:
-                    report(fill.done, fill.total)
-                self.take_fill_results()
-                return
-            if query is not None:
-                complete = fill.collection_done(query.archived)
-                ready = complete or fill.answers(query, self.index.page(query))
-            else:
-                complete = fill.collection_done(archived) if archived is not None else False
-                ready = complete
-            # A page answered before the fill went far says nothing: the fill goes on unseen.
-            if report is not None and (waited or complete or not ready):
-                report(fill.done, fill.total)
-            if ready:
-                return
-            waited = True
-            await fill.changed(version)
-
     async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         """Rebuild the index from the files (``progress(done, total)`` as rollouts are read)."""
         self.take_dirty()
@@ -371,12 +300,6 @@ class Catalog:
         assert fill is not None
         await self.settle(progress=progress)
         return ReindexReport(threads=fill.threads, skipped_lines=fill.skipped_lines, unreadable_files=fill.unreadable)
-
-    def exists(self, thread_id: str) -> bool:
-        """Whether the home has a rollout of ``thread_id`` (or this store is writing one)."""
-        if thread_id in self.dirty or self.index.get(thread_id) is not None:
-            return True
-        return self.fill is not None and self.fill.has(thread_id)
 
     def row_for(self, thread_id: str) -> IndexRow | None:
         """The up-to-date row of a thread (None when no rollout is known). A thread whose
@@ -448,28 +371,3 @@ class Catalog:
             self.fill.take(thread_id)
         with self.index.transaction():
             self.index.forget_thread(thread_id)
-
-    def store_overrides(self, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch) -> None:
-        """Keep the fields of ``patch`` that differ from what the rollout itself says.
-
-        The rollout is the truth for derived facts (preview, token usage, model, ...): a patch that
-        repeats them — what ``LiveThread`` sends after each append — stores nothing, so a later
-        append by any program still shows through. A value that differs is an explicit override
-        and stays (``updated_at`` only ever moves forward); patching a field back to the derived
-        value removes its override."""
-        derived = self.compose(thread_id, path, summary, stat_or_none(path), overrides=False)
-        current = self.index.overrides(thread_id)
-        keep: dict[str, Any] = {}
-        drop: list[str] = []
-        for name, value in patch.present().items():
-            if name == "updated_at":
-                if value > derived.updated_at:
-                    keep[name] = value
-            elif value == getattr(derived, name):
-                drop.append(name)
-            else:
-                keep[name] = value
-        updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
-        if updated != current:
-            with self.index.transaction():
-                self.index.set_overrides(thread_id, updated)

@@ -26,7 +26,6 @@ again. :meth:`Fill.stop` ends it between two transactions; what was committed st
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -35,12 +34,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ...errors import Internal, InvalidRequest
-from .extract import ForkReference, read_facts
-from .frontier import Item, Pending, file_bound
+from .files import stat_or_none
+from .frontier import Beacon, Item, Pending, file_bound
 from .index import Index, NewRow, PageQuery, PageRow
 from .layout import Layout
-from .workers import Job, Pool, Result, build_row, row_of
+from .workers import Job, Pool, Result, build_row, fork_row, recompose
 
 __all__ = ["WORKER_THRESHOLD", "Fill"]
 
@@ -82,7 +80,7 @@ class Fill:
         self._lock = threading.Lock()
         self._taken: set[str] = set()
         self._completed: list[tuple[str, int]] = []
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.beacon = Beacon()
         self._listed_all = threading.Event()
         self._list_request = threading.Event()
         self._stop = threading.Event()
@@ -90,7 +88,6 @@ class Fill:
         self._overrides: dict[str, dict[str, Any]] = {}
         #: A fill read by workers stores texts now and adds them to the trigram index at the end.
         self._defer_texts = False
-        self.version = 0
         self.threads = 0
         self.skipped_lines = 0
         self.unreadable = 0
@@ -167,15 +164,27 @@ class Fill:
             return False
         return rows[-1].sort_ms > self.pending.frontier(query.archived)
 
-    async def changed(self, version: int) -> None:
-        """Return once the fill moved on from ``version`` (a transaction, the end)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            if self.version != version or self.finished:
+    async def wait(
+        self, ready: Callable[[Fill], tuple[bool, bool]], progress: Callable[[int, int], None] | None
+    ) -> None:
+        """Return once ``ready(self)`` says (done waiting, because complete) or the fill ended.
+        ``progress`` hears (rollouts indexed, rollouts to index) while this waits, and once
+        when it is done waiting — unless it did not wait at all for an early answer (the fill
+        goes on unseen)."""
+        waited = False
+        while True:
+            version = self.beacon.version
+            if self.finished:
+                if progress is not None:
+                    progress(self.done, self.total)
                 return
-            self._waiters.append((loop, future))
-        await future
+            done, complete = ready(self)
+            if progress is not None and (waited or complete or not done):
+                progress(self.done, self.total)
+            if done:
+                return
+            waited = True
+            await self.beacon.after(version)
 
     def stop(self) -> None:
         """End the fill between two transactions and wait for its thread."""
@@ -184,14 +193,6 @@ class Fill:
             self._thread.join()
 
     # -- the fill's thread ------------------------------------------------------------------------
-
-    def _notify(self) -> None:
-        with self._lock:
-            self.version += 1
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:
-            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
-                loop.call_soon_threadsafe(_resolve, future)
 
     def _run(self) -> None:
         index: Index | None = None
@@ -222,7 +223,7 @@ class Fill:
             with self._lock:
                 self.finished = True
             self._listed_all.set()
-            self._notify()
+            self.beacon.end()
 
     def _index_texts(self, index: Index) -> None:
         """Put the texts stored without their trigram index into it (a bulk fill stores them so:
@@ -309,7 +310,7 @@ class Fill:
         if directory is None:
             self._listed_all.set()
             return False
-        stat = _stat(directory.path)
+        stat = stat_or_none(directory.path)
         on_disk = self.lister(directory.path) if stat is not None else None
         indexed = index.paths_under(directory.path)
         items: list[Item] = []
@@ -334,7 +335,7 @@ class Fill:
             if directory.mtime is not None:
                 with self._lock:
                     self._completed.append((directory.path, directory.mtime))
-            self._notify()
+            self.beacon.moved()
         return True
 
     def _commit(self, index: Index, batches: list[tuple[list[Item], list[Result]]]) -> None:
@@ -369,32 +370,20 @@ class Fill:
             self._completed.extend((d.path, d.mtime) for d in finished if d.mtime is not None)
         self.threads += sum(1 for r in rows if r.thread_id not in present)
         self.skipped_lines += sum(r.skipped for r in rows)
-        self._notify()
+        self.beacon.moved()
 
     def _with_current_names(self, index: Index, rows: list[NewRow], jobs: dict[str, Job]) -> list[NewRow]:
         """``rows``, each composed again when its name or overrides changed since it was built."""
         ids = [r.thread_id for r in rows]
-        names = index.names_of(ids)
-        overrides = index.overrides_of(ids)
+        names, overrides = index.names_of(ids), index.overrides_of(ids)
         fresh: list[NewRow] = []
         for row in rows:
             job = jobs[row.path]
             name, patch = names.get(row.thread_id), overrides.get(row.thread_id)
             if name == job.name_entry and patch == job.overrides:
                 fresh.append(row)
-                continue
-            size, mtime_ns, ino = row.values[-3:]
-            current = job._replace(name_entry=name, overrides=patch)
-            again = row_of(
-                current,
-                row.summary(),
-                row.texts,
-                _stat(job.path),
-                file_size=size,
-                skipped=row.skipped,
-                default_provider=self.default_provider,
-            )
-            fresh.append(again._replace(values=(*again.values[:-2], mtime_ns, ino)))
+            else:
+                fresh.append(recompose(row, job._replace(name_entry=name, overrides=patch), self.default_provider))
         return fresh
 
     def _fork_row(self, index: Index, job: Job) -> NewRow | None:
@@ -406,28 +395,4 @@ class Fill:
             pending = row.path if row is not None else self.pending.path_of(thread_id)
             return Path(pending) if pending is not None else None
 
-        try:
-            facts = read_facts(job.path, job.thread_id, None, find_path)
-        except (ForkReference, InvalidRequest, Internal):
-            return None
-        return row_of(
-            job,
-            facts.summary,
-            facts.texts,
-            facts.stat,
-            file_size=facts.end_offset,
-            skipped=facts.skipped,
-            default_provider=self.default_provider,
-        )
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+        return fork_row(job, find_path, self.default_provider)

@@ -1,5 +1,5 @@
-"""What a background fill has left to index, in the order it indexes it, and how new the rollouts
-still to come can be.
+"""What a background fill has left to index, in the order it indexes it, how new the rollouts
+still to come can be, and how waiters hear that it moved on.
 
 Order. Directories newest first by the date in their path (the active collection before
 ``archived_sessions/``), the rollouts of a directory newest first by the time in their name.
@@ -15,7 +15,9 @@ directory that carries no date bounds nothing (it goes first).
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import contextlib
 import os
 import re
 import threading
@@ -26,7 +28,7 @@ from typing import Final
 
 from .workers import Job
 
-__all__ = ["NO_BOUND", "ZONE_SLACK_MS", "Directory", "Item", "Pending", "directory_bound", "file_bound"]
+__all__ = ["NO_BOUND", "ZONE_SLACK_MS", "Beacon", "Directory", "Item", "Pending", "directory_bound", "file_bound"]
 
 #: How far a rollout's creation time (UTC) may lie from the local time its name and directory carry.
 ZONE_SLACK_MS: Final = 15 * 3600 * 1000
@@ -213,3 +215,42 @@ class Pending:
         """Nothing left to list or to take."""
         with self.lock:
             return not self._todo and not self._queue
+
+
+class Beacon:
+    """A thread's word that it moved on, to coroutines of any event loop: :meth:`moved` (from
+    any thread) raises :attr:`version` and wakes those waiting in :meth:`after`; after
+    :meth:`end` nobody waits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.version = 0
+        self.ended = False
+
+    def moved(self) -> None:
+        with self._lock:
+            self.version += 1
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+                loop.call_soon_threadsafe(_resolve, future)
+
+    def end(self) -> None:
+        self.ended = True
+        self.moved()
+
+    async def after(self, version: int) -> None:
+        """Return once the version is no longer ``version`` (or the beacon ended)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self.version != version or self.ended:
+                return
+            self._waiters.append((loop, future))
+        await future
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -27,7 +27,7 @@ import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -37,7 +37,7 @@ from ..summary import ThreadSummary
 from .extract import ForkReference, compose_thread, read_facts
 from .index.rows import NewRow, row_values
 
-__all__ = ["Job", "Pool", "Result", "Worker", "build_row", "row_of"]
+__all__ = ["Job", "Pool", "Result", "Worker", "build_row", "fork_row", "recompose", "row_of"]
 
 _log: Final = logging.getLogger("threadstore.local")
 _HEADER: Final = struct.Struct("<Q")
@@ -109,6 +109,37 @@ def build_row(job: Job, default_provider: str) -> Result:
         skipped=facts.skipped,
         default_provider=default_provider,
     )
+
+
+def fork_row(job: Job, find_path: Callable[[str], Path | None], default_provider: str) -> NewRow | None:
+    """The row of a rollout that forks by reference, its parent's lines found through
+    ``find_path`` (None when it cannot be read)."""
+    try:
+        facts = read_facts(job.path, job.thread_id, None, find_path)
+    except (ForkReference, InvalidRequest, Internal):
+        return None
+    return row_of(
+        job,
+        facts.summary,
+        facts.texts,
+        facts.stat,
+        file_size=facts.end_offset,
+        skipped=facts.skipped,
+        default_provider=default_provider,
+    )
+
+
+def recompose(row: NewRow, job: Job, default_provider: str) -> NewRow:
+    """``row`` composed again with the name and overrides of ``job`` (its file state kept)."""
+    size, mtime_ns, ino = row.values[-3:]
+    try:
+        stat: os.stat_result | None = os.stat(job.path)
+    except OSError:
+        stat = None
+    again = row_of(
+        job, row.summary(), row.texts, stat, file_size=size, skipped=row.skipped, default_provider=default_provider
+    )
+    return again._replace(values=(*again.values[:-2], mtime_ns, ino))
 
 
 def _write_frame(fd: int, value: object) -> None:

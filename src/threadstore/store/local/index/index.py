@@ -22,8 +22,10 @@ from ...query import normalize_cwd
 from ...serialize import thread_to_json
 from ...summary import ThreadSummary
 from ...types import StoredThread, source_kind
+from . import texts
 from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageQuery, PageRow, row_values
-from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database, fold
+from .schema import connect, delete_database
+from .texts import trigram_query
 
 __all__ = ["Index", "trigram_query"]
 
@@ -87,21 +89,9 @@ class Index:
                 conn.execute("DELETE FROM overrides")
 
     def bulk_texts(self, on: bool, merge: bool = True) -> None:
-        """Full-text index settings for adding many texts: with ``on``, its segments are not
-        merged as they are written (merging after every small transaction costs more than the
-        writing); turned off, the usual merging is back and the index is merged into one
-        segment (unless not ``merge``). A setting of the database, shared by its connections: a
-        process that dies in between leaves merging off (searches stay right, only slower) until
-        the next bulk ends."""
+        """:func:`.texts.bulk_texts`, in a transaction of its own."""
         with self.transaction() as conn:
-            if on:
-                conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 0)")
-                conn.execute("INSERT INTO texts (texts, rank) VALUES ('crisismerge', 64)")
-            else:
-                conn.execute("INSERT INTO texts (texts, rank) VALUES ('automerge', 4)")
-                conn.execute("INSERT INTO texts (texts, rank) VALUES ('crisismerge', 16)")
-                if merge:
-                    conn.execute("INSERT INTO texts (texts) VALUES ('optimize')")
+            texts.bulk_texts(conn, on, merge)
 
     # -- meta / dirs -----------------------------------------------------------------------------
 
@@ -268,10 +258,10 @@ class Index:
         else:
             num, text_count = existing
             if reset_texts:
-                self._delete_texts(num)
+                texts.delete_texts(self._conn, num)
                 text_count = 0
             conn.execute(_UPDATE_THREAD, (*values, num))
-        added = self._add_texts(num, text_count, new_texts)
+        added = texts.add_texts(self._conn, num, text_count, new_texts)
         if added:
             conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
         return IndexRow(
@@ -297,62 +287,28 @@ class Index:
         skipped = set(present)
         num = self._next_num() - 1
         threads: list[tuple[Any, ...]] = []
-        bodies: list[tuple[int, str]] = []
+        new_texts: list[tuple[int, list[str]]] = []
         for row in rows:
             if row.thread_id in present:
                 skipped.add(row.thread_id)
                 continue
             present.add(row.thread_id)
             num += 1
-            texts = [text[:MAX_TEXT_CHARS] for text in row.texts]
-            threads.append((num, row.thread_id, *row.values, len(texts)))
-            bodies.extend(((num << TEXT_SHIFT) | k, body) for k, body in enumerate(texts))
+            threads.append((num, row.thread_id, *row.values, len(row.texts)))
+            new_texts.append((num, row.texts))
         conn.executemany(_INSERT_THREAD, threads)
-        conn.executemany("INSERT INTO bodies (id, body) VALUES (?, ?)", bodies)
-        if defer_texts:
-            conn.executemany("INSERT INTO unindexed (num) VALUES (?)", [(t[0],) for t in threads if t[-1]])
-        else:
-            conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in bodies])
+        texts.store_texts(conn, new_texts, defer=defer_texts)
         return skipped
 
     def has_pending_texts(self) -> bool:
-        return self._conn.execute("SELECT 1 FROM unindexed LIMIT 1").fetchone() is not None
+        return texts.has_pending_texts(self._conn)
 
     def index_pending_texts(self, threads: int) -> bool:
-        """Move the texts of up to ``threads`` threads into the trigram index (in the caller's
-        transaction); False once none is left."""
-        row = self._conn.execute(
-            "SELECT max(num), count(*) FROM (SELECT num FROM unindexed ORDER BY num LIMIT ?)", (threads,)
-        ).fetchone()
-        if not row[1]:
-            return False
-        texts = self._conn.execute(
-            f"SELECT b.id, b.body FROM unindexed u JOIN bodies b ON b.id >= u.num << {TEXT_SHIFT} "
-            f"AND b.id < (u.num + 1) << {TEXT_SHIFT} WHERE u.num <= ?",
-            (row[0],),
-        ).fetchall()
-        self._conn.executemany("INSERT INTO texts (rowid, folded) VALUES (?, ?)", [(i, fold(b)) for i, b in texts])
-        self._conn.execute("DELETE FROM unindexed WHERE num <= ?", (row[0],))
-        return bool(row[1] == threads)
+        """:func:`.texts.index_pending_texts` (in the caller's transaction)."""
+        return texts.index_pending_texts(self._conn, threads)
 
     def _next_num(self) -> int:
         return int(self._conn.execute("SELECT coalesce(max(num), 0) + 1 FROM threads").fetchone()[0])
-
-    def _add_texts(self, num: int, start: int, texts: Iterable[str]) -> int:
-        """Store texts of thread ``num`` from sequence ``start`` on (in the trigram index too,
-        unless the thread's earlier texts are still waiting for it: they all go in together)."""
-        pending: bool | None = None
-        added = 0
-        for text in texts:
-            if pending is None:
-                pending = self._conn.execute("SELECT 1 FROM unindexed WHERE num = ?", (num,)).fetchone() is not None
-            body = text[:MAX_TEXT_CHARS]
-            text_id = (num << TEXT_SHIFT) | (start + added)
-            self._conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
-            if not pending:
-                self._conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
-            added += 1
-        return added
 
     def update_thread_json(self, thread: StoredThread) -> None:
         """Refresh the cached thread (name and override changes) without touching the summary."""
@@ -374,24 +330,10 @@ class Index:
             ),
         )
 
-    def _delete_texts(self, num: int) -> None:
-        span = (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
-        if self._conn.execute("DELETE FROM unindexed WHERE num = ?", (num,)).rowcount:
-            # Not in the trigram index yet: only the stored texts go.
-            self._conn.execute("DELETE FROM bodies WHERE id >= ? AND id < ?", span)
-            return
-        # An external-content index forgets a text when told the values it indexed.
-        self._conn.execute(
-            "INSERT INTO texts (texts, rowid, folded) SELECT 'delete', id, ts_fold(body) FROM bodies "
-            "WHERE id >= ? AND id < ?",
-            span,
-        )
-        self._conn.execute("DELETE FROM bodies WHERE id >= ? AND id < ?", span)
-
     def delete(self, thread_id: str) -> None:
         row = self._conn.execute("SELECT num FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
         if row is not None:
-            self._delete_texts(row[0])
+            texts.delete_texts(self._conn, row[0])
             self._conn.execute("DELETE FROM threads WHERE num = ?", (row[0],))
 
     def forget_thread(self, thread_id: str) -> None:
@@ -408,31 +350,7 @@ class Index:
         return [PageRow(*row) for row in self._conn.execute(sql, args).fetchall()]
 
     def matches_at_least(self, fts_query: str, count: int) -> bool:
-        """Whether at least ``count`` stored texts match ``fts_query`` (stops counting there)."""
-        row = self._conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM texts WHERE texts MATCH ? LIMIT ?)", (fts_query, count)
-        ).fetchone()
-        return bool(row[0] >= count)
+        return texts.matches_at_least(self._conn, fts_query, count)
 
     def first_text(self, num: int, term: str) -> str | None:
-        """The first stored text of thread ``num`` that contains ``term`` (case-insensitive).
-
-        A rowid-range scan of that thread's texts: cheap, unlike a MATCH restricted to the
-        range, which would evaluate the term's whole posting list once per thread."""
-        lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
-        row = self._conn.execute(
-            "SELECT body FROM bodies WHERE id >= ? AND id < ? AND ts_contains(body, ?) ORDER BY id LIMIT 1",
-            (lo, hi, term),
-        ).fetchone()
-        return row[0] if row else None
-
-
-def trigram_query(term: str) -> str | None:
-    """An FTS5 query matching texts whose folded form holds every trigram of the folded
-    ``term`` (None when that is shorter than three characters). The index keeps no positions (``detail=none``, a third of
-    the size), so callers confirm each candidate with a substring test."""
-    term = fold(term)
-    if len(term) < 3:
-        return None
-    grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
-    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+        return texts.first_text(self._conn, num, term)
