@@ -172,11 +172,18 @@ def _is_regular(stat: os.stat_result) -> bool:
 
 
 def _raw(fd: int, size: int) -> Iterator[bytes]:
-    # Reads sized to the file (a buffer of CHUNK bytes for a small file costs more than the file).
+    # Reads sized to the file (a buffer of CHUNK bytes for a small file costs more than the
+    # file); a short read is the end of the file as it is now.
     left = size
-    while data := os.read(fd, min(CHUNK, max(left, 0) + _PROBE)):
+    while True:
+        wanted = min(CHUNK, max(left, 0) + _PROBE)
+        data = os.read(fd, wanted)
+        if not data:
+            return
         left -= len(data)
         yield data
+        if len(data) < wanted:
+            return
 
 
 def _decompressed(fd: int, path: Path | str) -> Iterator[bytes]:

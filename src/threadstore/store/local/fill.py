@@ -36,7 +36,7 @@ from typing import Any, Final
 
 from .files import stat_or_none
 from .frontier import Beacon, Item, Pending, file_bound
-from .index import Index, NewRow, PageQuery, PageRow
+from .index import Checkpointer, Index, NewRow, PageQuery, PageRow
 from .layout import Layout
 from .workers import Job, Pool, Result, build_row, fork_row, recompose
 
@@ -86,6 +86,7 @@ class Fill:
         self._stop = threading.Event()
         self._names: dict[str, str] = {}
         self._overrides: dict[str, dict[str, Any]] = {}
+        self._checkpointer: Checkpointer | None = None
         #: A fill read by workers stores texts now and adds them to the trigram index at the end.
         self._defer_texts = False
         self.threads = 0
@@ -197,8 +198,10 @@ class Fill:
     def _run(self) -> None:
         index: Index | None = None
         pool: Pool | None = None
+        checkpointer: Checkpointer | None = None
         try:
-            index = Index(self.index_path)
+            index = Index(self.index_path, checkpoints=False)
+            checkpointer = self._checkpointer = Checkpointer(self.index_path)
             self._names = index.names_of(None)
             self._overrides = index.overrides_of(None)
             while True:
@@ -217,6 +220,8 @@ class Fill:
         finally:
             if pool is not None:
                 pool.close()
+            if checkpointer is not None:
+                checkpointer.close()
             if index is not None:
                 with contextlib.suppress(Exception):
                     index.close()
@@ -236,6 +241,8 @@ class Fill:
             while not self._stop.is_set():
                 with index.transaction():
                     more = index.index_pending_texts(_TEXTS_GROUP)
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
                 if not more:
                     merged = True
                     return
@@ -365,6 +372,8 @@ class Fill:
         for row in rows:
             if row.skipped:
                 _log.warning("skipped %d unreadable line(s) in %s", row.skipped, row.path)
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
         self.pending.indexed(items)  # readers see them only now that they are committed
         with self._lock:
             self._completed.extend((d.path, d.mtime) for d in finished if d.mtime is not None)

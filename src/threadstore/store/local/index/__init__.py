@@ -1,12 +1,13 @@
 """The local store's SQLite index (see :mod:`.index`)."""
 
-from .index import Index
+from .index import Checkpointer, Index
 from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageFilter, PageQuery, PageRow, row_values
 from .schema import SCHEMA_VERSION, TEXT_SHIFT, is_corruption, is_full
 from .texts import trigram_query
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Checkpointer",
     "THREAD_COLUMNS",
     "TEXT_SHIFT",
     "FileState",

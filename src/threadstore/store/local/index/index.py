@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -27,7 +28,7 @@ from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageQuery, PageRo
 from .schema import connect, delete_database
 from .texts import trigram_query
 
-__all__ = ["Index", "trigram_query"]
+__all__ = ["Checkpointer", "Index", "trigram_query"]
 
 _INSERT_THREAD: Final = (
     f"INSERT INTO threads (num, thread_id, {', '.join(THREAD_COLUMNS)}, text_count) "
@@ -42,9 +43,13 @@ class Index:
     event loop has one; the background fill opens its own). Write transactions of different
     connections wait for each other (SQLite's busy timeout); readers never wait (WAL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checkpoints: bool = True) -> None:
+        """Open the index at ``path``. Without ``checkpoints`` this connection never copies the
+        write-ahead log into the database after a commit (a :class:`Checkpointer` does)."""
         self.path = path
         self._conn = connect(path)
+        if not checkpoints:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -53,6 +58,10 @@ class Index:
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database (what readers still need stays)."""
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def recreate(self) -> None:
         """Replace the database with an empty one (the old one is corrupt)."""
@@ -354,3 +363,38 @@ class Index:
 
     def first_text(self, num: int, term: str) -> str | None:
         return texts.first_text(self._conn, num, term)
+
+
+class Checkpointer:
+    """A thread that copies the write-ahead log into the database when poked, through its own
+    connection, so that a writer committing many transactions never waits for that copy and
+    its ``fsync`` (which SQLite otherwise does in the committing thread every thousand pages).
+    :meth:`close` does a last copy and ends the thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._index = Index(path, checkpoints=False)
+        self._poked = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="threadstore-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._poked.wait()
+                self._poked.clear()
+                if self._closing:
+                    return
+                with contextlib.suppress(sqlite3.Error):
+                    self._index.checkpoint()
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._index.close()
+
+    def close(self) -> None:
+        self._closing = True
+        self._poked.set()
+        self._thread.join()
