@@ -12,7 +12,7 @@ the ones still to come can be (from the times their names and directories carry)
 page (``created_at`` descending) whose last row — one more than the page, which also decides the
 next cursor — is newer than that bound is exactly the page the complete index gives
 (:meth:`Fill.answers`); other orders, and pages that reach past the bound, wait. A rollout whose
-session_meta time lies more than :data:`~.frontier.ZONE_SLACK_MS` from the time in its name
+session_meta time lies more than :data:`~.frontier.ZONE_SLACK_MS` after the time in its name
 breaks the rule the bound rests on: a page answered early can miss it; the complete index lists
 it.
 
@@ -48,6 +48,9 @@ _log: Final = logging.getLogger("threadstore.local")
 WORKER_THRESHOLD: int = 2000
 _MAX_WORKERS: Final = 2
 _BATCH: Final = 64
+_FIRST_BATCH: Final = 16
+#: The write-ahead log is copied into the database once it is larger than this.
+_CHECKPOINT_BYTES: Final = 16 << 20
 _WORKER_BATCH: Final = 96
 #: Batches read in the fill's own thread before workers start (they would slow the newest rows,
 #: which the first page waits for, while they start).
@@ -87,8 +90,6 @@ class Fill:
         self._names: dict[str, str] = {}
         self._overrides: dict[str, dict[str, Any]] = {}
         self._checkpointer: Checkpointer | None = None
-        #: A fill read by workers stores texts now and adds them to the trigram index at the end.
-        self._defer_texts = False
         self.threads = 0
         self.skipped_lines = 0
         self.unreadable = 0
@@ -241,8 +242,7 @@ class Fill:
             while not self._stop.is_set():
                 with index.transaction():
                     more = index.index_pending_texts(_TEXTS_GROUP)
-                if self._checkpointer is not None:
-                    self._checkpointer.poke()
+                self._poke_checkpointer()
                 if not more:
                     merged = True
                     return
@@ -265,7 +265,6 @@ class Fill:
                     pass
             if pool is None and committed >= _EARLY_BATCHES and self.pending.estimate() >= WORKER_THRESHOLD:
                 pool = self._start_pool()
-                self._defer_texts = pool is not None
             if pool is not None and pool.ready:
                 if not self._feed(pool):
                     return pool
@@ -273,7 +272,8 @@ class Fill:
                 continue
             if pool is not None:
                 pool.answers(0)  # notice workers that became ready
-            batch = self.pending.take(_BATCH)
+            # The first batches small: the first page waits for the newest rows only.
+            batch = self.pending.take(min(_BATCH, _FIRST_BATCH << committed))
             if not batch:
                 if not self._list_next(index):
                     if pool is not None and pool.busy:
@@ -365,21 +365,30 @@ class Fill:
                 taken = set(self._taken)
             rows = [r for r in rows if r.thread_id not in taken and self.live_writer(r.thread_id) is None]
             rows = self._with_current_names(index, rows, jobs)
-            present = index.insert_new(rows, defer_texts=self._defer_texts)
+            # Texts go into the trigram index after the rows (in large transactions: cheaper, and
+            # the rows come sooner); searches meanwhile scan them.
+            present = index.insert_new(rows, defer_texts=True)
             for directory in finished:
                 assert directory.mtime is not None
                 index.set_dir(directory.path, directory.mtime)
         for row in rows:
             if row.skipped:
                 _log.warning("skipped %d unreadable line(s) in %s", row.skipped, row.path)
-        if self._checkpointer is not None:
-            self._checkpointer.poke()
+        self._poke_checkpointer()
         self.pending.indexed(items)  # readers see them only now that they are committed
         with self._lock:
             self._completed.extend((d.path, d.mtime) for d in finished if d.mtime is not None)
         self.threads += sum(1 for r in rows if r.thread_id not in present)
         self.skipped_lines += sum(r.skipped for r in rows)
         self.beacon.moved()
+
+    def _poke_checkpointer(self) -> None:
+        """Have the write-ahead log copied into the database once it grew large (not after
+        every small transaction: the copies would compete with the first rows)."""
+        if self._checkpointer is not None:
+            wal = stat_or_none(f"{self.index_path}-wal")
+            if wal is not None and wal.st_size > _CHECKPOINT_BYTES:
+                self._checkpointer.poke()
 
     def _with_current_names(self, index: Index, rows: list[NewRow], jobs: dict[str, Job]) -> list[NewRow]:
         """``rows``, each composed again when its name or overrides changed since it was built."""

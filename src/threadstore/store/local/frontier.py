@@ -6,9 +6,9 @@ Order. Directories newest first by the date in their path (the active collection
 
 Bounds. A rollout's name carries its creation time in local time, to the second, and it lies in
 the day directory of that date (``sessions/YYYY/MM/DD``): Codex and this store write them so,
-and moves keep the name. Local time is within 14 hours of UTC, so a rollout was created (UTC)
-before its name's time plus :data:`ZONE_SLACK_MS`, and a rollout of a directory not listed yet
-before the end of the directory's date plus that. :meth:`Pending.frontier` is the largest bound
+and moves keep the name. Local time is at most 12 hours behind UTC (UTC-12:00 is the westernmost
+zone), so a rollout was created (UTC) before its name's time plus :data:`ZONE_SLACK_MS`, and a
+rollout of a directory not listed yet before the end of the directory's date plus that. :meth:`Pending.frontier` is the largest bound
 of what is left in a collection: every rollout not indexed yet was created before it. A name or
 directory that carries no date bounds nothing (it goes first).
 """
@@ -30,8 +30,9 @@ from .workers import Job
 
 __all__ = ["NO_BOUND", "ZONE_SLACK_MS", "Beacon", "Directory", "Item", "Pending", "directory_bound", "file_bound"]
 
-#: How far a rollout's creation time (UTC) may lie from the local time its name and directory carry.
-ZONE_SLACK_MS: Final = 15 * 3600 * 1000
+#: How far a rollout's creation time (UTC) may lie after the local time its name and directory
+#: carry: twelve hours (UTC-12:00), and a minute for the two clocks reads of a writer.
+ZONE_SLACK_MS: Final = (12 * 3600 + 60) * 1000
 NO_BOUND: Final = 1 << 62
 
 _DAY_RE: Final = re.compile(r"(\d{4})/(\d{2})/(\d{2})$")

@@ -167,7 +167,7 @@ class Scanner:
         fill = self.catalog.fill
         seen: set[str] = set()
         changed: list[tuple[str, int]] = []
-        unknown: list[tuple[str, int]] = []
+        unknown: list[str] = []
 
         def look(directory: str) -> os.stat_result | None:
             if watcher is not None:
@@ -175,16 +175,22 @@ class Scanner:
             looked.append(directory)
             return stat_or_none(directory)
 
-        def leaf(directory: str) -> None:
+        def leaf(directory: str, listed: bool = True) -> None:
+            previous = known.get(directory)
+            if previous is None and listed and watcher is None:
+                # Never indexed, and a directory (its parent's listing says): whoever indexes it
+                # stats it first, nothing to stat here.
+                if fill is None or not fill.owns(directory):
+                    unknown.append(directory)
+                return
             stat = look(directory)
             if stat is None:
                 return
             seen.add(directory)
             if fill is not None and fill.owns(directory):
                 return
-            previous = known.get(directory)
             if previous is None:
-                unknown.append((directory, stat.st_mtime_ns))
+                unknown.append(directory)
             elif previous != stat.st_mtime_ns:
                 changed.append((directory, stat.st_mtime_ns))
 
@@ -211,9 +217,9 @@ class Scanner:
             start = None
             look(str(self.layout.home))
             branch(str(self.layout.sessions), 3)
-            leaf(str(self.layout.archived))
+            leaf(str(self.layout.archived), listed=False)
         elif depth == 0:
-            leaf(start)
+            leaf(start, listed=False)
         else:
             branch(start, depth)
         prefix = None if start is None else start.rstrip(os.sep) + os.sep
@@ -222,10 +228,12 @@ class Scanner:
         for directory, mtime in changed:
             self.scan_dir(directory, mtime)
         if len(unknown) > INLINE_DIRS:
-            self.catalog.start_fill([d for d, _ in unknown])
+            self.catalog.start_fill(unknown)
         else:
-            for directory, mtime in unknown:
-                self.scan_dir(directory, mtime)
+            for directory in unknown:
+                stat = stat_or_none(directory)
+                if stat is not None:
+                    self.scan_dir(directory, stat.st_mtime_ns)
         return looked
 
     def _depth(self, directory: str) -> int | None:

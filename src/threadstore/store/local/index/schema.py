@@ -145,8 +145,9 @@ def connect(path: Path) -> sqlite3.Connection:
                 continue
             conn.create_function("ts_contains", 2, _contains, deterministic=True)
             conn.create_function("ts_fold", 1, _fold, deterministic=True)
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version != SCHEMA_VERSION:
+                conn.executescript(SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             return conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
