@@ -332,8 +332,9 @@ class Catalog(FillControl):
         :meth:`~.scanner.Scanner.needs_check`.)"""
         rows = self.index.page(query)
         changed = False
+        trusted = self.scanner.trusted
         for row in rows:
-            if self.scanner.needs_check(row.num, row.path):
+            if self.scanner.needs_check(row.num, row.path, trusted):
                 changed |= self.check_row(row.thread_id, row.file)
                 self.scanner.checked(row.num)
         return self.index.page(query) if changed else rows

@@ -264,14 +264,20 @@ class Scanner:
             and self.catalog.fill is None
         )
 
-    def needs_check(self, num: int, path: str) -> bool:
+    def needs_check(self, num: int, path: str, trusted: bool | None = None) -> bool:
         """Whether a row a page returns must be checked against its file: unless the watcher
-        reports writes to it and it was checked (by a page or the sweep) since it does."""
-        if not self._watched or self._watch is None or not self._watch.healthy or self.catalog.fill is not None:
+        reports writes to it and it was checked (by a page or the sweep) since it does.
+        (``trusted``: :attr:`trusted`, when the caller has it.)"""
+        if trusted is None:
+            trusted = self.trusted
+        if not trusted and (
+            not self._watched or self._watch is None or not self._watch.healthy or self.catalog.fill is not None
+        ):
             return True
+        assert self._watch is not None
         if not self._watch.watching(os.path.dirname(path)):
             return True
-        return not self.trusted and num not in self._verified
+        return not trusted and num not in self._verified
 
     def checked(self, num: int) -> None:
         """The row ``num`` was checked against its file."""

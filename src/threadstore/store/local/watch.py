@@ -133,8 +133,7 @@ class Watcher:
         return self._arming is not None and not self._arming.is_alive()
 
     def watching(self, directory: str) -> bool:
-        with self._lock:
-            return directory in self._watches
+        return directory in self._watches  # (one dict lookup: safe while another thread adds)
 
     def changes(self) -> Changes | None:
         """Everything reported since the last call; None when the kernel's queue overflowed
