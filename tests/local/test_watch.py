@@ -86,7 +86,13 @@ def test_watcher_of_another_process_is_not_used(tmp_path: Path) -> None:
 
 
 async def _trusted(store: LocalThreadStore) -> None:
-    """Query until the store trusts its watcher (a whole sweep passed)."""
+    """Query until the store trusts its watcher: its first watches are set (on a thread of
+    their own, waited for here), and a whole sweep passed."""
+    await store.list_threads(ListThreadsParams(page_size=1))
+    watcher = store._catalog.scanner._watch
+    assert watcher is not None
+    assert watcher._arming is not None
+    watcher._arming.join()
     for _ in range(10):
         await store.list_threads(ListThreadsParams(page_size=1))
         if store._catalog.scanner.trusted:
