@@ -7,7 +7,6 @@ prepared once per run; a prepared home has a ``<home>.ready`` marker beside it.
 
 from __future__ import annotations
 
-import resource
 import shutil
 import time
 from pathlib import Path
@@ -166,10 +165,34 @@ async def cold_home(home: Path, *, rare_term: str, runs: int) -> dict[str, Any]:
         "complete_index_s": _median(completes),
         "rebuild_s": rebuild,
     }
-    workers_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if workers_rss:  # (small homes are read without workers)
-        metrics["workers_peak_rss_mb"] = workers_rss
+    worker_rss = _worker_peak_rss_mb(home)
+    if worker_rss:
+        metrics["workers_peak_rss_mb"] = worker_rss
     return metrics
+
+
+def _worker_peak_rss_mb(home: Path) -> float:
+    """Peak memory of one index worker process reading every rollout of ``home`` (its
+    ``VmHWM``; 0 where /proc is not there). The figure a fill's workers each reach."""
+    from threadstore.store.local.scanner import list_rollouts
+    from threadstore.store.local.workers import Job, Worker
+
+    jobs = [
+        Job(path, thread_id, False, None, None)
+        for day in sorted((home / "sessions").glob("*/*/*"))
+        for path, thread_id in (list_rollouts(str(day)) or {}).items()
+    ]
+    worker = Worker("openai")
+    try:
+        for start in range(0, len(jobs), 96):
+            worker.send(start, jobs[start : start + 96])
+            while worker.pending:
+                worker.receive()
+        status = Path(f"/proc/{worker._proc.pid}/status")
+        lines = status.read_text().splitlines() if status.exists() else []
+        return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")), 0.0)
+    finally:
+        worker.close()
 
 
 def _median(values: list[float]) -> float:
