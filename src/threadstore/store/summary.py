@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
 from ..timeutil import parse_timestamp
 from .types import GitInfo, MemoryMode, StoredThread, TokenUsage
@@ -44,12 +44,6 @@ CONTEXTUAL_PREFIXES: Final = (
 )
 
 
-def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
-    """``isinstance(value, Mapping)``, fast for the dicts JSON gives (an ABC check costs more
-    than the rest of folding an item)."""
-    return type(value) is dict or isinstance(value, Mapping)
-
-
 def _strip_marker(text: str) -> str:
     index = text.find(USER_MESSAGE_BEGIN)
     if index >= 0:
@@ -65,7 +59,7 @@ def message_text(payload: Mapping[str, Any]) -> str:
     parts: list[str] = []
     if isinstance(content, list):
         for part in content:
-            if _is_map(part):
+            if isinstance(part, Mapping):
                 text = part.get("text")
                 if isinstance(text, str):
                     parts.append(text)
@@ -78,7 +72,7 @@ def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
     if item.get("type") != "event_msg":
         return None
     payload = item.get("payload")
-    if not _is_map(payload):
+    if not isinstance(payload, Mapping):
         return None
     kind = payload.get("type")
     if kind == "user_message":
@@ -87,11 +81,11 @@ def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
         return (text if isinstance(text, str) else "", images)
     if kind == "item_completed":
         inner = payload.get("item")
-        if _is_map(inner) and inner.get("type") == "UserMessage":
+        if isinstance(inner, Mapping) and inner.get("type") == "UserMessage":
             texts: list[str] = []
             images = False
             for part in inner.get("content") or ():
-                if _is_map(part):
+                if isinstance(part, Mapping):
                     if isinstance(part.get("text"), str):
                         texts.append(part["text"])
                     elif part.get("type") in ("image", "local_image", "localImage"):
@@ -100,15 +94,11 @@ def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
     return None
 
 
-#: The events :func:`user_event_text` reads a user message from.
-_USER_EVENTS: Final = frozenset({"user_message", "item_completed"})
-
-
 def _response_user_text(item: Mapping[str, Any]) -> str | None:
     if item.get("type") != "response_item":
         return None
     payload = item.get("payload")
-    if not _is_map(payload) or payload.get("type") != "message" or payload.get("role") != "user":
+    if not isinstance(payload, Mapping) or payload.get("type") != "message" or payload.get("role") != "user":
         return None
     text = message_text(payload).strip()
     if not text or text.startswith(CONTEXTUAL_PREFIXES):
@@ -121,7 +111,7 @@ def search_texts(item: Mapping[str, Any]) -> list[str]:
     (events) and user/assistant response messages."""
     kind = item.get("type")
     payload = item.get("payload")
-    if type(payload) is not dict and not _is_map(payload):  # dict first: the common, cheap case
+    if not isinstance(payload, Mapping):
         return []
     if kind == "event_msg":
         event = payload.get("type")
@@ -244,7 +234,7 @@ class ThreadSummary:
             self.last_timestamp = timestamp
         kind = item.get("type")
         payload = item.get("payload")
-        if type(payload) is not dict and not _is_map(payload):  # dict first: the common, cheap case
+        if not isinstance(payload, Mapping):
             return
         if kind == "session_meta":
             self._session_meta(payload)
@@ -283,7 +273,7 @@ class ThreadSummary:
             if meta.get("memory_mode") == "disabled":
                 self.memory_mode = "disabled"
             git = meta.get("git")
-            self.git = dict(git) if _is_map(git) else None
+            self.git = dict(git) if isinstance(git, Mapping) else None
             return
         if meta_id != self.thread_id:
             return
@@ -292,7 +282,7 @@ class ThreadSummary:
         if mode in ("enabled", "disabled"):
             self.memory_mode = mode
         git = meta.get("git")
-        if _is_map(git):
+        if isinstance(git, Mapping):
             self.git = dict(git)
 
     def _turn_context(self, ctx: Mapping[str, Any]) -> None:
@@ -311,7 +301,7 @@ class ThreadSummary:
 
     def _event(self, item: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         event = payload.get("type")
-        user = user_event_text(item) if event in _USER_EVENTS else None
+        user = user_event_text(item)
         if user is not None:
             text, images = user
             stripped = _strip_marker(text)
@@ -324,14 +314,14 @@ class ThreadSummary:
             return
         if event == "token_count":
             info = payload.get("info")
-            if _is_map(info) and _is_map(info.get("total_token_usage")):
+            if isinstance(info, Mapping) and isinstance(info.get("total_token_usage"), Mapping):
                 self.token_usage = dict(info["total_token_usage"])
         elif event == "thread_name_updated":
             name = payload.get("thread_name")
             self.rollout_name = (name.strip() or None) if isinstance(name, str) else None
         elif event == "thread_goal_updated" and self.preview is None:
             goal = payload.get("goal")
-            objective = goal.get("objective") if _is_map(goal) else None
+            objective = goal.get("objective") if isinstance(goal, Mapping) else None
             if isinstance(objective, str) and objective.strip():
                 self.preview = objective.strip()
 
@@ -365,12 +355,10 @@ class ThreadSummary:
     ) -> StoredThread:
         """The :class:`StoredThread` these items describe (without history)."""
         usage = TokenUsage.from_json(self.token_usage) if self.token_usage is not None else None
-        created = self.created(fallback_time)
-        last = parse_timestamp(self.last_timestamp)
         return StoredThread(
             thread_id=thread_id,
-            created_at=created,
-            updated_at=max(last, created) if last is not None else created,  # as updated()
+            created_at=self.created(fallback_time),
+            updated_at=self.updated(fallback_time),
             rollout_path=rollout_path,
             forked_from_id=self.forked_from_id,
             parent_thread_id=self.parent_thread_id,

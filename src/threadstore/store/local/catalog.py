@@ -17,7 +17,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
@@ -372,3 +372,28 @@ class Catalog(FillControl):
             self.fill.take(thread_id)
         with self.index.transaction():
             self.index.forget_thread(thread_id)
+
+    def store_overrides(self, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch) -> None:
+        """Keep the fields of ``patch`` that differ from what the rollout itself says.
+
+        The rollout is the truth for derived facts (preview, token usage, model, ...): a patch that
+        repeats them — what ``LiveThread`` sends after each append — stores nothing, so a later
+        append by any program still shows through. A value that differs is an explicit override
+        and stays (``updated_at`` only ever moves forward); patching a field back to the derived
+        value removes its override."""
+        derived = self.compose(thread_id, path, summary, stat_or_none(path), overrides=False)
+        current = self.index.overrides(thread_id)
+        keep: dict[str, Any] = {}
+        drop: list[str] = []
+        for name, value in patch.present().items():
+            if name == "updated_at":
+                if value > derived.updated_at:
+                    keep[name] = value
+            elif value == getattr(derived, name):
+                drop.append(name)
+            else:
+                keep[name] = value
+        updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
+        if updated != current:
+            with self.index.transaction():
+                self.index.set_overrides(thread_id, updated)

@@ -5,7 +5,7 @@
 * ``memory_mode`` and ``git_info``: a ``session_meta`` amendment line (a copy of the thread's
   first ``session_meta`` with the new values) in the rollout.
 * every other field: an override in the index (the rollout format has no place for it); a value
-  equal to what the rollout itself says stores nothing (see :func:`_store_overrides`).
+  equal to what the rollout itself says stores nothing (see :meth:`Catalog.store_overrides`).
 
 Everything is encoded and checked before the first write, so a patch with a bad field changes
 nothing. The lines go through this store's live writer when it has one, else through a one-off
@@ -23,8 +23,6 @@ from ...items import Item, thread_name_updated
 from ..patch import UNSET, GitInfoPatch, ThreadMetadataPatch
 from ..summary import ThreadSummary
 from ..types import StoredThread
-from .catalog import Catalog
-from .files import stat_or_none
 from .index import IndexRow
 from .moves import HomeContext
 from .names import append_name
@@ -48,7 +46,7 @@ async def update_metadata(ctx: HomeContext, row: IndexRow, patch: ThreadMetadata
     if patch.name is not UNSET:
         append_name(ctx.layout.session_index, thread_id, patch.name)
     if not rest.is_empty():
-        _store_overrides(ctx.catalog, thread_id, path, row.summary, rest)
+        ctx.catalog.store_overrides(thread_id, path, row.summary, rest)
     fresh = ctx.catalog.row_for(thread_id)
     if fresh is None:
         raise Internal(f"thread {thread_id} vanished during a metadata update")
@@ -98,31 +96,3 @@ async def _append_lines(ctx: HomeContext, thread_id: str, path: Path, lines: lis
             await cold.flush()
         finally:
             await cold.abandon()
-
-
-def _store_overrides(
-    catalog: Catalog, thread_id: str, path: Path, summary: ThreadSummary, patch: ThreadMetadataPatch
-) -> None:
-    """Keep the fields of ``patch`` that differ from what the rollout itself says.
-
-    The rollout is the truth for derived facts (preview, token usage, model, ...): a patch that
-    repeats them — what ``LiveThread`` sends after each append — stores nothing, so a later
-    append by any program still shows through. A value that differs is an explicit override
-    and stays (``updated_at`` only ever moves forward); patching a field back to the derived
-    value removes its override."""
-    derived = catalog.compose(thread_id, path, summary, stat_or_none(path), overrides=False)
-    current = catalog.index.overrides(thread_id)
-    keep: dict[str, Any] = {}
-    drop: list[str] = []
-    for name, value in patch.present().items():
-        if name == "updated_at":
-            if value > derived.updated_at:
-                keep[name] = value
-        elif value == getattr(derived, name):
-            drop.append(name)
-        else:
-            keep[name] = value
-    updated = current.without(*drop).merge(ThreadMetadataPatch(**keep))
-    if updated != current:
-        with catalog.index.transaction():
-            catalog.index.set_overrides(thread_id, updated)
