@@ -28,7 +28,7 @@ from ..patch import ThreadMetadataPatch, apply_patch
 from ..summary import ThreadSummary, search_texts
 from ..types import StoredThread
 from .layout import is_compressed, logical_path
-from .rollout import RolloutChunk, parse_chunk, read_rollout, resolve_forks
+from .rollout import RolloutChunk, parse_chunk, read_resolved
 
 __all__ = [
     "CHUNK",
@@ -108,7 +108,7 @@ def read_facts(
         stat = os.stat(path)
     except OSError as exc:
         raise Internal(f"failed to stat rollout {path}: {exc}") from None
-    chunk = resolve_forks(Path(path), read_rollout(Path(path)), find_path)
+    chunk = read_resolved(Path(path), find_path)
     summary = ThreadSummary(thread_id)
     texts: list[str] = []
     fold_chunk(summary, chunk, texts)
