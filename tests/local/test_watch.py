@@ -22,14 +22,14 @@ from ._util import append_bytes, make_thread
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
 
 
-def _watcher() -> Watcher:
-    watcher = open_watcher()
+def _watcher(tmp_path: Path) -> Watcher:
+    watcher = open_watcher(str(tmp_path))
     assert watcher is not None
     return watcher
 
 
 def test_watcher_reports_entries_and_writes(tmp_path: Path) -> None:
-    watcher = _watcher()
+    watcher = _watcher(tmp_path)
     try:
         assert watcher.watch(str(tmp_path))
         changes = watcher.changes()
@@ -59,7 +59,7 @@ def test_watcher_reports_entries_and_writes(tmp_path: Path) -> None:
 
 def test_watcher_says_when_its_queue_overflowed(tmp_path: Path) -> None:
     limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
-    watcher = _watcher()
+    watcher = _watcher(tmp_path)
     try:
         assert watcher.watch(str(tmp_path))
         for n in range(limit + 10):
@@ -71,8 +71,19 @@ def test_watcher_says_when_its_queue_overflowed(tmp_path: Path) -> None:
         watcher.close()
 
 
+def test_no_watcher_where_other_machines_change_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert watch_module.file_system_type(str(tmp_path)) is not None
+    for kind in ("nfs4", "cifs", "fuse.sshfs"):
+        monkeypatch.setattr(watch_module, "file_system_type", lambda path, kind=kind: kind)
+        assert open_watcher(str(tmp_path)) is None
+    monkeypatch.setattr(watch_module, "file_system_type", lambda path: "ext4")
+    local = open_watcher(str(tmp_path))
+    assert local is not None
+    local.close()
+
+
 def test_watcher_of_another_process_is_not_used(tmp_path: Path) -> None:
-    watcher = _watcher()
+    watcher = _watcher(tmp_path)
     try:
         assert watcher.healthy
         pid = os.fork()

@@ -154,7 +154,7 @@ class Scanner:
     def _watcher(self) -> Watcher | None:
         if self._watch is None and not self._watch_tried:
             self._watch_tried = True
-            self._watch = open_watcher()
+            self._watch = open_watcher(str(self.layout.home))
         return self._watch if self._watch is not None and self._watch.healthy else None
 
     def _walk(self, start: str | None, *, watch: bool) -> list[str]:

@@ -13,15 +13,16 @@ it, cheaply.)
 
 What the kernel does not report, and what then happens:
 
-* changes made through another machine (a home on a network file system): not reported; the
-  scanner's per-query checks of the rows a page returns, and its round-robin sweep, still run
-  until a whole sweep has passed since the watches were set (appends made while no store
-  watched), and always for rollouts outside the home;
+* changes made by another machine or behind the kernel's back (a home on a network or FUSE file
+  system): not reported, so no watcher is used there (:func:`open_watcher`); and until a whole
+  sweep has passed since the watches were set (appends made while no store watched) the
+  scanner's round-robin sweep and its check of the rows a page returns still run, the latter
+  always for rollouts outside the watched tree;
 * a full queue (``IN_Q_OVERFLOW``): :meth:`Watcher.changes` returns None and the scanner looks at
   everything again, stat by stat, and sweeps anew;
-* no inotify (another system, ``THREADSTORE_NO_WATCH=1``, the instance or watch limits of the
-  user reached): :func:`open_watcher` returns None, or :attr:`Watcher.healthy` turns false, and
-  the scanner stats every directory on every query instead.
+* no inotify (another system, a network file system, ``THREADSTORE_NO_WATCH=1``, the instance
+  or watch limits of the user reached): :func:`open_watcher` returns None, or
+  :attr:`Watcher.healthy` turns false, and the scanner stats every directory on every query.
 
 A watcher belongs to the process that opened it (a forked child would share its queue and
 steal its events): in another process it reports itself unhealthy.
@@ -185,9 +186,39 @@ class Watcher:
                 os.close(fd)
 
 
-def open_watcher() -> Watcher | None:
-    """A watcher, or None where inotify is not available (or ``THREADSTORE_NO_WATCH`` is set)."""
+#: File systems whose changes may come from elsewhere than this kernel (other machines, a FUSE
+#: daemon's backend): inotify would not report those.
+_REMOTE_FILE_SYSTEMS: Final = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "ncpfs", "beegfs"}
+)
+
+
+def file_system_type(path: str) -> str | None:
+    """The type of the file system ``path`` lies on (``/proc/mounts``; None when unknown)."""
+    path = os.path.realpath(path)
+    best, kind = "", None
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                point = fields[1].replace("\\040", " ")
+                inside = path == point or path.startswith(point.rstrip("/") + "/")
+                if inside and len(point) >= len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        return None
+    return kind
+
+
+def open_watcher(home: str) -> Watcher | None:
+    """A watcher for the home at ``home``, or None where inotify is not available, would not
+    see every change (a network or FUSE file system), or ``THREADSTORE_NO_WATCH`` is set."""
     if not sys.platform.startswith("linux") or os.environ.get("THREADSTORE_NO_WATCH"):
+        return None
+    kind = file_system_type(home)
+    if kind is None or kind in _REMOTE_FILE_SYSTEMS or kind.startswith("fuse"):
         return None
     try:
         try:
