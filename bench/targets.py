@@ -112,7 +112,9 @@ def _cold_codex(r: _Rows) -> Bar:
 def _full_index(r: _Rows) -> Bar:
     row = r.largest("cold.", ".full_index")
     _at_least(row, 20_000)
-    return Bar("full index of a 20,000-thread home under 2 s", f"{row.ours:.1f} s", row.ours < 2)
+    complete = r.by_key.get(row.key.replace(".full_index", ".complete"))
+    also = f" (trigram index built at {complete.ours:.1f} s)" if complete is not None else ""
+    return Bar("full index of a 20,000-thread home under 2 s", f"{row.ours:.1f} s{also}", row.ours < 2)
 
 
 def _read(key: str, what: str) -> Callable[[_Rows], Bar]:

@@ -261,8 +261,12 @@ def cold_home(ctx: Context) -> None:
         ours["first_page_ms"],
         codex=codex.get("first_ms"),
     )
+    ctx.add(f"cold.{count}.during", f"  a page while that home is being indexed ({n})", "ms", ours["during_ms"])
     ctx.add(f"cold.{count}.warm", f"warm page on that home ({n})", "ms", ours["warm_ms"], codex=codex.get("warm_ms"))
     ctx.add(f"cold.{count}.full_index", f"full index of that home ({n})", "s", ours["full_index_s"])
+    ctx.add(f"cold.{count}.complete", "  with its trigram index built", "s", ours["complete_index_s"])
+    if ours.get("workers_peak_rss_mb"):
+        ctx.memory.setdefault(f"cold home {count:,} (index workers)", {})["ours"] = ours["workers_peak_rss_mb"]
     ctx.add(f"cold.{count}.rebuild", f"reindex() of that home ({n})", "s", ours["rebuild_s"])
     ctx.series["cold"] = {"count": count, "ours": ours, "codex": codex}
 

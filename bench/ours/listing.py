@@ -45,6 +45,7 @@ async def prepare_home(home: Path, count: int, *, heavy: bool, index: bool) -> d
         store = LocalThreadStore(home)
         try:
             await store.list_threads(ListThreadsParams(page_size=PAGE))
+            await _indexed(store)
         finally:
             await store.close()
         metrics["index_s"] = time.perf_counter() - started
@@ -82,8 +83,10 @@ async def list_pages(home: Path, *, deep: bool, runs: int = 30) -> dict[str, Any
     return metrics
 
 
-async def _cold_first_page(home: Path) -> tuple[float, float]:
-    """Open a never-indexed home and list its first page; (first page s, then a warm page s)."""
+async def _cold_first_page(home: Path) -> tuple[float, float, float]:
+    """Open a never-indexed home and list its first page; then a page while the home is still
+    being indexed; then, once it is indexed, warm pages. Seconds: (first page, the page during
+    indexing, median warm page)."""
     shutil.rmtree(index_dir(home), ignore_errors=True)
     started = time.perf_counter()
     store = LocalThreadStore(home)
@@ -91,26 +94,39 @@ async def _cold_first_page(home: Path) -> tuple[float, float]:
         page = await store.list_threads(ListThreadsParams(page_size=PAGE))
         first = time.perf_counter() - started
         assert len(page.items) == PAGE
+        started = time.perf_counter()
+        again = await store.list_threads(ListThreadsParams(page_size=PAGE))
+        during = time.perf_counter() - started
+        assert again.items == page.items
+        await _indexed(store)
 
-        async def again() -> None:
+        async def warm() -> None:
             await store.list_threads(ListThreadsParams(page_size=PAGE))
 
-        warm = await time_async(again, runs=30)
+        warm_s = await time_async(warm, runs=30)
     finally:
         await store.close()
-    return first, warm
+    return first, during, warm_s
 
 
-async def _full_index(home: Path, search_term: str) -> float:
+async def _indexed(store: LocalThreadStore) -> None:
+    """Wait until the store's background indexing (rows, then the trigram index) is over."""
+    await store._catalog.settle()
+
+
+async def _full_index(home: Path, search_term: str) -> tuple[float, float]:
     """Seconds from opening a never-indexed home until a query that needs every thread (a search
-    for a term found in one thread) is answered: the time a full index takes."""
+    for a term found in one thread) is answered, and until the index is complete (its trigram
+    index too: until then searches scan the texts not in it yet)."""
     shutil.rmtree(index_dir(home), ignore_errors=True)
     started = time.perf_counter()
     store = LocalThreadStore(home)
     try:
         found = await store.search_threads(SearchThreadsParams(search_term))
         assert found.items, f"{search_term!r} not found"
-        return time.perf_counter() - started
+        searched = time.perf_counter() - started
+        await _indexed(store)
+        return searched, time.perf_counter() - started
     finally:
         await store.close()
 
@@ -128,18 +144,56 @@ async def _rebuild(home: Path) -> float:
 
 
 async def cold_home(home: Path, *, rare_term: str, runs: int) -> dict[str, Any]:
-    """First page on a home never indexed (``runs`` times, each on a home without our files),
-    a warm page after it, the full index time, and a rebuild."""
-    firsts, warms, fulls = [], [], []
+    """First page on a home never indexed (``runs`` times, each on a home without our files), a
+    page while it is being indexed, warm pages once it is, the full index time, and a rebuild.
+    Peak memory of the worker processes that read rollouts for the index is reported too."""
+    firsts, durings, warms, fulls, completes = [], [], [], [], []
     for _ in range(runs):
-        first, warm = await _cold_first_page(home)
+        first, during, warm = await _cold_first_page(home)
         firsts.append(first)
+        durings.append(during)
         warms.append(warm)
-        fulls.append(await _full_index(home, rare_term))
+        full, complete = await _full_index(home, rare_term)
+        fulls.append(full)
+        completes.append(complete)
     rebuild = await _rebuild(home)
-    return {
-        "first_page_ms": sorted(firsts)[len(firsts) // 2] * 1e3,
-        "warm_ms": sorted(warms)[len(warms) // 2] * 1e3,
-        "full_index_s": sorted(fulls)[len(fulls) // 2],
+    metrics: dict[str, Any] = {
+        "first_page_ms": _median(firsts) * 1e3,
+        "during_ms": _median(durings) * 1e3,
+        "warm_ms": _median(warms) * 1e3,
+        "full_index_s": _median(fulls),
+        "complete_index_s": _median(completes),
         "rebuild_s": rebuild,
     }
+    worker_rss = _worker_peak_rss_mb(home)
+    if worker_rss:
+        metrics["workers_peak_rss_mb"] = worker_rss
+    return metrics
+
+
+def _worker_peak_rss_mb(home: Path) -> float:
+    """Peak memory of one index worker process reading every rollout of ``home`` (its
+    ``VmHWM``; 0 where /proc is not there). The figure a fill's workers each reach."""
+    from threadstore.store.local.scanner import list_rollouts
+    from threadstore.store.local.workers import Job, Worker
+
+    jobs = [
+        Job(path, thread_id, False, None, None)
+        for day in sorted((home / "sessions").glob("*/*/*"))
+        for path, thread_id in (list_rollouts(str(day)) or {}).items()
+    ]
+    worker = Worker("openai")
+    try:
+        for start in range(0, len(jobs), 96):
+            worker.send(start, jobs[start : start + 96])
+            while worker.pending:
+                worker.receive()
+        status = Path(f"/proc/{worker._proc.pid}/status")
+        lines = status.read_text().splitlines() if status.exists() else []
+        return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")), 0.0)
+    finally:
+        worker.close()
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]

@@ -8,7 +8,6 @@ backend sees the request.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -142,13 +141,26 @@ class TokenUsage:
     total_tokens: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies, and this runs for every indexed thread.
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_output_tokens": self.reasoning_output_tokens,
+            "total_tokens": self.total_tokens,
+        }
 
     @classmethod
     def from_json(cls, value: object) -> TokenUsage | None:
         if not isinstance(value, Mapping):
             return None
-        return cls(**{f.name: _int(value.get(f.name)) for f in dataclasses.fields(cls)})
+        return cls(
+            input_tokens=_int(value.get("input_tokens")),
+            cached_input_tokens=_int(value.get("cached_input_tokens")),
+            output_tokens=_int(value.get("output_tokens")),
+            reasoning_output_tokens=_int(value.get("reasoning_output_tokens")),
+            total_tokens=_int(value.get("total_tokens")),
+        )
 
 
 def _int(value: object) -> int:

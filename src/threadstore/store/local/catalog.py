@@ -1,35 +1,35 @@
 """The catalog: the local store's index, kept in step with the rollout files of one home.
 
 The rollout files are the truth; the index (:mod:`.index`) is a cache of what they say, brought
-up to date before every query. Rollouts written by other programs are noticed through
-directory modification times (new, moved and removed files), through a check of every row a
-query returns (appends), and through a small round-robin sweep of the other rows; what this
-process's own writers append is taken from them directly (no file reads). Listing and search
-cost therefore depend on the page size and the number of day directories, not on the number of
-threads.
+up to date before every query. What other programs do is found by the scanner (:mod:`.scanner`:
+directory changes, reported by the kernel where it can or found by modification times, appends,
+renames); what this process's own writers append is taken from them directly (no file reads).
+Directories never indexed, and large amounts of new rollouts, go to the background fill
+(:mod:`.fill`, through :mod:`.background`): a query that needs rollouts it has not reached yet
+waits for them, one whose answer is already decided does not. Listing and search cost
+therefore depend on the page size, not on the number of threads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 from ...errors import Internal, InvalidRequest, ThreadStoreError
 from ...ids import validate_thread_id
 from ...items import Item
-from ...timeutil import utc_now
-from ..patch import ThreadMetadataPatch, apply_patch, reconcile_overrides
-from ..summary import ThreadSummary, search_texts
+from ..patch import ThreadMetadataPatch, reconcile_overrides
+from ..summary import ThreadSummary
 from ..types import StoredThread
+from .background import FillControl
+from .extract import Facts, compose_thread, read_facts
 from .files import stat_or_none
 from .index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption, is_full
-from .layout import Layout, is_compressed, logical_path, thread_id_from_name
+from .layout import Layout, is_compressed, thread_id_from_name
 from .rollout import RolloutChunk, materialize_plain, read_first_line, read_resolved, read_rollout
 from .scanner import ReindexReport, Scanner
 from .writer import LocalWriter
@@ -39,7 +39,7 @@ __all__ = ["Catalog", "ReindexReport"]
 _log: Final = logging.getLogger("threadstore.local")
 
 
-class Catalog:
+class Catalog(FillControl):
     """The index of one home and the work that keeps it true to the files (see the module
     documentation). ``live_writer`` gives this process's live writer of a thread, if any. The
     catalog is the :class:`~.writer.WriterEvents` of the store's writers."""
@@ -64,6 +64,8 @@ class Catalog:
         #: Directory changes made by this process: path -> (mtime before, mtime after).
         self.own_dirs: dict[str, tuple[int, int]] = {}
         self.scanner = Scanner(self)
+        self.fill = None
+        self._texts_checked = False
         #: Set when the store closes: queries are refused, closing writers stay dirty.
         self.stopped = False
 
@@ -141,24 +143,16 @@ class Catalog:
         overrides: bool = True,
     ) -> StoredThread:
         """The StoredThread a rollout describes, with names (and overrides) applied."""
-        mtime = datetime.fromtimestamp(stat.st_mtime, UTC) if stat else utc_now()
-        archived = self.layout.is_archived(path)
-        archived_at = None
-        if archived:
-            archived_at = datetime.fromtimestamp(max(stat.st_ctime, stat.st_mtime), UTC) if stat else mtime
-        entry = self.index.name_entry(thread_id)
-        name = (entry or None) if entry is not None else summary.rollout_name
-        thread = summary.to_thread(
-            thread_id=thread_id,
-            fallback_time=mtime,
-            rollout_path=logical_path(path),
-            archived_at=archived_at,
-            name=name,
+        return compose_thread(
+            thread_id,
+            path,
+            summary,
+            stat,
+            archived=self.layout.is_archived(path),
+            name_entry=self.index.name_entry(thread_id),
+            overrides=self.index.overrides(thread_id) if overrides else None,
             default_provider=self.default_model_provider,
         )
-        if entry is not None and not entry:
-            thread = dataclasses.replace(thread, name=None)
-        return apply_patch(thread, self.index.overrides(thread_id)) if overrides else thread
 
     def index_file(
         self,
@@ -201,33 +195,20 @@ class Catalog:
             and stat.st_size >= row.file_size
             and not is_compressed(path)
         )
-        if incremental:
-            assert row is not None
-            summary = row.summary
-            resolved = read_rollout(path, row.file_size)
-        else:
-            summary = ThreadSummary(thread_id)
-            resolved = self.read_items(path)
+        facts = self.read_facts(path, thread_id, (row.summary, row.file_size) if incremental and row else None)
         if skipped is not None:
-            skipped.append(resolved.skipped)
-        texts: list[str] = []
-        for item, ts in zip(resolved.items, resolved.timestamps, strict=True):
-            summary.add(item, ts)
-            for text in search_texts(item):
-                if text not in texts[-4:]:
-                    texts.append(text)
-        thread = self.compose(thread_id, path, summary, stat)
+            skipped.append(facts.skipped)
+        thread = self.compose(thread_id, path, facts.summary, facts.stat)
         with self.index.transaction():
             return self.index.upsert(
                 thread=thread,
                 path=path_str,
                 archived=self.layout.is_archived(path),
-                summary=summary,
-                # A compressed rollout is read whole; its row remembers the compressed size.
-                file_size=stat.st_size if is_compressed(path) else resolved.end_offset,
-                mtime_ns=stat.st_mtime_ns,
-                ino=stat.st_ino,
-                new_texts=texts,
+                summary=facts.summary,
+                file_size=facts.end_offset,
+                mtime_ns=facts.stat.st_mtime_ns,
+                ino=facts.stat.st_ino,
+                new_texts=facts.texts,
                 reset_texts=not incremental,
             )
 
@@ -244,6 +225,13 @@ class Catalog:
             chunk = self.read_items(path)
             summary.add_all(chunk.items, chunk.timestamps)
             return self.compose(thread_id, path, summary, stat_or_none(path))
+
+    def read_facts(self, path: Path, thread_id: str, since: tuple[ThreadSummary, int] | None = None) -> Facts:
+        """:func:`~.extract.read_facts`, fork references resolved through the index."""
+        facts = read_facts(path, thread_id, since, self.find_path)
+        if facts.skipped and since is None:
+            _log.warning("skipped %d unreadable line(s) in %s", facts.skipped, path)
+        return facts
 
     def take_dirty(self) -> None:
         """Move what in-process writers appended into the index (no file reads needed)."""
@@ -294,7 +282,9 @@ class Catalog:
         """Bring the index up to date before a query (``light``: only look for new files).
 
         On a full disk the index cannot take what changed: the query is answered from the index
-        as it is (what other programs changed meanwhile shows once there is space again)."""
+        as it is (what other programs changed meanwhile shows once there is space again).
+        Rollouts handed to the background fill may still be missing afterwards: a query that
+        needs them waits for them (:meth:`settle`)."""
         if self.stopped:
             raise InvalidRequest("the store is closed")
         try:
@@ -306,28 +296,55 @@ class Catalog:
             if not is_corruption(exc):
                 raise
             # The index is only a cache of the files: a corrupt one is thrown away and rebuilt.
+            self.stop_fill()
             self.index.recreate()
-            self.scanner.rebuild()
+            self.scanner.forget_state()
+            self._texts_checked = False
             self.catch_up()
 
     def catch_up(self, light: bool = False) -> None:
+        self.take_fill_results()
+        if not self._texts_checked:
+            # Texts a bulk fill stored without their trigram index, the process ending first.
+            self._texts_checked = True
+            if self.fill is None and self.index.has_pending_texts():
+                self.start_fill([])
         if light:
             self.scanner.scan_dirs()
             return
         self.take_dirty()
-        self.scanner.scan_dirs()
         self.scanner.sync_names()
+        self.scanner.scan_dirs()
         self.scanner.sweep()
 
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
+    async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> ReindexReport:
         """Rebuild the index from the files (``progress(done, total)`` as rollouts are read)."""
-        return self.scanner.rebuild(progress)
+        self.take_dirty()
+        self.stop_fill()
+        self.index.reset()
+        self.scanner.forget_state()
+        self.scanner.sync_names()
+        directories = self.scanner.all_directories()
+        self.fill = None
+        self.start_fill(directories)
+        fill = self.fill
+        assert fill is not None
+        await self.settle(progress=progress)
+        return ReindexReport(threads=fill.threads, skipped_lines=fill.skipped_lines, unreadable_files=fill.unreadable)
 
     def row_for(self, thread_id: str) -> IndexRow | None:
-        """The up-to-date row of a thread (None when no rollout is known)."""
+        """The up-to-date row of a thread (None when no rollout is known). A thread whose
+        rollout the fill has not reached yet is indexed here at once."""
         self.refresh()
         writer = self.live_writer(thread_id)
         row = self.index.get(thread_id)
+        if row is None and writer is None and self.fill is not None:
+            path = self.fill.claim(thread_id)
+            if path is not None:
+                try:
+                    row = self.index_file(Path(path), thread_id)
+                except (InvalidRequest, Internal):
+                    row = None
         if writer is not None and not writer.materialized and row is None:
             return None
         if row is None:
@@ -345,12 +362,29 @@ class Catalog:
 
     def page(self, query: PageQuery) -> list[PageRow]:
         """A page query whose rows are true to the files: any returned thread whose file changed
-        since it was indexed is re-indexed, and the query run once more."""
+        since it was indexed is re-indexed, and the query run once more. (Where the scanner's
+        watcher reports writes, a row needs the check only once: see
+        :meth:`~.scanner.Scanner.needs_check`.)"""
         rows = self.index.page(query)
         changed = False
+        trusted = self.scanner.trusted
         for row in rows:
-            changed |= self.check_row(row.thread_id, row.file)
+            if self.scanner.needs_check(row.num, row.path, trusted):
+                changed |= self.check_row(row.thread_id, row.file)
+                self.scanner.checked(row.num)
         return self.index.page(query) if changed else rows
+
+    def check_path(self, path: str) -> None:
+        """Re-index the rollout at ``path`` if it is indexed there and changed."""
+        thread_id = thread_id_from_name(os.path.basename(path))
+        row = self.index.get(thread_id) if thread_id is not None else None
+        if row is not None and row.path == path:
+            self.check_row(row.thread_id, row.file)
+
+    def close(self) -> None:
+        """Stop the background work (the fill, the watcher)."""
+        self.stop_fill()
+        self.scanner.close()
 
     def recompose(self, row: IndexRow) -> StoredThread:
         """The thread of ``row`` composed anew (names and overrides as they are now), and
@@ -369,6 +403,8 @@ class Catalog:
     def forget(self, thread_id: str) -> None:
         """Drop every trace of a deleted thread from the index."""
         self.dirty.pop(thread_id, None)
+        if self.fill is not None:
+            self.fill.take(thread_id)
         with self.index.transaction():
             self.index.forget_thread(thread_id)
 

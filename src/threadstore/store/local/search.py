@@ -37,6 +37,7 @@ def search_threads(catalog: Catalog, params: SearchThreadsParams, where: PageFil
             source_kinds=where.source_kinds,
             source_jsons=where.source_jsons,
             text_fts=fts,
+            pending_term=term if fts is not None else None,
             text_term=term if fts is None else None,
         )
         found = _confirmed_page(catalog, params, term, narrowed, budget=None)

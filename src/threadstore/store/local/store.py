@@ -137,7 +137,7 @@ class LocalThreadStore(LiveWriterStore):
             # Checked under the lock: another process may have created the thread and let it go
             # (its new rollout shows up in the directory scan).
             self._catalog.refresh(light=True)
-            if thread_id in self._catalog.dirty or self._catalog.index.get(thread_id) is not None:
+            if self._catalog.exists(thread_id):
                 raise Conflict(f"thread {thread_id} already exists")
             now = params.created_at or utc_now()
             meta = initial_session_meta(params, format_rfc3339(now))
@@ -213,7 +213,7 @@ class LocalThreadStore(LiveWriterStore):
             raise InvalidRequest("the store is closed")
         try:
             self._pages.reset()
-            return self._catalog.rebuild(progress)
+            return await self._catalog.rebuild(progress)
         except ThreadStoreError:
             raise
         except Exception as exc:
@@ -283,6 +283,7 @@ class LocalThreadStore(LiveWriterStore):
             limit=params.page_size + 1,
             where=where,
         )
+        await self._catalog.settle(query)
         rows = self._catalog.page(query)
         next_cursor = None
         if len(rows) > params.page_size:
@@ -301,6 +302,7 @@ class LocalThreadStore(LiveWriterStore):
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         decode_cursor(params.cursor)
         self._catalog.refresh()
+        await self._catalog.settle(archived=params.archived)
         return search_threads(self._catalog, params, _source_filter(params.allowed_sources))
 
     # -- metadata, archive, delete --------------------------------------------------------------
@@ -332,6 +334,7 @@ class LocalThreadStore(LiveWriterStore):
             await super()._close()
         finally:
             try:
+                self._catalog.close()
                 self._catalog.take_dirty()
             finally:
                 self._catalog.stopped = True

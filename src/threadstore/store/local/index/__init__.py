@@ -1,19 +1,24 @@
 """The local store's SQLite index (see :mod:`.index`)."""
 
-from .index import Index, trigram_query
-from .rows import FileState, IndexRow, PageFilter, PageQuery, PageRow
+from .index import Checkpointer, Index
+from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageFilter, PageQuery, PageRow, row_values
 from .schema import SCHEMA_VERSION, TEXT_SHIFT, is_corruption, is_full
+from .texts import trigram_query
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Checkpointer",
+    "THREAD_COLUMNS",
     "TEXT_SHIFT",
     "FileState",
     "Index",
     "IndexRow",
+    "NewRow",
     "PageFilter",
     "PageQuery",
     "PageRow",
     "is_corruption",
     "is_full",
+    "row_values",
     "trigram_query",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -22,18 +23,33 @@ from ...query import normalize_cwd
 from ...serialize import thread_to_json
 from ...summary import ThreadSummary
 from ...types import StoredThread, source_kind
-from .rows import FileState, IndexRow, PageQuery, PageRow
-from .schema import MAX_TEXT_CHARS, TEXT_SHIFT, connect, delete_database, fold
+from . import texts
+from .rows import THREAD_COLUMNS, FileState, IndexRow, NewRow, PageQuery, PageRow, row_values
+from .schema import connect, delete_database
+from .texts import trigram_query
 
-__all__ = ["Index", "trigram_query"]
+__all__ = ["Checkpointer", "Index", "trigram_query"]
+
+_INSERT_THREAD: Final = (
+    f"INSERT INTO threads (num, thread_id, {', '.join(THREAD_COLUMNS)}, text_count) "
+    f"VALUES ({', '.join('?' * (len(THREAD_COLUMNS) + 3))})"
+)
+_THREAD_JSON: Final = THREAD_COLUMNS.index("thread_json")
+_UPDATE_THREAD: Final = f"UPDATE threads SET {', '.join(c + ' = ?' for c in THREAD_COLUMNS)} WHERE num = ?"
 
 
 class Index:
-    """Access to the index database (one connection, used from the event-loop thread)."""
+    """Access to the index database through one connection, used by one thread at a time (the
+    event loop has one; the background fill opens its own). Write transactions of different
+    connections wait for each other (SQLite's busy timeout); readers never wait (WAL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checkpoints: bool = True) -> None:
+        """Open the index at ``path``. Without ``checkpoints`` this connection never copies the
+        write-ahead log into the database after a commit (a :class:`Checkpointer` does)."""
         self.path = path
         self._conn = connect(path)
+        if not checkpoints:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -42,6 +58,10 @@ class Index:
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database (what readers still need stays)."""
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def recreate(self) -> None:
         """Replace the database with an empty one (the old one is corrupt)."""
@@ -73,8 +93,14 @@ class Index:
             conn.execute("DELETE FROM meta")
             conn.execute("INSERT INTO texts (texts) VALUES ('delete-all')")
             conn.execute("DELETE FROM bodies")
+            conn.execute("DELETE FROM unindexed")
             if not keep_overrides:
                 conn.execute("DELETE FROM overrides")
+
+    def bulk_texts(self, on: bool, merge: bool = True) -> None:
+        """:func:`.texts.bulk_texts`, in a transaction of its own."""
+        with self.transaction() as conn:
+            texts.bulk_texts(conn, on, merge)
 
     # -- meta / dirs -----------------------------------------------------------------------------
 
@@ -125,6 +151,28 @@ class Index:
         """The ``session_index.jsonl`` name of a thread: None = no entry, "" = cleared."""
         row = self._conn.execute("SELECT name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
         return row[0] if row else None
+
+    def names_of(self, thread_ids: Sequence[str] | None) -> dict[str, str]:
+        """The ``session_index.jsonl`` entries of several threads, or of all (None): id → name
+        ("" = cleared)."""
+        return dict(self._in("SELECT thread_id, name FROM names", thread_ids))
+
+    def overrides_of(self, thread_ids: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+        """The stored overrides of several threads, or of all (None), as their JSON (threads
+        without any: absent)."""
+        rows = self._in("SELECT thread_id, patch FROM overrides", thread_ids)
+        return {thread_id: _json.loads(patch) for thread_id, patch in rows}
+
+    def _in(self, select: str, keys: Sequence[str] | None) -> list[Any]:
+        """``select`` restricted to ``thread_id IN keys`` (every row when ``keys`` is None)."""
+        if keys is None:
+            return self._conn.execute(select).fetchall()
+        rows: list[Any] = []
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            sql = f"{select} WHERE thread_id IN ({','.join('?' * len(part))})"
+            rows.extend(self._conn.execute(sql, part).fetchall())
+        return rows
 
     def overrides(self, thread_id: str) -> ThreadMetadataPatch:
         row = self._conn.execute("SELECT patch FROM overrides WHERE thread_id = ?", (thread_id,)).fetchone()
@@ -198,59 +246,23 @@ class Index:
         """Insert or replace one row, add its new message texts to the full-text index, and
         return the row as stored."""
         conn = self._conn
-        visible = 1 if summary.meta_seen and summary.has_user_message else 0
-        thread_json = _json.dumps(thread_to_json(thread))
-        source_json = _json.dumps_str(thread.source)
+        values = row_values(
+            thread, summary, path=path, archived=archived, file_size=file_size, mtime_ns=mtime_ns, ino=ino
+        )
         existing = conn.execute(
             "SELECT num, text_count FROM threads WHERE thread_id = ?", (thread.thread_id,)
         ).fetchone()
-        values = (
-            path,
-            1 if archived else 0,
-            visible,
-            to_ms(thread.created_at),
-            to_ms(thread.updated_at),
-            source_kind(thread.source),
-            source_json,
-            thread.model_provider,
-            normalize_cwd(thread.cwd),
-            thread.preview,
-            thread.first_user_message or "",
-            thread.name,
-            thread_json,
-            _json.dumps(summary.to_state()),
-            file_size,
-            mtime_ns,
-            ino,
-        )
         if existing is None:
-            cursor = conn.execute(
-                "INSERT INTO threads (path, archived, visible, created_ms, updated_ms, source_kind, source_json, "
-                "model_provider, cwd, preview, first_user_message, name, thread_json, summary, file_size, mtime_ns, "
-                "ino, thread_id, text_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                (*values, thread.thread_id),
-            )
-            num = cursor.lastrowid
-            assert num is not None
+            num = self._next_num()
             text_count = 0
+            conn.execute(_INSERT_THREAD, (num, thread.thread_id, *values, 0))
         else:
             num, text_count = existing
             if reset_texts:
-                self._delete_texts(num)
+                texts.delete_texts(self._conn, num)
                 text_count = 0
-            conn.execute(
-                "UPDATE threads SET path = ?, archived = ?, visible = ?, created_ms = ?, updated_ms = ?, source_kind = ?, "
-                "source_json = ?, model_provider = ?, cwd = ?, preview = ?, first_user_message = ?, name = ?, "
-                "thread_json = ?, summary = ?, file_size = ?, mtime_ns = ?, ino = ? WHERE num = ?",
-                (*values, num),
-            )
-        added = 0
-        for text in new_texts:
-            body = text[:MAX_TEXT_CHARS]
-            text_id = (num << TEXT_SHIFT) | (text_count + added)
-            conn.execute("INSERT INTO bodies (id, body) VALUES (?, ?)", (text_id, body))
-            conn.execute("INSERT INTO texts (rowid, folded) VALUES (?, ?)", (text_id, fold(body)))
-            added += 1
+            conn.execute(_UPDATE_THREAD, (*values, num))
+        added = texts.add_texts(self._conn, num, text_count, new_texts)
         if added:
             conn.execute("UPDATE threads SET text_count = ? WHERE num = ?", (text_count + added, num))
         return IndexRow(
@@ -263,8 +275,41 @@ class Index:
             mtime_ns=mtime_ns,
             ino=ino,
             text_count=text_count + added,
-            thread_json=thread_json,
+            thread_json=values[_THREAD_JSON],
         )
+
+    def insert_new(self, rows: Sequence[NewRow], *, defer_texts: bool = False) -> set[str]:
+        """Add the rows of threads the index does not have yet, with their texts, in one go (in
+        the caller's transaction); with ``defer_texts`` the texts are stored but left out of the
+        trigram index until :meth:`index_pending_texts`. Returns the ids of ``rows`` that were
+        already indexed (or came twice): those rows are left as they are."""
+        conn = self._conn
+        present = {t for (t,) in self._in("SELECT thread_id FROM threads", [r.thread_id for r in rows])}
+        skipped = set(present)
+        num = self._next_num() - 1
+        threads: list[tuple[Any, ...]] = []
+        new_texts: list[tuple[int, list[str]]] = []
+        for row in rows:
+            if row.thread_id in present:
+                skipped.add(row.thread_id)
+                continue
+            present.add(row.thread_id)
+            num += 1
+            threads.append((num, row.thread_id, *row.values, len(row.texts)))
+            new_texts.append((num, row.texts))
+        conn.executemany(_INSERT_THREAD, threads)
+        texts.store_texts(conn, new_texts, defer=defer_texts)
+        return skipped
+
+    def has_pending_texts(self) -> bool:
+        return texts.has_pending_texts(self._conn)
+
+    def index_pending_texts(self, threads: int) -> bool:
+        """:func:`.texts.index_pending_texts` (in the caller's transaction)."""
+        return texts.index_pending_texts(self._conn, threads)
+
+    def _next_num(self) -> int:
+        return int(self._conn.execute("SELECT coalesce(max(num), 0) + 1 FROM threads").fetchone()[0])
 
     def update_thread_json(self, thread: StoredThread) -> None:
         """Refresh the cached thread (name and override changes) without touching the summary."""
@@ -286,20 +331,10 @@ class Index:
             ),
         )
 
-    def _delete_texts(self, num: int) -> None:
-        span = (num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT)
-        # An external-content index forgets a text when told the values it indexed.
-        self._conn.execute(
-            "INSERT INTO texts (texts, rowid, folded) SELECT 'delete', id, ts_fold(body) FROM bodies "
-            "WHERE id >= ? AND id < ?",
-            span,
-        )
-        self._conn.execute("DELETE FROM bodies WHERE id >= ? AND id < ?", span)
-
     def delete(self, thread_id: str) -> None:
         row = self._conn.execute("SELECT num FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
         if row is not None:
-            self._delete_texts(row[0])
+            texts.delete_texts(self._conn, row[0])
             self._conn.execute("DELETE FROM threads WHERE num = ?", (row[0],))
 
     def forget_thread(self, thread_id: str) -> None:
@@ -316,32 +351,42 @@ class Index:
         return [PageRow(*row) for row in self._conn.execute(sql, args).fetchall()]
 
     def matches_at_least(self, fts_query: str, count: int) -> bool:
-        """Whether at least ``count`` stored texts match ``fts_query`` (stops counting there)."""
-        row = self._conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM texts WHERE texts MATCH ? LIMIT ?)", (fts_query, count)
-        ).fetchone()
-        return bool(row[0] >= count)
+        return texts.matches_at_least(self._conn, fts_query, count)
 
     def first_text(self, num: int, term: str) -> str | None:
-        """The first stored text of thread ``num`` that contains ``term`` (case-insensitive).
-
-        A rowid-range scan of that thread's texts: cheap, unlike a MATCH restricted to the
-        range, which would evaluate the term's whole posting list once per thread."""
-        lo, hi = num << TEXT_SHIFT, (num + 1) << TEXT_SHIFT
-        row = self._conn.execute(
-            "SELECT body FROM bodies WHERE id >= ? AND id < ? AND ts_contains(body, ?) ORDER BY id LIMIT 1",
-            (lo, hi, term),
-        ).fetchone()
-        return row[0] if row else None
+        return texts.first_text(self._conn, num, term)
 
 
-def trigram_query(term: str) -> str | None:
-    """An FTS5 query matching texts whose folded form holds every trigram of the folded
-    ``term`` (None when that is shorter than three characters, or holds a NUL: such terms are
-    looked for by scanning the texts). The index keeps no positions (``detail=none``, a third of
-    the size), so callers confirm each candidate with a substring test."""
-    term = fold(term)
-    if len(term) < 3 or "\x00" in term:  # no trigram, or none the full-text syntax can carry
-        return None
-    grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
-    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+class Checkpointer:
+    """A thread that copies the write-ahead log into the database when poked, through its own
+    connection, so that a writer committing many transactions never waits for that copy and
+    its ``fsync`` (which SQLite otherwise does in the committing thread every thousand pages).
+    :meth:`close` does a last copy and ends the thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._index = Index(path, checkpoints=False)
+        self._poked = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="threadstore-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._poked.wait()
+                self._poked.clear()
+                if self._closing:
+                    return
+                with contextlib.suppress(sqlite3.Error):
+                    self._index.checkpoint()
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._index.close()
+
+    def close(self) -> None:
+        self._closing = True
+        self._poked.set()
+        self._thread.join()

@@ -8,13 +8,85 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .... import _json
-from ...query import Cursor
-from ...serialize import thread_from_json
+from ....timeutil import to_ms
+from ...query import Cursor, normalize_cwd
+from ...serialize import thread_from_json, thread_to_json
 from ...summary import ThreadSummary
-from ...types import StoredThread
+from ...types import StoredThread, source_kind
 from .schema import TEXT_SHIFT
 
-__all__ = ["FileState", "IndexRow", "PageFilter", "PageQuery", "PageRow"]
+__all__ = ["THREAD_COLUMNS", "FileState", "IndexRow", "NewRow", "PageFilter", "PageQuery", "PageRow", "row_values"]
+
+#: The columns of a thread's row that describe it (``num``, ``thread_id`` and ``text_count``
+#: aside), in the order of :func:`row_values`.
+THREAD_COLUMNS: tuple[str, ...] = (
+    "path",
+    "archived",
+    "visible",
+    "created_ms",
+    "updated_ms",
+    "source_kind",
+    "source_json",
+    "model_provider",
+    "cwd",
+    "preview",
+    "first_user_message",
+    "name",
+    "thread_json",
+    "summary",
+    "file_size",
+    "mtime_ns",
+    "ino",
+)
+_THREAD_JSON = THREAD_COLUMNS.index("thread_json")
+_SUMMARY = THREAD_COLUMNS.index("summary")
+
+
+def row_values(
+    thread: StoredThread, summary: ThreadSummary, *, path: str, archived: bool, file_size: int, mtime_ns: int, ino: int
+) -> tuple[Any, ...]:
+    """The values of :data:`THREAD_COLUMNS` for a thread (a plain tuple: it crosses processes).
+    A thread is visible in listings once its rollout has its metadata and a user message."""
+    return (
+        path,
+        1 if archived else 0,
+        1 if summary.meta_seen and summary.has_user_message else 0,
+        to_ms(thread.created_at),
+        to_ms(thread.updated_at),
+        source_kind(thread.source),
+        _json.dumps_str(thread.source),
+        thread.model_provider,
+        normalize_cwd(thread.cwd),
+        thread.preview,
+        thread.first_user_message or "",
+        thread.name,
+        _json.dumps(thread_to_json(thread)),
+        _json.dumps(summary.to_state()),
+        file_size,
+        mtime_ns,
+        ino,
+    )
+
+
+class NewRow(NamedTuple):
+    """A rollout ready to be added to the index: its columns (:func:`row_values`), the message
+    texts to index, and how many unreadable lines its file had."""
+
+    thread_id: str
+    values: tuple[Any, ...]
+    texts: list[str]
+    skipped: int = 0
+
+    @property
+    def path(self) -> str:
+        return str(self.values[0])
+
+    @property
+    def thread_json(self) -> bytes:
+        return bytes(self.values[_THREAD_JSON])
+
+    def summary(self) -> ThreadSummary:
+        return ThreadSummary.from_state(_json.loads(self.values[_SUMMARY]))
 
 
 class FileState(NamedTuple):
@@ -53,7 +125,8 @@ class PageFilter:
     ``source_kinds`` / ``source_jsons``: the source's kind is one of the kinds, or the whole
     source (as JSON) is one of the objects. ``title_term``: the name, preview or first message
     contains it (case-folded). ``text_fts``: one of the thread's texts matches this full-text
-    query; ``text_term``: one of them contains this term (a scan, for terms too short to index).
+    query — or, for texts not in the trigram index yet, contains ``pending_term``; ``text_term``:
+    one of them contains this term (a scan, for terms too short to index).
     """
 
     source_kinds: tuple[str, ...] = ()
@@ -62,6 +135,7 @@ class PageFilter:
     cwds: tuple[str, ...] = ()
     title_term: str | None = None
     text_fts: str | None = None
+    pending_term: str | None = None
     text_term: str | None = None
 
     def sql(self) -> tuple[list[str], list[Any]]:
@@ -86,8 +160,16 @@ class PageFilter:
             clauses.append("(ts_contains(name, ?) OR ts_contains(preview, ?) OR ts_contains(first_user_message, ?))")
             args.extend([self.title_term] * 3)
         if self.text_fts is not None:
-            clauses.append(f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)")
+            clause = f"num IN (SELECT rowid >> {TEXT_SHIFT} FROM texts WHERE texts MATCH ?)"
             args.append(self.text_fts)
+            if self.pending_term is not None:
+                clause = (
+                    f"({clause} OR num IN (SELECT u.num FROM unindexed u JOIN bodies b "
+                    f"ON b.id >= u.num << {TEXT_SHIFT} AND b.id < (u.num + 1) << {TEXT_SHIFT} "
+                    "WHERE ts_contains(b.body, ?)))"
+                )
+                args.append(self.pending_term)
+            clauses.append(clause)
         if self.text_term is not None:
             clauses.append(f"num IN (SELECT id >> {TEXT_SHIFT} FROM bodies WHERE ts_contains(body, ?))")
             args.append(self.text_term)
@@ -117,8 +199,9 @@ class PageQuery:
                 clauses.append(f"{column} {op} ?")
                 args.append(self.after.ts_ms)
             else:
-                clauses.append(f"({column} {op} ? OR ({column} = ? AND thread_id {op} ?))")
-                args.extend([self.after.ts_ms, self.after.ts_ms, self.after.thread_id])
+                # A row value: SQLite seeks the index to the position instead of scanning to it.
+                clauses.append(f"({column}, thread_id) {op} (?, ?)")
+                args.extend([self.after.ts_ms, self.after.thread_id])
         order = "DESC" if self.descending else "ASC"
         sql = (
             f"SELECT num, thread_id, path, file_size, mtime_ns, ino, thread_json, {column} FROM threads "

@@ -27,7 +27,7 @@ __all__ = [
     "is_full",
 ]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 
 _OPEN_TIMEOUT: Final = 30.0
@@ -90,10 +90,13 @@ CREATE VIEW IF NOT EXISTS folded_bodies AS SELECT id, ts_fold(body) AS folded FR
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5 (
     folded, content = 'folded_bodies', content_rowid = 'id', tokenize = 'trigram', detail = none, columnsize = 0
 );
+CREATE TABLE IF NOT EXISTS unindexed (num INTEGER PRIMARY KEY);
 """
 """Message texts: ``bodies`` holds each text as written (for snippets), ``texts`` a trigram index
 of its case-folded form (``bodies.id`` = thread num << TEXT_SHIFT | sequence), so that a search
-folds case the Unicode way (``"SS"`` finds ``"Großstraße"``) without storing the text twice."""
+folds case the Unicode way (``"SS"`` finds ``"Großstraße"``) without storing the text twice.
+``unindexed`` lists the threads whose texts are stored but not in the trigram index yet (a bulk
+fill adds them later, in large transactions): searches scan those texts instead."""
 
 
 def fold(text: str) -> str:
@@ -131,6 +134,9 @@ def connect(path: Path, script: str = SCHEMA, version: int = SCHEMA_VERSION) -> 
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             conn.execute("PRAGMA busy_timeout=10000")
+            # Rows carry a few KB of cached thread: larger pages than the default 4 KB keep them
+            # off overflow pages (takes effect only when the file is created).
+            conn.execute("PRAGMA page_size=8192")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             found = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -141,8 +147,9 @@ def connect(path: Path, script: str = SCHEMA, version: int = SCHEMA_VERSION) -> 
                 continue
             conn.create_function("ts_contains", 2, _contains, deterministic=True)
             conn.create_function("ts_fold", 1, _fold, deterministic=True)
-            conn.executescript(script)
-            conn.execute(f"PRAGMA user_version={version}")
+            if found != version:  # a new database: set its schema up (an existing one has it)
+                conn.executescript(script)
+                conn.execute(f"PRAGMA user_version={version}")
             return conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
