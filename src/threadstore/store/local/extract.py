@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from ...errors import Internal, InvalidRequest
 from ...timeutil import utc_now
+from .. import forks
 from ..patch import ThreadMetadataPatch, apply_patch
 from ..summary import ThreadSummary, search_texts
 from ..types import StoredThread
@@ -67,14 +68,8 @@ class ForkReference(Exception):
 
 
 def is_fork_reference(item: Mapping[str, Any]) -> bool:
-    """Whether a rollout's first item stands for its parent's lines (see :mod:`.rollout`)."""
-    if item.get("type") != "session_meta":
-        return False
-    meta = item.get("payload")
-    if not isinstance(meta, Mapping):
-        return False
-    cut = meta.get("forked_from_ordinal_exclusive")
-    return isinstance(meta.get("forked_from_id"), str) and isinstance(cut, int) and not isinstance(cut, bool)
+    """Whether a rollout's first item stands for its parent's lines (see :mod:`..forks`)."""
+    return forks.fork_reference([item]) is not None
 
 
 def fold_chunk(summary: ThreadSummary, chunk: RolloutChunk, texts: list[str]) -> None:
