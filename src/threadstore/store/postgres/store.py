@@ -21,6 +21,7 @@ import dataclasses
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ... import _json
@@ -61,6 +62,7 @@ from .writer import PostgresWriter, new_thread_meta
 __all__ = ["PostgresThreadStore"]
 
 T = TypeVar("T")
+P = TypeVar("P", TurnPage, ItemPage)
 
 
 class PostgresThreadStore(LiveWriterStore):
@@ -278,23 +280,22 @@ class PostgresThreadStore(LiveWriterStore):
         return await self.db.run(lambda conn: search_page(conn, params))
 
     async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
-        async def work(conn: Connection) -> TurnPage | None:
-            history = await open_history(conn, params.thread_id, params.include_archived)
-            return await history.list_turns(params) if history is not None else None
-
-        page = await self.db.run(work)
-        if page is None:
-            return await (await self._fork_pages(params.thread_id, params.include_archived)).list_turns(params)
-        return page
+        return await self._page(params.thread_id, params.include_archived, lambda h: h.list_turns(params))
 
     async def _list_items(self, params: ListItemsParams) -> ItemPage:
-        async def work(conn: Connection) -> ItemPage | None:
-            history = await open_history(conn, params.thread_id, params.include_archived)
-            return await history.list_items(params) if history is not None else None
+        return await self._page(params.thread_id, params.include_archived, lambda h: h.list_items(params))
+
+    async def _page(self, thread_id: str, include_archived: bool, take: Callable[[PagedHistory], Awaitable[P]]) -> P:
+        """One page taken from the thread's turn index (or, for a fork by reference, from the
+        history it stands for)."""
+
+        async def work(conn: Connection) -> P | None:
+            history = await open_history(conn, thread_id, include_archived)
+            return await take(history) if history is not None else None
 
         page = await self.db.run(work)
         if page is None:
-            return await (await self._fork_pages(params.thread_id, params.include_archived)).list_items(params)
+            return await take(await self._fork_pages(thread_id, include_archived))
         return page
 
     async def _fork_pages(self, thread_id: str, include_archived: bool) -> PagedHistory:
