@@ -33,6 +33,13 @@ if TYPE_CHECKING:
     from .remote import RemoteThreadStore
     from .runtime import Event, Thread, ThreadConfig, ThreadManager
     from .store.base import ThreadStore
+    from .store.listing import (
+        ListThreadsParams,
+        SearchThreadsParams,
+        StoredThreadSearchResult,
+        ThreadPage,
+        ThreadSearchPage,
+    )
     from .store.local import LocalThreadStore
     from .store.memory import InMemoryThreadStore
     from .store.paging import (
@@ -50,23 +57,19 @@ if TYPE_CHECKING:
         AppendThreadItemsParams,
         CreateThreadParams,
         GitInfo,
-        ListThreadsParams,
         LoadThreadHistoryParams,
         ReadThreadByRolloutPathParams,
         ReadThreadParams,
         ResumeThreadParams,
-        SearchThreadsParams,
         StoredThread,
         StoredThreadHistory,
-        StoredThreadSearchResult,
-        ThreadPage,
-        ThreadSearchPage,
         TokenUsage,
         UpdateThreadMetadataParams,
     )
 
 _TYPES = ".store.types"
 _PAGING = ".store.paging"
+_LISTING = ".store.listing"
 _LAZY: dict[str, str] = {
     "items": ".items",
     "Item": ".items",
@@ -82,6 +85,10 @@ _LAZY: dict[str, str] = {
     "Thread": ".runtime",
     "ThreadConfig": ".runtime",
     "ThreadManager": ".runtime",
+    **dict.fromkeys(
+        ("ListThreadsParams", "SearchThreadsParams", "StoredThreadSearchResult", "ThreadPage", "ThreadSearchPage"),
+        _LISTING,
+    ),
     **dict.fromkeys(
         (
             "ItemPage",
@@ -99,17 +106,12 @@ _LAZY: dict[str, str] = {
             "AppendThreadItemsParams",
             "CreateThreadParams",
             "GitInfo",
-            "ListThreadsParams",
             "LoadThreadHistoryParams",
             "ReadThreadByRolloutPathParams",
             "ReadThreadParams",
             "ResumeThreadParams",
-            "SearchThreadsParams",
             "StoredThread",
             "StoredThreadHistory",
-            "StoredThreadSearchResult",
-            "ThreadPage",
-            "ThreadSearchPage",
             "TokenUsage",
             "UpdateThreadMetadataParams",
         ),

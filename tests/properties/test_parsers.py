@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from threadstore.errors import InvalidRequest, ThreadStoreError
 from threadstore.ids import validate_thread_id
 from threadstore.items import validate_items
+from threadstore.store.listing import ListThreadsParams, SearchThreadsParams
 from threadstore.store.local.rollout import parse_chunk
 from threadstore.store.patch import ThreadMetadataPatch
 from threadstore.store.query import decode_cursor, encode_cursor, snippet
-from threadstore.store.types import AppendThreadItemsParams, ListThreadsParams, SearchThreadsParams
+from threadstore.store.types import AppendThreadItemsParams
 from threadstore.timeutil import parse_timestamp
 from threadstore.wire import convert
 from threadstore.wire._proto import thread_store_pb2 as pb

@@ -25,14 +25,9 @@ from threadstore.runtime import (
     ThreadRuntimeError,
 )
 from threadstore.runtime.models.base import ModelEvent
+from threadstore.store.listing import ListThreadsParams
 from threadstore.store.patch import ThreadMetadataPatch
-from threadstore.store.types import (
-    AppendThreadItemsParams,
-    CreateThreadParams,
-    ListThreadsParams,
-    ReadThreadParams,
-    ResumeThreadParams,
-)
+from threadstore.store.types import AppendThreadItemsParams, CreateThreadParams, ReadThreadParams, ResumeThreadParams
 
 from .conftest import StoreFactory
 from .support import ScriptedStore, collect_until, kinds, read_rollout, run_turn

@@ -12,14 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from ..store.types import (
-    MAX_PAGE_SIZE,
-    ListThreadsParams,
-    SearchThreadsParams,
-    SessionSource,
-    SortDirection,
-    ThreadSortKey,
-)
+from ..store.listing import ListThreadsParams, SearchThreadsParams
+from ..store.types import MAX_PAGE_SIZE, SessionSource, SortDirection, ThreadSortKey
 from .context import Reply, RequestContext
 from .errors import RpcError
 from .group import MethodGroup

@@ -16,8 +16,9 @@ import typer
 from .. import _json
 from ..errors import InvalidRequest
 from ..store.base import ThreadStore
-from ..store.types import MAX_PAGE_SIZE, ListThreadsParams, SearchThreadsParams, SessionSource, ThreadPage
-from ..store.types import ThreadSearchPage as SearchPage
+from ..store.listing import ListThreadsParams, SearchThreadsParams, ThreadPage
+from ..store.listing import ThreadSearchPage as SearchPage
+from ..store.types import MAX_PAGE_SIZE, SessionSource
 from .app import app
 from .errors import CliFailure
 from .jsonout import page_to_json, search_page_to_json

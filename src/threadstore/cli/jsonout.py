@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..store.listing import StoredThreadSearchResult, ThreadPage, ThreadSearchPage
 from ..store.serialize import thread_to_json
-from ..store.types import StoredThreadSearchResult, ThreadPage, ThreadSearchPage
 
 __all__ = ["page_to_json", "search_page_to_json", "thread_to_json"]
 

@@ -14,7 +14,8 @@ from typing import Final
 
 from ..ids import is_thread_id
 from ..store.base import ThreadStore
-from ..store.types import MAX_PAGE_SIZE, ListThreadsParams
+from ..store.listing import ListThreadsParams
+from ..store.types import MAX_PAGE_SIZE
 from .errors import CliFailure
 
 __all__ = ["MIN_PREFIX", "resolve_thread_id"]

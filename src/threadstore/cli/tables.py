@@ -19,7 +19,8 @@ from typing import Final
 from rich.console import Console
 from rich.text import Text
 
-from ..store.types import StoredThread, StoredThreadSearchResult, source_kind
+from ..store.listing import StoredThreadSearchResult
+from ..store.types import StoredThread, source_kind
 from ..view import match_spans, relative_time, short_path, thread_title
 
 __all__ = ["TITLE_COMFORT", "TITLE_MIN", "search_table", "thread_table"]

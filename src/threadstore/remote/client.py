@@ -33,19 +33,16 @@ from google.protobuf.message import Message
 from ..errors import Internal, InvalidRequest, ThreadStoreError
 from ..policy import PersistedItems
 from ..store.base import ThreadStore
+from ..store.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from ..store.live import run_detached
 from ..store.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..store.types import (
     CreateThreadParams,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     StoredThread,
     StoredThreadHistory,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 from ..wire import convert

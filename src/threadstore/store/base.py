@@ -62,20 +62,17 @@ from typing import Any, Final, ParamSpec, TypeVar
 from ..errors import Internal, InvalidRequest, ThreadStoreError, Unsupported
 from ..ids import validate_thread_id
 from ..policy import PersistedItems
+from .listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from .types import (
     AppendThreadItemsParams,
     CreateThreadParams,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     StoredThread,
     StoredThreadHistory,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 

@@ -17,6 +17,7 @@ from ..policy import EventPersistenceMode
 from ..timeutil import format_rfc3339, utc_now
 from . import forks
 from .history_pages import PagedHistory
+from .listing import ListThreadsParams, SearchThreadsParams, StoredThreadSearchResult, ThreadPage, ThreadSearchPage
 from .live import LiveWriter, LiveWriterStore, adopt_first_line, initial_session_meta
 from .memory_pages import MemoryTurnIndex
 from .paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
@@ -26,16 +27,11 @@ from .serialize import thread_to_json
 from .summary import ThreadSummary, search_texts
 from .types import (
     CreateThreadParams,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     StoredThread,
     StoredThreadHistory,
-    StoredThreadSearchResult,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 

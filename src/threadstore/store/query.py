@@ -11,7 +11,8 @@ from datetime import datetime
 from ..errors import InvalidRequest
 from ..ids import is_thread_id
 from ..timeutil import format_rfc3339, parse_timestamp, to_ms
-from .types import ListThreadsParams, SessionSource, StoredThread, source_kind
+from .listing import ListThreadsParams
+from .types import SessionSource, StoredThread, source_kind
 
 __all__ = [
     "Cursor",

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..checks import check_idempotency_key, check_instant, check_json, check_search_term, check_text, shown
+from ..checks import check_idempotency_key, check_instant, check_json, check_text, shown
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..items import Item, validate_items
@@ -28,20 +28,15 @@ __all__ = [
     "CreateThreadParams",
     "GitInfo",
     "HistoryMode",
-    "ListThreadsParams",
     "LoadThreadHistoryParams",
     "MemoryMode",
     "ReadThreadByRolloutPathParams",
     "ReadThreadParams",
     "ResumeThreadParams",
-    "SearchThreadsParams",
     "SessionSource",
     "SortDirection",
     "StoredThread",
     "StoredThreadHistory",
-    "StoredThreadSearchResult",
-    "ThreadPage",
-    "ThreadSearchPage",
     "ThreadSortKey",
     "TokenUsage",
     "UpdateThreadMetadataParams",
@@ -90,19 +85,22 @@ def source_kind(source: object) -> str:
     return "unknown"
 
 
-def _check_page_size(page_size: object) -> None:
+def check_page_size(page_size: object) -> None:
+    """``InvalidRequest`` unless ``page_size`` is an integer from 1 to :data:`MAX_PAGE_SIZE`."""
     if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"page_size must be an integer between 1 and {MAX_PAGE_SIZE}, got {page_size!r}")
 
 
-def _check_sort(sort_key: object, sort_direction: object) -> None:
+def check_sort(sort_key: object, sort_direction: object) -> None:
+    """``InvalidRequest`` for an unknown sort key or direction."""
     if sort_key not in ("created_at", "updated_at"):
         raise InvalidRequest(f"unknown sort key: {sort_key!r}")
     if sort_direction not in ("asc", "desc"):
         raise InvalidRequest(f"unknown sort direction: {sort_direction!r}")
 
 
-def _set(obj: object, name: str, value: object) -> None:
+def set_field(obj: object, name: str, value: object) -> None:
+    """Set a field of a frozen dataclass while it checks itself (in ``__post_init__``)."""
     object.__setattr__(obj, name, value)
 
 
@@ -256,13 +254,13 @@ class CreateThreadParams:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
         if self.created_at is not None:
             check_instant(self.created_at, "created_at")
         if self.forked_from_id is not None:
-            _set(self, "forked_from_id", validate_thread_id(self.forked_from_id, "forked_from_id"))
+            set_field(self, "forked_from_id", validate_thread_id(self.forked_from_id, "forked_from_id"))
         if self.parent_thread_id is not None:
-            _set(self, "parent_thread_id", validate_thread_id(self.parent_thread_id, "parent_thread_id"))
+            set_field(self, "parent_thread_id", validate_thread_id(self.parent_thread_id, "parent_thread_id"))
         for name in ("cwd", "model_provider", "originator", "cli_version"):
             check_text(getattr(self, name), name)
         if self.base_instructions is not None:
@@ -279,7 +277,7 @@ class CreateThreadParams:
             if not isinstance(tool, Mapping):
                 raise InvalidRequest("each dynamic tool must be an object")
         check_json([dict(tool) for tool in tools], "dynamic_tools")
-        _set(self, "dynamic_tools", tools)
+        set_field(self, "dynamic_tools", tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,13 +293,13 @@ class ResumeThreadParams:
     event_persistence_mode: EventPersistenceMode = "limited"
 
     def __post_init__(self) -> None:
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
         if self.rollout_path is not None and not isinstance(self.rollout_path, str | Path):
             raise InvalidRequest("rollout_path must be a path")
         if self.rollout_path is not None:
-            _set(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
+            set_field(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
         if self.history is not None:
-            _set(self, "history", validate_items(self.history))
+            set_field(self, "history", validate_items(self.history))
         for name in ("cwd", "model_provider"):
             if getattr(self, name) is not None:
                 check_text(getattr(self, name), name)
@@ -331,12 +329,12 @@ class AppendThreadItemsParams:
     persisted: PersistedItems = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
         checked = validate_items(self.items)
-        _set(self, "items", checked)
+        set_field(self, "items", checked)
         if self.idempotency_key is not None:
             check_idempotency_key(self.idempotency_key)
-        _set(self, "persisted", PersistedItems.of_lines(checked) if self.exact else classify(checked))
+        set_field(self, "persisted", PersistedItems.of_lines(checked) if self.exact else classify(checked))
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +348,7 @@ class LoadThreadHistoryParams:
     resolve_forks: bool = True
 
     def __post_init__(self) -> None:
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +358,7 @@ class ReadThreadParams:
     include_history: bool = False
 
     def __post_init__(self) -> None:
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,87 +370,7 @@ class ReadThreadByRolloutPathParams:
     def __post_init__(self) -> None:
         if not isinstance(self.rollout_path, str | Path) or not str(self.rollout_path):
             raise InvalidRequest("rollout_path must be a non-empty path")
-        _set(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
-
-
-@dataclass(frozen=True, slots=True)
-class ListThreadsParams:
-    """One page of threads.
-
-    ``allowed_sources`` empty means every source; ``model_providers`` None means every provider
-    (an empty list too); ``cwd_filters`` None means every cwd while an empty list matches
-    nothing; ``archived`` lists the archived collection *instead of* the active one;
-    ``search_term`` is a case-insensitive substring of the name, preview or first message.
-    """
-
-    page_size: int = 50
-    cursor: str | None = None
-    sort_key: ThreadSortKey = "created_at"
-    sort_direction: SortDirection = "desc"
-    allowed_sources: Sequence[SessionSource] = ()
-    model_providers: Sequence[str] | None = None
-    cwd_filters: Sequence[str] | None = None
-    archived: bool = False
-    search_term: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_page_size(self.page_size)
-        _check_sort(self.sort_key, self.sort_direction)
-        if self.cursor is not None:
-            check_text(self.cursor, "cursor")
-        _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
-        if self.model_providers is not None:
-            if isinstance(self.model_providers, str):
-                raise InvalidRequest("model_providers must be a list of names")
-            _set(self, "model_providers", tuple(check_text(p, "model provider") for p in self.model_providers))
-        if self.cwd_filters is not None:
-            if isinstance(self.cwd_filters, str):
-                raise InvalidRequest("cwd_filters must be a list of paths")
-            _set(self, "cwd_filters", tuple(check_text(str(p), "cwd filter") for p in self.cwd_filters))
-        if self.search_term is not None:
-            check_search_term(self.search_term)
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadPage:
-    items: list[StoredThread]
-    next_cursor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchThreadsParams:
-    """Full-text search over the threads' messages; results come in listing order."""
-
-    search_term: str
-    page_size: int = 50
-    cursor: str | None = None
-    archived: bool = False
-    sort_key: ThreadSortKey = "created_at"
-    sort_direction: SortDirection = "desc"
-    allowed_sources: Sequence[SessionSource] = ()
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.search_term, str) or not self.search_term.strip():
-            raise InvalidRequest("thread/search requires search_term")
-        check_search_term(self.search_term)
-        _check_page_size(self.page_size)
-        _check_sort(self.sort_key, self.sort_direction)
-        if self.cursor is not None:
-            check_text(self.cursor, "cursor")
-        _set(self, "allowed_sources", tuple(validate_source(s) for s in self.allowed_sources))
-
-
-class StoredThreadSearchResult(NamedTuple):
-    """One search hit: the thread and a snippet of the matching text."""
-
-    thread: StoredThread
-    snippet: str
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadSearchPage:
-    items: list[StoredThreadSearchResult] = field(default_factory=list)
-    next_cursor: str | None = None
+        set_field(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +382,6 @@ class UpdateThreadMetadataParams:
     def __post_init__(self) -> None:
         from .patch import ThreadMetadataPatch
 
-        _set(self, "thread_id", validate_thread_id(self.thread_id))
+        set_field(self, "thread_id", validate_thread_id(self.thread_id))
         if not isinstance(self.patch, ThreadMetadataPatch):
             raise InvalidRequest("patch must be a ThreadMetadataPatch")

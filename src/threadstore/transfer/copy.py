@@ -28,12 +28,12 @@ from typing import Any, Final, Literal
 from ..errors import ThreadNotFound, ThreadStoreError
 from ..items import Item, instructions_text
 from ..store.base import ThreadStore
+from ..store.listing import ListThreadsParams
 from ..store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch, Unset
 from ..store.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
     GitInfo,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
     SessionSource,

@@ -17,15 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from ..errors import InvalidRequest
 from ..ids import validate_thread_id
 from ..store.base import ThreadStore
+from ..store.listing import ListThreadsParams, SearchThreadsParams
 from ..store.patch import ThreadMetadataPatch
-from ..store.types import (
-    ListThreadsParams,
-    ReadThreadParams,
-    SearchThreadsParams,
-    StoredThread,
-    UpdateThreadMetadataParams,
-    source_kind,
-)
+from ..store.types import ReadThreadParams, StoredThread, UpdateThreadMetadataParams, source_kind
 from ..timeutil import format_rfc3339
 from ..view import match_spans, relative_time, short_path, thread_title, transcript, user_turns
 from .security import Guard

@@ -12,16 +12,15 @@ from typing import Any, Final
 
 from .. import _json
 from ..errors import InvalidRequest
+from ..store.listing import ListThreadsParams, SearchThreadsParams
 from ..store.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
     GitInfo,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     UpdateThreadMetadataParams,
 )
 from ..timeutil import format_rfc3339, parse_timestamp

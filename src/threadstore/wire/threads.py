@@ -11,15 +11,8 @@ from typing import Any
 
 from .. import _json
 from ..errors import InvalidRequest
-from ..store.types import (
-    GitInfo,
-    StoredThread,
-    StoredThreadHistory,
-    StoredThreadSearchResult,
-    ThreadPage,
-    ThreadSearchPage,
-    TokenUsage,
-)
+from ..store.listing import StoredThreadSearchResult, ThreadPage, ThreadSearchPage
+from ..store.types import GitInfo, StoredThread, StoredThreadHistory, TokenUsage
 from ._proto import thread_store_pb2 as pb
 from .scalars import (
     MEMORY_TO_WIRE,

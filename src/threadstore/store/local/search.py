@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Final
 
 from ...timeutil import from_ms
+from ..listing import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
 from ..query import Cursor, decode_cursor, encode_cursor, snippet
-from ..types import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
 from .catalog import Catalog
 from .index import PageFilter, PageQuery, PageRow, trigram_query
 

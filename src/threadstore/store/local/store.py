@@ -27,23 +27,20 @@ from ...errors import Conflict, Internal, InvalidRequest, ResourceExhausted, Thr
 from ...ids import validate_thread_id
 from ...items import DEFAULT_MAX_ITEM_BYTES
 from ...timeutil import format_rfc3339, from_ms, utc_now
+from ..listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
 from ..paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from ..query import decode_cursor, encode_cursor, normalize_cwd
 from ..summary import ThreadSummary
 from ..types import (
     CreateThreadParams,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     SessionSource,
     StoredThread,
     StoredThreadHistory,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 from . import moves

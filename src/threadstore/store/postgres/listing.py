@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ...timeutil import from_ms
+from ..listing import ListThreadsParams
 from ..query import decode_cursor, encode_cursor, normalize_cwd
-from ..types import ListThreadsParams, SessionSource
+from ..types import SessionSource
 from .rows import fold, pg_text, source_json
 
 __all__ = ["Page", "like_pattern", "page_query", "source_filter", "where_listing"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
+from ..listing import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
 from ..query import snippet
-from ..types import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
 from .db import Connection
 from .listing import Page, like_pattern, next_cursor, page_query, source_filter
 from .rows import thread_of

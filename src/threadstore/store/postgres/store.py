@@ -30,6 +30,7 @@ from ...items import DEFAULT_MAX_ITEM_BYTES, Item
 from ...timeutil import format_rfc3339, utc_now
 from .. import forks
 from ..history_pages import PagedHistory
+from ..listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from ..live import LiveWriter, LiveWriterStore, initial_session_meta
 from ..memory_pages import MemoryTurnIndex
 from ..paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
@@ -38,15 +39,11 @@ from ..query import decode_cursor
 from ..summary import ThreadSummary
 from ..types import (
     CreateThreadParams,
-    ListThreadsParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
     ResumeThreadParams,
-    SearchThreadsParams,
     StoredThread,
     StoredThreadHistory,
-    ThreadPage,
-    ThreadSearchPage,
     UpdateThreadMetadataParams,
 )
 from . import leases

@@ -11,7 +11,8 @@ import pytest
 
 from ...errors import InvalidRequest, ThreadStoreError
 from ...store.base import ThreadStore
-from ...store.types import ListThreadsParams, ReadThreadParams, SearchThreadsParams
+from ...store.listing import ListThreadsParams, SearchThreadsParams
+from ...store.types import ReadThreadParams
 from ..builders import append, create_params, new_thread, read_items, turn
 
 OUT_OF_RANGE = ("9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00")

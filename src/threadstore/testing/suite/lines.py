@@ -7,13 +7,8 @@ import pytest
 from ...errors import InvalidRequest
 from ...items import session_meta, user_message
 from ...store.base import ThreadStore
-from ...store.types import (
-    ListThreadsParams,
-    LoadThreadHistoryParams,
-    ReadThreadParams,
-    ResumeThreadParams,
-    SearchThreadsParams,
-)
+from ...store.listing import ListThreadsParams, SearchThreadsParams
+from ...store.types import LoadThreadHistoryParams, ReadThreadParams, ResumeThreadParams
 from ...timeutil import parse_timestamp
 from ..builders import append, create_params, new_thread, read_items, turn
 

@@ -6,7 +6,8 @@ import pytest
 
 from ...errors import Internal, InvalidRequest
 from ...store.base import ThreadStore
-from ...store.types import ListThreadsParams, LoadThreadHistoryParams, ReadThreadParams, SearchThreadsParams
+from ...store.listing import ListThreadsParams, SearchThreadsParams
+from ...store.types import LoadThreadHistoryParams, ReadThreadParams
 from ..backend import Backend
 from ..builders import append, create_params, new_thread, read_items, turn
 
