@@ -37,7 +37,7 @@ def with_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-async def chat(store: ThreadStore, texts: Sequence[str], cwd: Path | str = "/work") -> str:
+async def chat(store: ThreadStore, texts: Sequence[str], cwd: Path | str = "/srv/work") -> str:
     """Start a thread on the built-in model, run one turn per text, shut it down; its id."""
     manager = ThreadManager(store)
     thread = await manager.start_thread(ThreadConfig(cwd=str(cwd)))

@@ -57,7 +57,7 @@ def item(n: int, **extra: object) -> dict[str, object]:
 
 async def append_forever(home: Path, tid: str, fsync: bool) -> None:
     store = LocalThreadStore(home, fsync=fsync)
-    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
     await store.append_items(AppendThreadItemsParams(tid, [user_message("kill me")]))
     n = 0
     while True:
@@ -73,7 +73,7 @@ async def race(home: Path, tid: str, start_at: float, count: int) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     try:
         try:
-            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         except Conflict as exc:
             if "already exists" not in str(exc):
                 raise
@@ -124,7 +124,7 @@ async def fill(home: Path, tid: str, limit: int, item_bytes: int) -> None:
 async def fill_new(home: Path, tid: str, limit: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     store = LocalThreadStore(home)
-    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
     _limit(limit)
     await _try_append(store, tid, user_message("first"), "first")
     _limit(resource.RLIM_INFINITY)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BASE = datetime(2026, 6, 1, 3, 0, 0, tzinfo=UTC)
-CWDS = ("/work/alpha", "/work/beta", "/work/gamma")
+CWDS = ("/srv/work/alpha", "/srv/work/beta", "/srv/work/gamma")
 PROVIDERS = ("openai", "local-llm")
 SOURCES: tuple[object, ...] = ("cli", "vscode", {"subagent": "review"})
 

@@ -41,7 +41,7 @@ def numbers(items: list[Item]) -> list[int]:
 async def make_thread(store: ThreadStore, *texts: str, shutdown: bool = True) -> str:
     """A materialized thread with one user message per text."""
     tid = new_thread_id()
-    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
     await store.append_items(AppendThreadItemsParams(tid, [user_message(t) for t in texts or ("hello",)]))
     if shutdown:
         await store.shutdown_thread(tid)

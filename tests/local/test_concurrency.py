@@ -32,7 +32,7 @@ async def test_two_processes_race_for_one_thread(tmp_path: Path, existing: bool)
     tid = new_thread_id()
     if existing:
         store = open_store(home)
-        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         await store.append_items(AppendThreadItemsParams(tid, [user_message("race")]))
         await store.shutdown_thread(tid)
         await store.close()
@@ -49,7 +49,7 @@ async def test_two_processes_race_for_one_thread(tmp_path: Path, existing: bool)
         store = open_store(home)
         try:
             with pytest.raises(Conflict):
-                await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+                await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
             if existing:
                 with pytest.raises(Conflict):
                     await store.resume_thread(ResumeThreadParams(thread_id=tid))
@@ -87,13 +87,13 @@ async def test_second_store_in_one_process_gets_conflict(tmp_path: Path) -> None
     second = open_store(home)
     try:
         tid = new_thread_id()
-        await first.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        await first.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         # Nothing is written yet, and still the id is taken.
         with pytest.raises(Conflict):
-            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         await first.append_items(AppendThreadItemsParams(tid, [user_message("held"), numbered(0)]))
         with pytest.raises(Conflict):
-            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await second.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         with pytest.raises(Conflict):
             await second.resume_thread(ResumeThreadParams(thread_id=tid))
         # The same store refuses a second writer too.
@@ -157,7 +157,7 @@ async def test_create_rechecks_existence_after_taking_the_lock(tmp_path: Path, m
     monkeypatch.setattr(lock_module.ThreadLock, "acquire", staticmethod(acquire_after_the_other_writer))
     try:
         with pytest.raises(Conflict):
-            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         monkeypatch.undo()
         assert raced
         assert len(rollout_files(home)) == 1
@@ -179,7 +179,7 @@ def _run_other_writer(other: LocalThreadStore, tid: str) -> None:
 
     def work() -> None:
         async def run() -> None:
-            await other.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await other.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
             await other.append_items(AppendThreadItemsParams(tid, [user_message("first"), numbered(0)]))
             await other.shutdown_thread(tid)
 

@@ -57,7 +57,7 @@ def running(store: LocalThreadStore) -> bool:
 
 QUERIES: dict[str, ListThreadsParams] = {
     "newest": ListThreadsParams(page_size=50),
-    "newest-cwd": ListThreadsParams(page_size=20, cwd_filters=["/work/beta"]),
+    "newest-cwd": ListThreadsParams(page_size=20, cwd_filters=["/srv/work/beta"]),
     "newest-provider": ListThreadsParams(page_size=20, model_providers=["local-llm"]),
     "newest-source": ListThreadsParams(page_size=20, allowed_sources=["vscode"]),
     "oldest": ListThreadsParams(page_size=30, sort_direction="asc"),

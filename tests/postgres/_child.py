@@ -52,7 +52,7 @@ async def race(dsn: str, tid: str, start_at: float, count: int) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     try:
         try:
-            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+            await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         except Conflict as exc:
             if "already exists" not in str(exc):
                 raise
@@ -73,7 +73,7 @@ async def race(dsn: str, tid: str, start_at: float, count: int) -> None:
 
 async def append_forever(dsn: str, tid: str, lease_ttl: float) -> None:
     store = PostgresThreadStore(dsn, pool_size=2, lease_ttl=lease_ttl, retry_for=60)
-    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+    await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
     await store.append_items(AppendThreadItemsParams(tid, [user_message("kill me")]))
     n = 0
     while True:

@@ -22,7 +22,7 @@ async def test_two_processes_race_for_one_thread(open_pg: StoreFactory, postgres
     tid = new_thread_id()
     store = open_pg()
     if existing:
-        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/work", model_provider="test"))
+        await store.create_thread(CreateThreadParams(thread_id=tid, cwd="/srv/work", model_provider="test"))
         await store.append_items(AppendThreadItemsParams(tid, [user_message("race")]))
         await store.shutdown_thread(tid)
     start_at = time.time() + 1.5

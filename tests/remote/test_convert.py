@@ -42,7 +42,7 @@ def full_thread() -> StoredThread:
         model="gpt-5",
         reasoning_effort="high",
         archived_at=T0.replace(minute=30),
-        cwd="/work",
+        cwd="/srv/work",
         cli_version="0.125.0",
         source={"subagent": {"thread_spawn": {"parent_thread_id": tid, "depth": 2, "agent_role": "r"}}},
         thread_source="user",

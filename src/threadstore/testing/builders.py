@@ -13,10 +13,10 @@ __all__ = ["append", "create_params", "new_thread", "read_items", "turn"]
 
 
 def create_params(thread_id: str | None = None, **overrides: Any) -> CreateThreadParams:
-    """Create parameters of a new thread in ``/work/project`` with provider ``openai``."""
+    """Create parameters of a new thread in ``/srv/project`` with provider ``openai``."""
     fields: dict[str, Any] = {
         "thread_id": thread_id or new_thread_id(),
-        "cwd": "/work/project",
+        "cwd": "/srv/project",
         "model_provider": "openai",
     }
     fields.update(overrides)

@@ -61,7 +61,7 @@ class LifecycleTests:
         history = await read_items(store, params.thread_id)
         assert history[0]["type"] == "session_meta"
         assert history[0]["payload"]["id"] == params.thread_id
-        assert history[0]["payload"]["cwd"] == "/work/project"
+        assert history[0]["payload"]["cwd"] == "/srv/project"
         assert history[1:] == turn("hello")
 
     async def test_persist_materializes_an_empty_thread(self, store: ThreadStore) -> None:

@@ -62,7 +62,7 @@ class LineTests:
         items = await read_items(store, params.thread_id)
         assert items[0]["payload"]["id"] == params.thread_id
         assert items[1] == foreign
-        assert (await store.read_thread(ReadThreadParams(params.thread_id))).cwd == "/work/project"
+        assert (await store.read_thread(ReadThreadParams(params.thread_id))).cwd == "/srv/project"
 
     async def test_a_fork_by_reference_reads_as_its_parent_then_itself(self, store: ThreadStore) -> None:
         parent = await new_thread(store, "the parent's question")
@@ -73,7 +73,7 @@ class LineTests:
         cut = 1 + len(turn("x"))  # the parent's session_meta and first turn
         child = create_params()
         reference = session_meta(
-            child.thread_id, timestamp=T2, cwd="/work/project", forked_from_id=parent, forked_from_ordinal_exclusive=cut
+            child.thread_id, timestamp=T2, cwd="/srv/project", forked_from_id=parent, forked_from_ordinal_exclusive=cut
         )
         await store.create_thread(child)
         await append(store, child.thread_id, [reference, *turn("the fork's own question")])
@@ -99,4 +99,4 @@ class LineTests:
         await append(store, params.thread_id, [user_message("hi")])
         await store.shutdown_thread(params.thread_id)
         items = await read_items(store, params.thread_id)
-        assert items[0]["payload"]["cwd"] == "/work/project"
+        assert items[0]["payload"]["cwd"] == "/srv/project"

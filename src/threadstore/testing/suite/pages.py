@@ -27,7 +27,7 @@ def _explicit(turn_id: str, text: str, *, aborted: bool = False) -> list[Item]:
     )
     return [
         items.task_started(turn_id, started_at=10),
-        items.turn_context(cwd="/work/project", model="m"),
+        items.turn_context(cwd="/srv/project", model="m"),
         *turn(text),
         items.event("agent_reasoning", text=f"thinking about {text}"),
         end,

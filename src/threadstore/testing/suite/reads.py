@@ -45,7 +45,7 @@ class ReadTests:
             store,
             params.thread_id,
             [
-                items.turn_context(cwd="/work/project", model="gpt-test", effort="high"),
+                items.turn_context(cwd="/srv/project", model="gpt-test", effort="high"),
                 *turn("## My request for Codex: fix the bug"),
                 items.token_count(
                     {
@@ -64,7 +64,7 @@ class ReadTests:
         assert thread.thread_id == params.thread_id
         assert thread.preview == "fix the bug"
         assert thread.first_user_message == "fix the bug"
-        assert thread.cwd == "/work/project"
+        assert thread.cwd == "/srv/project"
         assert thread.model_provider == "acme"
         assert thread.model == "gpt-test"
         assert thread.reasoning_effort == "high"
