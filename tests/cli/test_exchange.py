@@ -151,3 +151,16 @@ def test_bad_exports_and_imports_say_why(tmp_path: Path) -> None:
     assert "not a thread export" in reasons[2]
     assert "no such file" in reasons[3]
     assert not list((tmp_path / "target").rglob("rollout-*"))  # nothing half-imported
+
+
+def test_a_one_line_rollout_on_stdin_is_a_rollout_even_when_it_says_format(tmp_path: Path) -> None:
+    thread_id = "01a211bf-0000-7000-8000-000000000001"
+    meta = {"id": thread_id, "timestamp": "2026-01-02T03:04:05.000Z", "cwd": "/srv/p", "format": "markdown"}
+    line = json.dumps({"timestamp": "2026-01-02T03:04:05.000Z", "type": "session_meta", "payload": meta})
+    target = f"local:{tmp_path / 'target'}"
+    code, out, err = invoke(target, "import", "-", "--json", input=line + "\n")
+    assert code == 0, err
+    assert json.loads(out)["copied"] == 1
+    code, out, err = invoke(target, "export", thread_id)
+    assert code == 0, err
+    assert json.loads(out)["payload"]["format"] == "markdown"

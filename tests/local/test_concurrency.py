@@ -233,7 +233,7 @@ async def test_store_objects_share_one_home_for_reads(tmp_path: Path) -> None:
     b = LocalThreadStore(home)
     try:
         assert (await b.list_threads(ListThreadsParams())).items == []
-        tid = await make_thread(a, "shared", shutdown=False)
+        tid = await make_thread(a, "seen by both", shutdown=False)
         assert [t.thread_id for t in (await b.list_threads(ListThreadsParams())).items] == [tid]
         await a.append_items(AppendThreadItemsParams(tid, [numbered(0)]))
         assert numbers(await history(b, tid)) == [0]

@@ -31,6 +31,7 @@ from ..errors import InvalidRequest, ThreadStoreError
 from ..store.base import ThreadStore
 from ..store.types import LoadThreadHistoryParams
 from ..transfer import (
+    RECORD_FORMAT,
     CopyOutcome,
     CopyReport,
     ThreadRecord,
@@ -188,11 +189,12 @@ def _records(path_text: str) -> list[ThreadRecord] | Path:
     """The records of one import argument, or the directory of a Codex home."""
     if path_text == "-":
         data = sys.stdin.buffer.read()
-        if data.lstrip().startswith(b"{") and b'"format"' in data.split(b"\n", 1)[0]:
-            try:
-                return [record_from_json(_json.loads(data))]
-            except ValueError:
-                pass
+        try:
+            whole = _json.loads(data)  # a thread JSON is one object; a rollout of several lines is not JSON
+        except ValueError:
+            whole = None
+        if isinstance(whole, dict) and whole.get("format") == RECORD_FORMAT:
+            return [record_from_json(whole)]
         return [record_from_bytes(data, origin="standard input")]
     path = Path(path_text).expanduser()
     if path.is_dir():

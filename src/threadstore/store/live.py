@@ -37,6 +37,7 @@ __all__ = [
     "LiveWriterStore",
     "adopt_first_line",
     "initial_session_meta",
+    "opens_paginated",
     "run_detached",
 ]
 
@@ -85,7 +86,7 @@ def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
     return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
 
 
-def _opens_paginated(item: Item, thread_id: str) -> bool:
+def opens_paginated(item: Item, thread_id: str) -> bool:
     """Whether ``item`` is a thread's own ``session_meta`` that says its history is paginated."""
     payload = item.get("payload")
     return (
@@ -173,7 +174,7 @@ class LiveWriter(abc.ABC):
         """``items`` as this thread's next lines: in a thread with paginated history, an item
         without an ``ordinal`` takes the next one (as its first field, where Codex puts it)."""
         summary = self.lines_so_far
-        if not self.materialized and items and _opens_paginated(items[0], self.thread_id):
+        if not self.materialized and items and opens_paginated(items[0], self.thread_id):
             next_ordinal = 0  # a new thread's own first line says it is paginated (a fork by reference)
         elif summary is None or summary.history_mode != "paginated":
             return items

@@ -3,8 +3,9 @@ imports (:mod:`.record` says what a thread carries, :mod:`.copy` how it is writt
 
 from __future__ import annotations
 
-from .copy import CopyOutcome, CopyReport, copy_thread, copy_threads, write_record, write_records
+from .copy import CopyOutcome, CopyReport, copy_thread, copy_threads, write_record
 from .record import (
+    RECORD_FORMAT,
     ThreadRecord,
     read_record,
     record_from_bytes,
@@ -15,6 +16,7 @@ from .record import (
 )
 
 __all__ = [
+    "RECORD_FORMAT",
     "CopyOutcome",
     "CopyReport",
     "ThreadRecord",
@@ -27,5 +29,4 @@ __all__ = [
     "record_to_json",
     "rollout_bytes",
     "write_record",
-    "write_records",
 ]

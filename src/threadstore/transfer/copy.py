@@ -50,7 +50,6 @@ __all__ = [
     "create_params",
     "source_thread_ids",
     "write_record",
-    "write_records",
 ]
 
 BATCH_LINES: Final = 256
@@ -161,23 +160,7 @@ async def copy_thread(
         record = await read_record(source, thread_id)
     except ThreadStoreError as exc:
         return CopyOutcome(thread_id, "failed", str(exc))
-    return await write_record(target, record)
-
-
-async def write_records(
-    target: ThreadStore,
-    records: Sequence[ThreadRecord],
-    *,
-    on_outcome: Callable[[CopyOutcome], None] | None = None,
-) -> CopyReport:
-    """Write ``records`` into ``target``, oldest first (see :func:`write_record`)."""
-    outcomes: list[CopyOutcome] = []
-    for record in sorted(records, key=lambda r: (r.thread.created_at, r.thread_id)):
-        outcome = await write_record(target, record)
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
-    return CopyReport(outcomes)
+    return await _write_new(target, record)
 
 
 async def _exists(store: ThreadStore, thread_id: str) -> bool:
@@ -267,14 +250,22 @@ def _metadata_notes(source: StoredThread, copied: StoredThread) -> list[str]:
 async def write_record(target: ThreadStore, record: ThreadRecord) -> CopyOutcome:
     """Write one thread into ``target`` (see the module documentation); never raises a store
     error."""
+    try:
+        if await _exists(target, record.thread_id):
+            return CopyOutcome(record.thread_id, "skipped", "already exists in the target", len(record.lines))
+    except ThreadStoreError as exc:
+        return CopyOutcome(record.thread_id, "failed", f"create: {exc}", len(record.lines))
+    return await _write_new(target, record)
+
+
+async def _write_new(target: ThreadStore, record: ThreadRecord) -> CopyOutcome:
+    """Write a thread the target does not have yet (see :func:`write_record`)."""
     thread_id, lines = record.thread_id, record.lines
 
     def outcome(status: Status, reason: str | None = None, notes: Sequence[str] = ()) -> CopyOutcome:
         return CopyOutcome(thread_id, status, reason, len(lines), list(notes))
 
     try:
-        if await _exists(target, thread_id):
-            return outcome("skipped", "already exists in the target")
         meta = _first_meta(lines, thread_id)
         await target.create_thread(create_params(record.thread, meta or {}))
     except ThreadStoreError as exc:
@@ -303,7 +294,7 @@ async def write_record(target: ThreadStore, record: ThreadRecord) -> CopyOutcome
             )
         if record.thread.archived and not copied.archived:
             await target.archive_thread(thread_id)
-        copied = await target.read_thread(ReadThreadParams(thread_id, include_archived=True))
+            copied = await target.read_thread(ReadThreadParams(thread_id, include_archived=True))
     except ThreadStoreError as exc:
         return outcome("failed", f"metadata: {exc} (the lines were copied)")
     return outcome("copied", notes=[*notes, *_metadata_notes(record.thread, copied)])

@@ -34,7 +34,7 @@ from typing import Any, Final, NamedTuple
 from ...errors import Internal, InvalidRequest
 from ..patch import ThreadMetadataPatch
 from ..summary import ThreadSummary
-from .extract import ForkReference, compose_thread, read_facts
+from .extract import Facts, ForkReference, compose_thread, read_facts
 from .index.rows import NewRow, row_values
 
 __all__ = ["Job", "Pool", "Result", "Worker", "build_row", "fork_row", "recompose", "row_of"]
@@ -92,14 +92,7 @@ def row_of(
     return NewRow(job.thread_id, values, texts, skipped)
 
 
-def build_row(job: Job, default_provider: str) -> Result:
-    """The index row of one rollout (see the module documentation for the other answers)."""
-    try:
-        facts = read_facts(job.path, job.thread_id)
-    except ForkReference:
-        return ("fork", job.path)
-    except (InvalidRequest, Internal):
-        return ("error", job.path)
+def _row_of_facts(job: Job, facts: Facts, default_provider: str) -> NewRow:
     return row_of(
         job,
         facts.summary,
@@ -109,6 +102,17 @@ def build_row(job: Job, default_provider: str) -> Result:
         skipped=facts.skipped,
         default_provider=default_provider,
     )
+
+
+def build_row(job: Job, default_provider: str) -> Result:
+    """The index row of one rollout (see the module documentation for the other answers)."""
+    try:
+        facts = read_facts(job.path, job.thread_id)
+    except ForkReference:
+        return ("fork", job.path)
+    except (InvalidRequest, Internal):
+        return ("error", job.path)
+    return _row_of_facts(job, facts, default_provider)
 
 
 def fork_row(job: Job, find_path: Callable[[str], Path | None], default_provider: str) -> NewRow | None:
@@ -118,15 +122,7 @@ def fork_row(job: Job, find_path: Callable[[str], Path | None], default_provider
         facts = read_facts(job.path, job.thread_id, None, find_path)
     except (ForkReference, InvalidRequest, Internal):
         return None
-    return row_of(
-        job,
-        facts.summary,
-        facts.texts,
-        facts.stat,
-        file_size=facts.end_offset,
-        skipped=facts.skipped,
-        default_provider=default_provider,
-    )
+    return _row_of_facts(job, facts, default_provider)
 
 
 def recompose(row: NewRow, job: Job, default_provider: str) -> NewRow:

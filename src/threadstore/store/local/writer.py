@@ -32,7 +32,7 @@ from ...items import Item
 from ...policy import EventPersistenceMode
 from ...timeutil import format_rfc3339, now_rfc3339, utc_now
 from .. import forks
-from ..live import LiveWriter, adopt_first_line
+from ..live import LiveWriter, adopt_first_line, opens_paginated
 from ..summary import ThreadSummary, search_texts
 from .files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
 from .lock import ThreadLock
@@ -192,19 +192,16 @@ class LocalWriter(LiveWriter):
         lines = super().prepared(items)
         if self._fd is None and lines and self._events is not None:
             first = lines[0]
-            payload = first.get("payload")
             reference = forks.fork_reference([first])
             if (
                 reference is not None
-                and isinstance(payload, dict)
-                and payload.get("id") == self.thread_id
-                and payload.get("history_mode") == "paginated"
-                and "history_base" not in payload
+                and opens_paginated(first, self.thread_id)
+                and "history_base" not in first["payload"]
             ):
                 parent = self._events.find_path(reference[0])
                 base = history_base(parent, *reference) if parent is not None else None
                 if base is not None:
-                    lines = [{**first, "payload": {**payload, "history_base": base}}, *lines[1:]]
+                    lines = [{**first, "payload": {**first["payload"], "history_base": base}}, *lines[1:]]
         return lines
 
     async def write(self, items: list[Item]) -> None:
