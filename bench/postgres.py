@@ -10,7 +10,7 @@ at 10,000 threads (a rare and a common term); reading a 10,000-item thread. The 
 measured on the same machine in the same run (``fsync=True`` for the durable figures).
 
 Threads for the listing and search figures are seeded in bulk: for PostgreSQL with ``COPY`` of
-rows composed by the store's own code (:mod:`threadstore.store.postgres.rows`), for the local
+rows composed by the store's own code (:mod:`threadstore._backends.postgres.rows`), for the local
 store as rollout files that its index picks up, as it would a Codex home. Timings are medians.
 """
 
@@ -40,15 +40,15 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.live import initial_session_meta
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.local.layout import Layout
-from threadstore.store.local.rollout import encode_line
-from threadstore.store.postgres import PostgresThreadStore
-from threadstore.store.postgres.rows import LISTING_COLUMNS, compose, fold, listing_values
-from threadstore.store.postgres.writer import new_thread_meta
-from threadstore.store.summary import ThreadSummary, search_texts
-from threadstore.timeutil import format_rfc3339
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.local.layout import Layout
+from threadstore._backends.local.rollout import encode_line
+from threadstore._backends.postgres import PostgresThreadStore
+from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, listing_values
+from threadstore._backends.postgres.writer import new_thread_meta
+from threadstore._backends.shared.live import initial_session_meta
+from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._time import format_rfc3339
 
 from .measure import time_async
 

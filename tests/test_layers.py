@@ -8,21 +8,60 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "threadstore"
 
-# What each part of the package may import (besides itself). "core" is the top-level modules.
+# The parts of the package, by module prefix (the longest prefix wins); a module under no prefix
+# is "core" (errors, ids, time, checks, JSON: the foundation every part may use).
+PARTS: dict[str, str] = {
+    "threadstore._rollout": "rollout",
+    "threadstore._contract": "contract",
+    "threadstore._backends.shared": "shared",
+    "threadstore._backends.memory": "memory",
+    "threadstore._backends.local": "local",
+    "threadstore._backends.postgres": "postgres",
+    "threadstore._backends.remote": "remote",
+    "threadstore._backends.registry": "registry",
+    "threadstore._backends": "backends",
+    "threadstore._wire": "wire",
+    "threadstore._runtime": "runtime",
+    "threadstore._server": "server",
+    "threadstore._appserver": "appserver",
+    "threadstore._transfer": "transfer",
+    "threadstore._view": "view",
+    "threadstore._ui": "ui",
+    "threadstore._cli": "cli",
+    "threadstore.testing": "testing",
+    "threadstore.integrations": "integrations",
+    "threadstore.items": "api",
+    "threadstore.models": "api",
+    "threadstore.__main__": "api",
+}
+
+_BASE = {"core", "rollout", "contract"}
+_BACKEND = _BASE | {"shared"}
+
+# What each part may import (besides itself). No backend imports another backend; the registry
+# finds backends by name (entry points), never by import.
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
-    "store": {"core"},
-    "wire": {"core", "store"},
-    "remote": {"core", "store", "wire"},
-    "runtime": {"core", "store"},
-    "server": {"core", "store", "wire", "urls"},
-    "urls": {"core", "store", "remote"},
-    "transfer": {"core", "store"},
-    "testing": {"core", "store", "remote", "server", "transfer"},
-    "appserver": {"core", "store", "runtime"},
-    "view": {"core", "store"},
-    "ui": {"core", "store", "runtime", "urls", "view"},
-    "cli": {"core", "store", "wire", "remote", "runtime", "server", "urls", "appserver", "view", "ui", "transfer"},
+    "rollout": {"core"},
+    "contract": {"core", "rollout"},
+    "shared": _BASE,
+    "memory": _BACKEND,
+    "local": _BACKEND,
+    "postgres": _BACKEND,
+    "wire": _BASE,
+    "remote": _BACKEND | {"wire"},
+    "backends": set(),
+    "registry": {"core", "contract"},
+    "runtime": _BASE,
+    "transfer": _BASE,
+    "view": _BASE,
+    "server": _BASE | {"shared", "wire", "registry"},
+    "appserver": _BASE | {"runtime", "view"},
+    "ui": _BASE | {"registry", "view"},
+    "integrations": _BASE | {"registry"},
+    "testing": _BASE | {"registry", "server", "transfer"},
+    "cli": _BASE | {"wire", "registry", "runtime", "server", "appserver", "view", "ui", "transfer", "api"},
+    "api": {"core", "rollout", "runtime", "cli"},
 }
 
 
@@ -34,8 +73,8 @@ def _module_name(path: Path) -> str:
 
 
 def _part(module: str) -> str:
-    pieces = module.split(".")
-    return pieces[1] if len(pieces) > 1 and pieces[1] in ALLOWED else "core"
+    best = max((p for p in PARTS if module == p or module.startswith(p + ".")), key=len, default=None)
+    return PARTS[best] if best is not None else "core"
 
 
 def _imports(path: Path) -> tuple[set[str], set[str]]:

@@ -65,7 +65,7 @@ def test_the_command_without_its_extra_says_what_to_install() -> None:
         "        if name.split('.')[0] in ('typer', 'rich'):\n"
         "            raise ImportError(f'{name} is not installed', name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from threadstore.cli import main\n"
+        "from threadstore._cli import main\n"
         "sys.exit(main(['list']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from threadstore import AppendThreadItemsParams, CreateThreadParams, items, new_thread_id
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ..corpus import message_text
 

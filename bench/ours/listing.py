@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from threadstore import ListThreadsParams, SearchThreadsParams
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ..codex_home import write_home
 from ..measure import time_async
@@ -174,8 +174,8 @@ async def cold_home(home: Path, *, rare_term: str, runs: int) -> dict[str, Any]:
 def _worker_peak_rss_mb(home: Path) -> float:
     """Peak memory of one index worker process reading every rollout of ``home`` (its
     ``VmHWM``; 0 where /proc is not there). The figure a fill's workers each reach."""
-    from threadstore.store.local.scanner import list_rollouts
-    from threadstore.store.local.workers import Job, Worker
+    from threadstore._backends.local.scanner import list_rollouts
+    from threadstore._backends.local.workers import Job, Worker
 
     jobs = [
         Job(path, thread_id, False, None, None)

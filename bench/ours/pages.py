@@ -14,7 +14,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ..measure import time_async
 

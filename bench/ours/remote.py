@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from threadstore import AppendThreadItemsParams, CreateThreadParams, ThreadStore, items, new_thread_id
-from threadstore.remote.client import RemoteThreadStore
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.remote.client import RemoteThreadStore
 
 from ..measure import time_async
 from .appends import MESSAGE
@@ -30,7 +30,7 @@ __all__ = ["remote_writers"]
 @contextmanager
 def _server(home: Path) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "threadstore.server", "--listen", "127.0.0.1:0", "--store", f"local:{home}", "--quiet"],
+        [sys.executable, "-m", "threadstore._server", "--listen", "127.0.0.1:0", "--store", f"local:{home}", "--quiet"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

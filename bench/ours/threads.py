@@ -19,7 +19,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ..corpus import item_pairs, turn
 from ..measure import time_async

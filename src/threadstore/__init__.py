@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
-from .errors import (
+from threadstore._ids import new_thread_id
+from threadstore._version import __version__
+from threadstore.errors import (
     Conflict,
     Internal,
     InvalidRequest,
@@ -25,24 +26,22 @@ from .errors import (
     ThreadStoreError,
     Unsupported,
 )
-from .ids import new_thread_id
 
 if TYPE_CHECKING:
-    from . import items
-    from .items import Item
-    from .remote import RemoteThreadStore
-    from .runtime import Event, Thread, ThreadConfig, ThreadManager
-    from .store.base import ThreadStore
-    from .store.listing import (
+    from threadstore import items
+    from threadstore._backends.local import LocalThreadStore
+    from threadstore._backends.memory import InMemoryThreadStore
+    from threadstore._backends.postgres import PostgresThreadStore
+    from threadstore._backends.remote import RemoteThreadStore
+    from threadstore._contract.base import ThreadStore
+    from threadstore._contract.listing import (
         ListThreadsParams,
         SearchThreadsParams,
         StoredThreadSearchResult,
         ThreadPage,
         ThreadSearchPage,
     )
-    from .store.local import LocalThreadStore
-    from .store.memory import InMemoryThreadStore
-    from .store.paging import (
+    from threadstore._contract.paging import (
         ItemPage,
         ListItemsParams,
         ListTurnsParams,
@@ -51,9 +50,8 @@ if TYPE_CHECKING:
         StoredTurnError,
         TurnPage,
     )
-    from .store.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
-    from .store.postgres import PostgresThreadStore
-    from .store.types import (
+    from threadstore._contract.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
+    from threadstore._contract.types import (
         AppendThreadItemsParams,
         CreateThreadParams,
         GitInfo,
@@ -66,25 +64,27 @@ if TYPE_CHECKING:
         TokenUsage,
         UpdateThreadMetadataParams,
     )
+    from threadstore._runtime import Event, Thread, ThreadConfig, ThreadManager
+    from threadstore.items import Item
 
-_TYPES = ".store.types"
-_PAGING = ".store.paging"
-_LISTING = ".store.listing"
+_TYPES = "threadstore._contract.types"
+_PAGING = "threadstore._contract.paging"
+_LISTING = "threadstore._contract.listing"
 _LAZY: dict[str, str] = {
-    "items": ".items",
-    "Item": ".items",
-    "ThreadStore": ".store.base",
-    "InMemoryThreadStore": ".store.memory",
-    "LocalThreadStore": ".store.local",
-    "PostgresThreadStore": ".store.postgres",
-    "RemoteThreadStore": ".remote",
-    "UNSET": ".store.patch",
-    "GitInfoPatch": ".store.patch",
-    "ThreadMetadataPatch": ".store.patch",
-    "Event": ".runtime",
-    "Thread": ".runtime",
-    "ThreadConfig": ".runtime",
-    "ThreadManager": ".runtime",
+    "items": "threadstore.items",
+    "Item": "threadstore.items",
+    "ThreadStore": "threadstore._contract.base",
+    "InMemoryThreadStore": "threadstore._backends.memory",
+    "LocalThreadStore": "threadstore._backends.local",
+    "PostgresThreadStore": "threadstore._backends.postgres",
+    "RemoteThreadStore": "threadstore._backends.remote",
+    "UNSET": "threadstore._contract.patch",
+    "GitInfoPatch": "threadstore._contract.patch",
+    "ThreadMetadataPatch": "threadstore._contract.patch",
+    "Event": "threadstore._runtime",
+    "Thread": "threadstore._runtime",
+    "ThreadConfig": "threadstore._runtime",
+    "ThreadManager": "threadstore._runtime",
     **dict.fromkeys(
         ("ListThreadsParams", "SearchThreadsParams", "StoredThreadSearchResult", "ThreadPage", "ThreadSearchPage"),
         _LISTING,
@@ -173,7 +173,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
-    loaded = importlib.import_module(module, __name__)
+    loaded = importlib.import_module(module)
     value = loaded if name == "items" else getattr(loaded, name)
     globals()[name] = value
     return value

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from threadstore.appserver import AppServer, QueueTransport
-from threadstore.runtime import ThreadManager
+from threadstore._appserver import AppServer, QueueTransport
+from threadstore._runtime import ThreadManager
 
 Message = dict[str, Any]
 DEFAULT_TIMEOUT = 10.0
@@ -47,12 +47,12 @@ def is_notification(method: str) -> Callable[[Message], bool]:
 
 
 class StdioClient:
-    """``python -m threadstore.cli --store URL app-server`` driven through its pipes."""
+    """``python -m threadstore._cli --store URL app-server`` driven through its pipes."""
 
     def __init__(self, store_url: str, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("THREADSTORE_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "threadstore.cli", "--store", store_url, "app-server", *args],
+            [sys.executable, "-m", "threadstore", "--store", store_url, "app-server", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

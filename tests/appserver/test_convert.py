@@ -9,16 +9,18 @@ from typing import Any
 import pytest
 
 from threadstore import ReadThreadParams
-from threadstore.appserver.convert import (
+from threadstore._appserver.convert import (
     build_turns,
     source_json,
     thread_json,
     token_usage_json,
     user_input_items,
 )
-from threadstore.appserver.errors import INVALID_PARAMS, RpcError
-from threadstore.appserver.framing import DecodeError, Notification, Request, Response, decode, encode
-from threadstore.items import (
+from threadstore._appserver.errors import INVALID_PARAMS, RpcError
+from threadstore._appserver.framing import DecodeError, Notification, Request, Response, decode, encode
+from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.types import GitInfo, StoredThread
+from threadstore._rollout.items import (
     agent_message,
     event,
     task_complete,
@@ -28,8 +30,6 @@ from threadstore.items import (
     user_message,
     user_response_message,
 )
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.types import GitInfo, StoredThread
 
 
 @pytest.mark.parametrize("key", ["A", "B", "C", "D", "E"])

@@ -16,8 +16,8 @@ import pytest
 
 from tests.fixtures import CODEX_HOMES
 from tests.runtime.support import GatedModel
-from threadstore.runtime import ThreadManager
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._runtime import ThreadManager
 
 from .client import InProcessClient
 

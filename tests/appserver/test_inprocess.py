@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from threadstore import ReadThreadParams
-from threadstore.runtime import BuiltinModel, ThreadManager
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._runtime import BuiltinModel, ThreadManager
 
 from .client import InProcessClient
 

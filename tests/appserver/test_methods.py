@@ -15,8 +15,8 @@ import pytest
 
 from tests.runtime.support import GatedModel
 from threadstore import ReadThreadParams, ThreadNotFound
-from threadstore.runtime import BuiltinModel, ThreadManager
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._runtime import BuiltinModel, ThreadManager
 
 from .client import InProcessClient, is_notification
 

@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from threadstore import ReadThreadParams
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from .client import DEFAULT_TIMEOUT
 from .wsclient import WsClient, app_server_process
@@ -131,7 +131,7 @@ def test_bad_listen_and_token_options(tmp_path: Path) -> None:
     import sys
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "threadstore.cli", "--store", f"local:{tmp_path / 'home'}", "app-server"]
+        command = [sys.executable, "-m", "threadstore", "--store", f"local:{tmp_path / 'home'}", "app-server"]
         return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     for args, message in [
@@ -150,8 +150,8 @@ def test_bad_listen_and_token_options(tmp_path: Path) -> None:
 async def test_a_connection_that_leaves_takes_its_subscriptions(tmp_path: Path) -> None:
     """In-process server on an ephemeral port, with a short idle delay: when the only subscriber
     disconnects, the thread is unloaded and the other connections hear ``thread/closed``."""
-    from threadstore.appserver.websocket import WebSocketAppServer
-    from threadstore.runtime import BuiltinModel, ThreadManager
+    from threadstore._appserver.websocket import WebSocketAppServer
+    from threadstore._runtime import BuiltinModel, ThreadManager
 
     async with LocalThreadStore(tmp_path / "home") as store:
         server = WebSocketAppServer(ThreadManager(store, model=BuiltinModel()), "127.0.0.1", 0, idle_unload_delay=0.01)

@@ -107,7 +107,7 @@ def app_server_process(home: Path, *args: str) -> Iterator[tuple[str, subprocess
         [
             sys.executable,
             "-m",
-            "threadstore.cli",
+            "threadstore",
             "--store",
             f"local:{home}",
             "app-server",

@@ -17,7 +17,7 @@ from bench.codex_home import ITEMS_PER_THREAD, thread_ids, write_home
 from bench.ours.threads import search_terms
 
 from threadstore import ListThreadsParams, LoadThreadHistoryParams, SearchThreadsParams
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 
 def _positive(metrics: dict[str, float]) -> None:

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from typer.testing import CliRunner
 
 from threadstore import ThreadConfig, ThreadManager, ThreadStore
-from threadstore.cli import app
-from threadstore.urls import open_store
+from threadstore._backends.registry import open_store
+from threadstore._cli import app
 
 T = TypeVar("T")
 

@@ -111,12 +111,12 @@ def test_chat_with_a_responses_api_server(url: str, monkeypatch: pytest.MonkeyPa
 
 def test_chat_as_a_piped_process(tmp_path: Path) -> None:
     store = f"local:{tmp_path / 'home'}"
-    command = [sys.executable, "-m", "threadstore.cli", "--store", store, "chat"]
+    command = [sys.executable, "-m", "threadstore", "--store", store, "chat"]
     done = subprocess.run(command, input="hi\nthere\n", capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "echo: hi\necho: there\n"
     thread_id = thread_id_of(done.stderr)
-    show = [sys.executable, "-m", "threadstore.cli", "--store", store, "show", thread_id, "--history"]
+    show = [sys.executable, "-m", "threadstore", "--store", store, "show", thread_id, "--history"]
     shown = subprocess.run(show, capture_output=True, text=True, timeout=60, check=True)
     assert "user\n  hi\n" in shown.stdout  # a transcript: each turn under its speaker
     assert "user\n  there\n" in shown.stdout

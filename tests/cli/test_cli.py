@@ -17,8 +17,8 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.cli import app, main
-from threadstore.urls import open_store
+from threadstore._backends.registry import open_store
+from threadstore._cli import app, main
 
 from ..remote.server_process import serve_process
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from threadstore.cli import app
-from threadstore.cli.config import config_path, resolve
-from threadstore.cli.errors import CliFailure
+from threadstore._cli import app
+from threadstore._cli.config import config_path, resolve
+from threadstore._cli.errors import CliFailure
 
 from .helpers import invoke, runner
 

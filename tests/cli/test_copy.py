@@ -21,9 +21,9 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.types import GitInfo, UpdateThreadMetadataParams
-from threadstore.transfer import copy_threads
+from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.types import GitInfo, UpdateThreadMetadataParams
+from threadstore._transfer import copy_threads
 
 from ..remote.server_process import serve_process
 from .helpers import chat, invoke, with_store, without_meta_timestamp

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from threadstore.store.local.layout import thread_id_from_name
+from threadstore._backends.local.layout import thread_id_from_name
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from .helpers import invoke

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from threadstore import __version__
-from threadstore.cli import app, main
+from threadstore._cli import app, main
 
 from .helpers import chat, invoke, runner, with_store
 
@@ -97,7 +97,7 @@ def test_no_inner_wording_in_messages(url: str) -> None:
 
 def test_conflict_exit_code(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from threadstore import Conflict
-    from threadstore.store.local import LocalThreadStore
+    from threadstore._backends.local import LocalThreadStore
 
     tid = with_store(url, lambda s: chat(s, ["hello"]))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from threadstore import AppendThreadItemsParams, CreateThreadParams, ThreadStore, items
-from threadstore.cli.resolve import resolve_thread_id
+from threadstore._cli.resolve import resolve_thread_id
 
 from .helpers import invoke, with_store
 

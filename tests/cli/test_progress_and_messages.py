@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from threadstore.cli import progress
-from threadstore.cli.progress import ProgressBar, index_progress, progress_wanted
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._cli import progress
+from threadstore._cli.progress import ProgressBar, index_progress, progress_wanted
 
 from .helpers import invoke
 
@@ -64,7 +64,7 @@ async def test_index_progress_hooks_a_local_store(tmp_path: Path) -> None:
 
 
 def test_reindex_reports_progress_unless_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from threadstore.cli import app, manage
+    from threadstore._cli import app, manage
 
     from .helpers import chat, runner, with_store
 
@@ -97,7 +97,7 @@ def test_serve_on_a_busy_port_says_so_in_one_line() -> None:
         command = [
             sys.executable,
             "-m",
-            "threadstore.cli",
+            "threadstore",
             "--store",
             "memory:",
             "serve",
@@ -129,7 +129,7 @@ def test_servers_announce_their_address_as_json(command: list[str], tmp_path: Pa
     args = [
         sys.executable,
         "-m",
-        "threadstore.cli",
+        "threadstore",
         "--store",
         "memory:",
         *command,

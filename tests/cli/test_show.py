@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from threadstore import AppendThreadItemsParams, CreateThreadParams, ThreadStore, items, new_thread_id
-from threadstore.cli import app, show
+from threadstore._cli import app, show
 
 from .helpers import invoke, runner, with_store
 
@@ -155,8 +155,8 @@ def test_a_long_command_is_cut_but_its_outcome_stays() -> None:
     from rich.console import Console
 
     from threadstore import StoredThread
-    from threadstore.cli.transcript_text import render_thread
-    from threadstore.view import Entry
+    from threadstore._cli.transcript_text import render_thread
+    from threadstore._view import Entry
 
     now = datetime(2026, 11, 30, tzinfo=UTC)
     thread = StoredThread(thread_id="01a211bf-81da-7c93-9c38-b2117fbac6d3", created_at=now, updated_at=now)

@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 
 from threadstore import StoredThread, StoredThreadSearchResult
-from threadstore.cli import app
-from threadstore.cli.tables import TITLE_MIN, search_table, thread_table
+from threadstore._cli import app
+from threadstore._cli.tables import TITLE_MIN, search_table, thread_table
 
 from .helpers import chat, invoke, runner, with_store
 

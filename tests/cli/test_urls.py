@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from threadstore import InMemoryThreadStore, InvalidRequest
-from threadstore.remote import RemoteThreadStore
-from threadstore.store.local import LocalThreadStore
-from threadstore.urls import default_store_url, open_store
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.registry import default_store_url, open_store
+from threadstore._backends.remote import RemoteThreadStore
 
 
 def test_memory_and_grpc_urls() -> None:
@@ -29,7 +29,7 @@ def test_local_url(tmp_path: Path) -> None:
 
 
 def test_postgres_urls_open_the_postgres_store_lazily() -> None:
-    from threadstore.store.postgres import PostgresThreadStore
+    from threadstore._backends.postgres import PostgresThreadStore
 
     for url in ("postgresql://db.invalid/threads", "postgres://user@db.invalid:5433/threads"):
         store = open_store(url)

@@ -14,7 +14,7 @@ from ..postgres_server import pgbouncer_for_new_database, shared_pgbouncer, shar
 
 class PostgresBackend(Backend):
     """A database of its own; every store opened is a new
-    :class:`~threadstore.store.postgres.PostgresThreadStore` (its own pool and lease holder, like
+    :class:`~threadstore._backends.postgres.PostgresThreadStore` (its own pool and lease holder, like
     another process) over that database."""
 
     name = "postgres"
@@ -29,7 +29,7 @@ class PostgresBackend(Backend):
         return self.dsn
 
     async def _open(self) -> ThreadStore:
-        from threadstore.store.postgres import PostgresThreadStore
+        from threadstore._backends.postgres import PostgresThreadStore
 
         return PostgresThreadStore(self._dsn(), pool_size=4)
 

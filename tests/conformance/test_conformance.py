@@ -5,7 +5,7 @@ front of memory, local and PostgreSQL."""
 from __future__ import annotations
 
 from threadstore.testing import ConformanceSuite
-from threadstore.testing.backends import LocalBackend, MemoryBackend, remote_over
+from threadstore.testing._backends import LocalBackend, MemoryBackend, remote_over
 
 from .postgres_backends import PgBouncerBackend, PostgresBackend
 

@@ -42,8 +42,8 @@ from threadstore import (
     ResumeThreadParams,
     ThreadStoreError,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.items import user_message
 
 
 def emit(**fields: object) -> None:

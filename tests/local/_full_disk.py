@@ -27,7 +27,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 
 async def _try(results: dict[str, str], name: str, action: Callable[[], Awaitable[object]]) -> None:

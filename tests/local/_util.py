@@ -19,8 +19,8 @@ from threadstore import (
     ThreadStore,
     new_thread_id,
 )
-from threadstore.items import Item, user_message
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.items import Item, user_message
 
 CHILD = Path(__file__).with_name("_child.py")
 

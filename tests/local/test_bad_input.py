@@ -28,8 +28,8 @@ from threadstore import (
     UpdateThreadMetadataParams,
     new_thread_id,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.items import user_message
 
 from ._util import history, make_thread, numbered, numbers, open_store, rollout_files, snapshot, spawn
 
@@ -446,7 +446,7 @@ async def test_driver_errors_do_not_escape(tmp_path: Path, monkeypatch: pytest.M
     import sqlite3
 
     from threadstore import Internal, ListThreadsParams
-    from threadstore.store.local import LocalThreadStore
+    from threadstore._backends.local import LocalThreadStore
 
     store = LocalThreadStore(tmp_path / "home")
     try:

@@ -20,7 +20,7 @@ from threadstore import (
     SearchThreadsParams,
     items,
 )
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 THREAD_A = "01a211bf-81da-7c93-9c38-b2117fbac6d3"
 

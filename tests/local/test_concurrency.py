@@ -19,9 +19,9 @@ from threadstore import (
     ResumeThreadParams,
     new_thread_id,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.local import lock as lock_module
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.local import lock as lock_module
+from threadstore._rollout.items import user_message
 
 from ._util import history, make_thread, numbered, numbers, open_store, read_json_line, reap, rollout_files, spawn
 
@@ -250,7 +250,7 @@ def test_many_processes_opening_a_new_home_at_once(tmp_path: Path) -> None:
     script = (
         "import asyncio, sys, time\n"
         "from threadstore import ListThreadsParams\n"
-        "from threadstore.store.local import LocalThreadStore\n"
+        "from threadstore._backends.local import LocalThreadStore\n"
         "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
         "async def main():\n"
         "    store = LocalThreadStore(sys.argv[1])\n"
@@ -279,8 +279,8 @@ async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatc
     import sqlite3
 
     from threadstore import ListThreadsParams
-    from threadstore.store.local import LocalThreadStore
-    from threadstore.store.local.index import schema as index_module
+    from threadstore._backends.local import LocalThreadStore
+    from threadstore._backends.local.index import schema as index_module
 
     home = tmp_path / "home"
     store = open_store(home)

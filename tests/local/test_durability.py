@@ -28,7 +28,7 @@ from threadstore import (
     SearchThreadsParams,
     new_thread_id,
 )
-from threadstore.items import agent_message, user_message
+from threadstore._rollout.items import agent_message, user_message
 
 from ._util import append_bytes, history, make_thread, numbered, numbers, open_store, spawn
 
@@ -311,7 +311,7 @@ async def test_skipped_lines_are_reported(tmp_path: Path, caplog: pytest.LogCapt
     import logging
 
     from threadstore import CreateThreadParams, LoadThreadHistoryParams
-    from threadstore.store.local import LocalThreadStore
+    from threadstore._backends.local import LocalThreadStore
 
     store = LocalThreadStore(tmp_path / "home")
     try:

@@ -23,8 +23,8 @@ from threadstore import (
     UpdateThreadMetadataParams,
     new_thread_id,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.items import user_message
 
 from ._util import history, make_thread, numbered, numbers, open_store, rollout_files, snapshot, spawn
 
@@ -205,7 +205,7 @@ def _start_holder_archived(home: Path, tid: str) -> subprocess.Popen[str]:
     code = (
         "import asyncio, json, sys\n"
         "from threadstore import ResumeThreadParams\n"
-        "from threadstore.store.local import LocalThreadStore\n"
+        "from threadstore._backends.local import LocalThreadStore\n"
         "async def main():\n"
         "    s = LocalThreadStore(sys.argv[1])\n"
         "    await s.resume_thread(ResumeThreadParams(thread_id=sys.argv[2], include_archived=True))\n"

@@ -21,10 +21,10 @@ from threadstore import (
     SearchThreadsParams,
     StoredThread,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.local import fill as fill_module
-from threadstore.store.local.workers import Job, build_row
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.local import fill as fill_module
+from threadstore._backends.local.workers import Job, build_row
+from threadstore._rollout.items import user_message
 
 from ._home import BASE, Made, rollout, write_home
 from ._util import append_bytes

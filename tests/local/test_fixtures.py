@@ -18,8 +18,8 @@ from threadstore import (
     ReadThreadParams,
     SearchThreadsParams,
 )
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.summary import CONTEXTUAL_PREFIXES, message_text
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, message_text
 
 HOMES = sorted(p.name for p in CODEX_HOMES.iterdir() if p.is_dir())
 

@@ -22,8 +22,8 @@ from threadstore import (
     ThreadNotFound,
     UpdateThreadMetadataParams,
 )
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._rollout.items import user_message
 
 from ._util import append_bytes, history, make_thread, numbered, open_store, rewrite_in_place
 
@@ -336,7 +336,7 @@ async def test_corrupt_session_index_lines_are_skipped(tmp_path: Path) -> None:
 
 async def test_index_progress_reports_new_rollouts(tmp_path: Path) -> None:
     from threadstore import ListThreadsParams
-    from threadstore.store.local import LocalThreadStore
+    from threadstore._backends.local import LocalThreadStore
 
     source = LocalThreadStore(tmp_path / "home")
     try:

@@ -15,7 +15,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 USAGE_1 = {
     "input_tokens": 10,

@@ -16,10 +16,10 @@ import zstandard
 
 from tests.fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from threadstore import AppendThreadItemsParams, ListThreadsParams, LoadThreadHistoryParams, items
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.local import lines as lines_module
-from threadstore.store.paging import ListItemsParams, ListTurnsParams, StoredTurn
-from threadstore.store.turns import build_stored_turns
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.local import lines as lines_module
+from threadstore._contract.paging import ListItemsParams, ListTurnsParams, StoredTurn
+from threadstore._rollout.turns import build_stored_turns
 
 from ._util import make_thread
 

@@ -17,9 +17,9 @@ from threadstore import (
     ThreadNotFound,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
-from threadstore.server import start_server
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.remote import RemoteThreadStore
+from threadstore._server import start_server
 
 from ._util import make_thread
 

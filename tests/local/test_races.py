@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from threadstore import ReadThreadParams, ThreadNotFound
-from threadstore.store.local import moves
+from threadstore._backends.local import moves
 
 from ._util import CHILD, history, make_thread, open_store
 

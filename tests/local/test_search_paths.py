@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import threadstore.store.local.search as local_module
+import threadstore._backends.local.search as local_module
 from threadstore import SearchThreadsParams
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ._util import make_thread
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from threadstore import ListThreadsParams, ReadThreadParams
-from threadstore.items import user_message
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.local import watch as watch_module
-from threadstore.store.local.watch import Watcher, open_watcher
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.local import watch as watch_module
+from threadstore._backends.local.watch import Watcher, open_watcher
+from threadstore._rollout.items import user_message
 
 from ._util import append_bytes, make_thread
 

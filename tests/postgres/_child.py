@@ -33,8 +33,8 @@ from threadstore import (
     ResumeThreadParams,
     ThreadStoreError,
 )
-from threadstore.items import user_message
-from threadstore.store.postgres import PostgresThreadStore
+from threadstore._backends.postgres import PostgresThreadStore
+from threadstore._rollout.items import user_message
 
 
 def emit(**fields: object) -> None:

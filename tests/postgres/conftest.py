@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from threadstore.store.postgres import PostgresThreadStore
+from threadstore._backends.postgres import PostgresThreadStore
 
 StoreFactory = Callable[..., PostgresThreadStore]
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from threadstore import ListThreadsParams, LoadThreadHistoryParams, ThreadStore
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from ..cli.helpers import invoke, with_store
 from ..cli.test_copy import assert_same_threads, seed

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from threadstore import AppendThreadItemsParams, ResumeThreadParams, items
-from threadstore.store.paging import ListItemsParams, ListTurnsParams
-from threadstore.store.postgres import pages as pages_module
-from threadstore.store.turn_index import Record
+from threadstore._backends.postgres import pages as pages_module
+from threadstore._contract.paging import ListItemsParams, ListTurnsParams
+from threadstore._rollout.turn_index import Record
 
 from ._util import history, make_thread, sql
 from .conftest import StoreFactory

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from threadstore import AppendThreadItemsParams, Conflict, CreateThreadParams, ResumeThreadParams, new_thread_id
-from threadstore.items import user_message
+from threadstore._rollout.items import user_message
 
 from ._util import history, numbers, read_json_line, reap, spawn
 from .conftest import StoreFactory

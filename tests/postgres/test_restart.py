@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from threadstore import AppendThreadItemsParams, ListThreadsParams, ReadThreadParams, new_thread_id
-from threadstore.store.postgres.writer import PostgresWriter
+from threadstore._backends.postgres.writer import PostgresWriter
 
 from ..postgres_server import PostgresServer
 from ._util import history, make_thread, numbers, read_json_line, reap, spawn

@@ -15,7 +15,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
+from threadstore._backends.remote import RemoteThreadStore
 
 from ..remote.server_process import serve_process
 from ._util import history

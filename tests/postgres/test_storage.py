@@ -21,8 +21,8 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.store.postgres import PostgresThreadStore
-from threadstore.store.postgres.schema import SCHEMA_VERSION
+from threadstore._backends.postgres import PostgresThreadStore
+from threadstore._backends.postgres.schema import SCHEMA_VERSION
 
 from .._json_check import same_json_text
 from ._util import make_thread, sql
@@ -104,7 +104,7 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
 async def test_every_listing_order_is_served_by_an_index(
     pg_store: PostgresThreadStore, postgres_dsn: str, sort_key: str, filters: dict[str, object]
 ) -> None:
-    from threadstore.store.postgres.listing import page_query, where_listing
+    from threadstore._backends.postgres.listing import page_query, where_listing
 
     await make_thread(pg_store)
     params = ListThreadsParams(sort_key=sort_key, cursor=f"2026-01-01T00:00:00.000Z|{new_thread_id()}", **filters)  # type: ignore[arg-type]

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from threadstore._backends.local.rollout import parse_chunk
+from threadstore._backends.shared.query import decode_cursor, encode_cursor, snippet
+from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
+from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.types import AppendThreadItemsParams
+from threadstore._ids import validate_thread_id
+from threadstore._rollout.items import validate_items
+from threadstore._time import parse_timestamp
+from threadstore._wire import convert
+from threadstore._wire._proto import thread_store_pb2 as pb
 from threadstore.errors import InvalidRequest, ThreadStoreError
-from threadstore.ids import validate_thread_id
-from threadstore.items import validate_items
-from threadstore.store.listing import ListThreadsParams, SearchThreadsParams
-from threadstore.store.local.rollout import parse_chunk
-from threadstore.store.patch import ThreadMetadataPatch
-from threadstore.store.query import decode_cursor, encode_cursor, snippet
-from threadstore.store.types import AppendThreadItemsParams
-from threadstore.timeutil import parse_timestamp
-from threadstore.wire import convert
-from threadstore.wire._proto import thread_store_pb2 as pb
 
 from .strategies import items, json_values, texts, timestamps
 

@@ -24,7 +24,7 @@ from threadstore import (
     new_thread_id,
 )
 from threadstore.testing import Backend, create_params, new_thread
-from threadstore.testing.backends import LocalBackend, MemoryBackend, remote_over
+from threadstore.testing._backends import LocalBackend, MemoryBackend, remote_over
 
 from .strategies import items, json_values, texts, timestamps
 

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from threadstore import InMemoryThreadStore, ReadThreadParams
-from threadstore.server import start_server
+from threadstore._server import start_server
+from threadstore._wire._proto import thread_store_pb2 as pb
+from threadstore._wire.methods import METHODS, path_of
 from threadstore.testing import new_thread
-from threadstore.wire._proto import thread_store_pb2 as pb
-from threadstore.wire.methods import METHODS, path_of
 
 from .strategies import json_values, texts, timestamps
 

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from threadstore import InMemoryThreadStore, ThreadStore
-from threadstore.remote import RemoteThreadStore
-from threadstore.server import RunningServer, start_server
+from threadstore._backends.remote import RemoteThreadStore
+from threadstore._server import RunningServer, start_server
 
 ClientFactory = Callable[..., RemoteThreadStore]
 

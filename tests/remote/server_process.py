@@ -15,7 +15,7 @@ def serve_process(store_url: str = "memory:", extra: Sequence[str] = ()) -> Iter
         [
             sys.executable,
             "-m",
-            "threadstore.server",
+            "threadstore._server",
             "--listen",
             "127.0.0.1:0",
             "--store",

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from threadstore import ReadThreadParams, StoredThread
-from threadstore.remote import RemoteThreadStore
+from threadstore._backends.remote import RemoteThreadStore
 
 from ..peers.codex_cli import (
     APP_SERVER_VERSION,
@@ -184,7 +184,7 @@ def test_app_server_0128_lists_and_reads_and_cli_shows(environment: tuple[str, F
         [
             sys.executable,
             "-m",
-            "threadstore.cli",
+            "threadstore",
             "--store",
             f"grpc://{address}",
             "show",

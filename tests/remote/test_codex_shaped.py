@@ -10,9 +10,9 @@ import grpc
 import pytest
 
 from threadstore import InMemoryThreadStore, ReadThreadParams, ThreadNotFound, _json, items, new_thread_id
-from threadstore.server import RunningServer, start_server
-from threadstore.store.local import LocalThreadStore
-from threadstore.wire._proto import thread_store_pb2 as pb
+from threadstore._backends.local import LocalThreadStore
+from threadstore._server import RunningServer, start_server
+from threadstore._wire._proto import thread_store_pb2 as pb
 
 from .test_server import code_of, raw_call
 

@@ -20,9 +20,9 @@ from threadstore import (
     TokenUsage,
     new_thread_id,
 )
-from threadstore.wire import convert
-from threadstore.wire._proto import thread_store_pb2 as pb
-from threadstore.wire.sources import source_from_proto, source_to_proto
+from threadstore._wire import convert
+from threadstore._wire._proto import thread_store_pb2 as pb
+from threadstore._wire.sources import source_from_proto, source_to_proto
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 

@@ -20,10 +20,10 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
-from threadstore.server import RunningServer, start_server
-from threadstore.wire._proto import thread_store_pb2 as pb
-from threadstore.wire.methods import path_of
+from threadstore._backends.remote import RemoteThreadStore
+from threadstore._server import RunningServer, start_server
+from threadstore._wire._proto import thread_store_pb2 as pb
+from threadstore._wire.methods import path_of
 
 from .test_codex_shaped import append as raw_append
 from .test_codex_shaped import codex_create
@@ -107,7 +107,7 @@ async def test_a_huge_bad_value_is_not_echoed_back_whole(server: RunningServer) 
 
 
 async def test_the_server_reads_nothing_from_a_path_a_client_names(tmp_path: Path) -> None:
-    from threadstore.store.local import LocalThreadStore
+    from threadstore._backends.local import LocalThreadStore
 
     repo = tmp_path / "server-side-repo"
     (repo / ".git" / "refs" / "heads").mkdir(parents=True)
@@ -137,7 +137,7 @@ async def test_the_server_reads_nothing_from_a_path_a_client_names(tmp_path: Pat
 async def test_a_held_create_buffers_a_bounded_amount(
     server: RunningServer, backing_store: InMemoryThreadStore
 ) -> None:
-    from threadstore.server.deferred import MAX_BUFFERED_BYTES
+    from threadstore._server.deferred import MAX_BUFFERED_BYTES
 
     tid = new_thread_id()
     await codex_create(server, tid)

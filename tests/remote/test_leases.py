@@ -17,8 +17,8 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
-from threadstore.server.app import RunningServer, start_server
+from threadstore._backends.remote import RemoteThreadStore
+from threadstore._server.app import RunningServer, start_server
 
 TIMEOUT = 30.0
 

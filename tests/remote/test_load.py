@@ -13,7 +13,7 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
+from threadstore._backends.remote import RemoteThreadStore
 
 from .server_process import serve_process
 

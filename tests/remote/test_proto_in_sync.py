@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from threadstore.wire._proto import thread_store_pb2 as pb
-from threadstore.wire.methods import METHODS, SERVICE
+from threadstore._wire._proto import thread_store_pb2 as pb
+from threadstore._wire.methods import METHODS, SERVICE
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "src" / "threadstore" / "wire" / "_proto"
+GENERATED = ROOT / "src" / "threadstore" / "_wire" / "_proto"
 
 
 def _normalize(text: str) -> str:

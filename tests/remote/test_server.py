@@ -28,11 +28,11 @@ from threadstore import (
     items,
     new_thread_id,
 )
-from threadstore.remote import RemoteThreadStore
-from threadstore.server import RunningServer, start_server
-from threadstore.store.local import LocalThreadStore
-from threadstore.wire._proto import thread_store_pb2 as pb
-from threadstore.wire.methods import METHODS, path_of
+from threadstore._backends.local import LocalThreadStore
+from threadstore._backends.remote import RemoteThreadStore
+from threadstore._server import RunningServer, start_server
+from threadstore._wire._proto import thread_store_pb2 as pb
+from threadstore._wire.methods import METHODS, path_of
 
 from .conftest import ClientFactory
 
@@ -325,7 +325,7 @@ def test_sigterm_shuts_down_gracefully_and_flushes(tmp_path: Path) -> None:
 
     home = tmp_path / "home"
     process = subprocess.Popen(
-        [sys.executable, "-m", "threadstore.server", "--listen", "127.0.0.1:0", "--store", f"local:{home}"],
+        [sys.executable, "-m", "threadstore._server", "--listen", "127.0.0.1:0", "--store", f"local:{home}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -348,7 +348,7 @@ def test_sigterm_shuts_down_gracefully_and_flushes(tmp_path: Path) -> None:
     assert "shutting down" in err
 
     async def read() -> str:
-        from threadstore.store.local import LocalThreadStore
+        from threadstore._backends.local import LocalThreadStore
 
         store = LocalThreadStore(home)
         try:
@@ -394,7 +394,7 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 async def test_tls_and_token_together(tls_files: tuple[Path, Path]) -> None:
-    from threadstore.server import TlsFiles
+    from threadstore._server import TlsFiles
 
     cert, key = tls_files
     running = await start_server("127.0.0.1:0", InMemoryThreadStore(), token="tok", tls=TlsFiles(cert=cert, key=key))

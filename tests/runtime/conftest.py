@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from threadstore import InMemoryThreadStore, ThreadStore
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 StoreFactory = Callable[[], ThreadStore]
 

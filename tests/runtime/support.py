@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from threadstore import InMemoryThreadStore
-from threadstore.errors import ThreadStoreError
-from threadstore.policy import PersistedItems
-from threadstore.runtime import Event, Thread
-from threadstore.runtime.models.base import (
+from threadstore._contract.types import (
+    LoadThreadHistoryParams,
+    StoredThread,
+    StoredThreadHistory,
+    UpdateThreadMetadataParams,
+)
+from threadstore._rollout.policy import PersistedItems
+from threadstore._runtime import Event, Thread
+from threadstore._runtime.models.base import (
     ModelClient,
     ModelCompleted,
     ModelEvent,
@@ -20,12 +25,7 @@ from threadstore.runtime.models.base import (
     TextDelta,
     last_user_text,
 )
-from threadstore.store.types import (
-    LoadThreadHistoryParams,
-    StoredThread,
-    StoredThreadHistory,
-    UpdateThreadMetadataParams,
-)
+from threadstore.errors import ThreadStoreError
 
 
 def read_rollout(path: Path) -> list[dict[str, Any]]:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from threadstore import items
-from threadstore.runtime import OpenAIResponsesModel, ThreadConfig, ThreadManager
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.types import ReadThreadParams
+from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.types import ReadThreadParams
+from threadstore._runtime import OpenAIResponsesModel, ThreadConfig, ThreadManager
 
 from ..peers.codex_cli import (
     EXEC_VERSION,

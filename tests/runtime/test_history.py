@@ -8,9 +8,9 @@ import pytest
 
 from tests.fixtures import CODEX_HOME_0125, FULL_TURN_ROLLOUT, MID_TURN_ROLLOUT
 from threadstore import items
-from threadstore.errors import InvalidRequest
-from threadstore.ids import new_thread_id
-from threadstore.runtime.history import (
+from threadstore._contract.types import TokenUsage
+from threadstore._ids import new_thread_id
+from threadstore._runtime.history import (
     apply_rollback_markers,
     ends_mid_turn,
     fork_items,
@@ -20,7 +20,7 @@ from threadstore.runtime.history import (
     user_turn_positions,
     user_turn_starts,
 )
-from threadstore.store.types import TokenUsage
+from threadstore.errors import InvalidRequest
 
 from .support import kinds, read_rollout
 

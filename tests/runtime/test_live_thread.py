@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from threadstore import items
+from threadstore._contract import types
+from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.types import CreateThreadParams, ReadThreadParams, ResumeThreadParams
+from threadstore._ids import new_thread_id
+from threadstore._rollout.policy import PersistedItems
+from threadstore._runtime import LiveThread, LiveThreadInitGuard
 from threadstore.errors import Internal, ThreadNotFound
-from threadstore.ids import new_thread_id
-from threadstore.policy import PersistedItems
-from threadstore.runtime import LiveThread, LiveThreadInitGuard
-from threadstore.store import types
-from threadstore.store.patch import ThreadMetadataPatch
-from threadstore.store.types import CreateThreadParams, ReadThreadParams, ResumeThreadParams
 
 from .support import ScriptedStore
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from threadstore import ThreadStore, items
+from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.types import ReadThreadParams
+from threadstore._runtime import ThreadConfig, ThreadManager
 from threadstore.errors import InvalidRequest
-from threadstore.runtime import ThreadConfig, ThreadManager
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.patch import ThreadMetadataPatch
-from threadstore.store.types import ReadThreadParams
 
 from .support import run_turn
 

@@ -11,9 +11,16 @@ import pytest
 
 from tests.fixtures import MID_TURN_ROLLOUT
 from threadstore import InMemoryThreadStore, ThreadStore, items
-from threadstore.errors import Conflict, Internal, InvalidRequest, ThreadNotFound, Unsupported
-from threadstore.ids import new_thread_id
-from threadstore.runtime import (
+from threadstore._contract.listing import ListThreadsParams
+from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.types import (
+    AppendThreadItemsParams,
+    CreateThreadParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+)
+from threadstore._ids import new_thread_id
+from threadstore._runtime import (
     BuiltinModel,
     Event,
     ModelClient,
@@ -24,10 +31,8 @@ from threadstore.runtime import (
     ThreadManager,
     ThreadRuntimeError,
 )
-from threadstore.runtime.models.base import ModelEvent
-from threadstore.store.listing import ListThreadsParams
-from threadstore.store.patch import ThreadMetadataPatch
-from threadstore.store.types import AppendThreadItemsParams, CreateThreadParams, ReadThreadParams, ResumeThreadParams
+from threadstore._runtime.models.base import ModelEvent
+from threadstore.errors import Conflict, Internal, InvalidRequest, ThreadNotFound, Unsupported
 
 from .conftest import StoreFactory
 from .support import ScriptedStore, collect_until, kinds, read_rollout, run_turn

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from threadstore.runtime import BuiltinModel, ModelCompleted, ModelError, ModelRequest, OpenAIResponsesModel, TextDelta
-from threadstore.runtime.models import to_responses_input
-from threadstore.runtime.models.base import ModelEvent
-from threadstore.runtime.models.sse import parse_sse
-from threadstore.store.types import TokenUsage
+from threadstore._contract.types import TokenUsage
+from threadstore._runtime import BuiltinModel, ModelCompleted, ModelError, ModelRequest, OpenAIResponsesModel, TextDelta
+from threadstore._runtime.models import to_responses_input
+from threadstore._runtime.models.base import ModelEvent
+from threadstore._runtime.models.sse import parse_sse
 
 from ..peers.fake_responses import FakeResponsesServer, build_response_events
 

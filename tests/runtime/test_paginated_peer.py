@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from threadstore.runtime import ThreadManager
-from threadstore.store.local import LocalThreadStore
-from threadstore.store.types import LoadThreadHistoryParams
+from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.types import LoadThreadHistoryParams
+from threadstore._runtime import ThreadManager
 
 from ..appserver.client import StdioClient
 from ..fixtures import CODEX_HOME_0169

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from threadstore import InMemoryThreadStore, ReadThreadParams
+from threadstore._rollout.turns import build_turns
+from threadstore._runtime import ThreadConfig, ThreadManager
+from threadstore._runtime.errors import SteerRejected
+from threadstore._runtime.history import reconstruct_model_history, user_turn_positions
+from threadstore._runtime.models.base import last_user_text
 from threadstore.errors import InvalidRequest
-from threadstore.runtime import ThreadConfig, ThreadManager
-from threadstore.runtime.errors import SteerRejected
-from threadstore.runtime.history import reconstruct_model_history, user_turn_positions
-from threadstore.runtime.models.base import last_user_text
-from threadstore.store.turns import build_turns
 
 from .support import GatedModel, collect_until
 

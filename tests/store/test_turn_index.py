@@ -1,4 +1,4 @@
-"""The turn index (``threadstore.store.turn_index``) against the whole-history turn builder.
+"""The turn index (``threadstore._rollout.turn_index``) against the whole-history turn builder.
 
 However a history is cut into appends, and whatever rollback markers it holds, the turns built
 span by span from the index equal the turns built from the whole history, and each span's item
@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from threadstore.items import (
+from threadstore._rollout.items import (
     Item,
     agent_message,
     event,
@@ -24,7 +24,7 @@ from threadstore.items import (
     user_message,
     user_response_message,
 )
-from threadstore.store.turn_index import (
+from threadstore._rollout.turn_index import (
     IndexHead,
     Record,
     TurnIndexer,
@@ -33,7 +33,7 @@ from threadstore.store.turn_index import (
     drive,
     effective_ranges,
 )
-from threadstore.store.turns import build_stored_turns
+from threadstore._rollout.turns import build_stored_turns
 
 
 class _Index:

@@ -1,4 +1,4 @@
-"""The turn builder's rules for rollouts of every era (``threadstore.store.turns``).
+"""The turn builder's rules for rollouts of every era (``threadstore._rollout.turns``).
 
 The fixture homes check the builder against Codex's own answers (``tests/appserver``); these
 tests pin the individual rules on small synthetic histories.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadstore.items import agent_message, event, task_complete, task_started, user_message
-from threadstore.store.turns import build_turns
+from threadstore._rollout.items import agent_message, event, task_complete, task_started, user_message
+from threadstore._rollout.turns import build_turns
 
 
 def _completed(turn_id: str, item: dict[str, Any], started: int | None = None, done: int | None = None) -> Any:

@@ -16,9 +16,9 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from threadstore import ReadThreadParams
-from threadstore.store.local import LocalThreadStore
-from threadstore.ui import create_app, is_loopback, parse_listen, serve_ui
-from threadstore.ui.security import COOKIE
+from threadstore._backends.local import LocalThreadStore
+from threadstore._ui import create_app, is_loopback, parse_listen, serve_ui
+from threadstore._ui.security import COOKIE
 
 from .helpers import IDS, seed
 

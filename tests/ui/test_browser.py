@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from threadstore.store.local import LocalThreadStore
+from threadstore._backends.local import LocalThreadStore
 
 from .helpers import IDS, seed
 
@@ -41,7 +41,7 @@ def chromium() -> str:
 @contextmanager
 def ui_process(store: str, *extra: str) -> Iterator[str]:
     """``threadstore ui`` on a free loopback port; yields the address it printed."""
-    command = [sys.executable, "-m", "threadstore.cli", "--store", store, "ui", "--listen", "127.0.0.1:0", *extra]
+    command = [sys.executable, "-m", "threadstore", "--store", store, "ui", "--listen", "127.0.0.1:0", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

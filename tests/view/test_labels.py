@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from threadstore import StoredThread
-from threadstore.view import match_spans, relative_time, short_path, thread_title
+from threadstore._view import match_spans, relative_time, short_path, thread_title
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

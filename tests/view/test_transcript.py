@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from threadstore import items
-from threadstore.view import transcript, user_turns
+from threadstore._view import transcript, user_turns
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169, FULL_TURN_ROLLOUT
 

@@ -16,14 +16,14 @@ Write a :class:`Backend` that opens your store, then subclass :class:`Conformanc
     class TestMyStore(ConformanceSuite):
         backend_class = MyBackend
 
-Every test of the suite then runs against your store. :mod:`threadstore.testing.backends` has
-this package's own backends, and :func:`~threadstore.testing.backends.remote_over` runs the
+Every test of the suite then runs against your store. :mod:`threadstore.testing._backends` has
+this package's own backends, and :func:`~threadstore.testing._backends.remote_over` runs the
 suite through ``threadstore serve`` in front of any of them.
 """
 
-from .backend import Backend, Capabilities
-from .builders import append, create_params, new_thread, read_items, turn
-from .suite import ConformanceSuite
+from threadstore.testing._backend import Backend, Capabilities
+from threadstore.testing._builders import append, create_params, new_thread, read_items, turn
+from threadstore.testing._suite import ConformanceSuite
 
 __all__ = [
     "Backend",

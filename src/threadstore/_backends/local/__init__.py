@@ -1,0 +1,37 @@
+"""The local backend: threads as Codex-compatible rollout files plus a SQLite index.
+
+Modules, one job each: :mod:`.store` (the operations), :mod:`.catalog` (keeps the index true to
+the files), :mod:`.scanner` (finds what other programs did) and :mod:`.watch` (the kernel's
+word on it), :mod:`.fill`, :mod:`.frontier` and :mod:`.background` (many rollouts indexed in the
+background, newest first, pages answered before the end), :mod:`.extract` and :mod:`.workers`
+(a rollout read into its index row, in worker processes for large fills), :mod:`.index` (every
+SQL statement), :mod:`.writer` (live writers), :mod:`.rollout` (the line format, compressed rollouts, forks by reference),
+:mod:`.search`, :mod:`.metadata` and :mod:`.moves` (search, updates, archive and delete),
+:mod:`.layout` (paths), :mod:`.names` (``session_index.jsonl``), :mod:`.lock` (writer locks),
+:mod:`.files` (file-system primitives).
+
+The names below load on first use, so that a worker process importing one module of this
+package does not import the whole store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from threadstore._backends.local.scanner import ReindexReport
+    from threadstore._backends.local.store import LocalThreadStore
+
+__all__ = ["LocalThreadStore", "ReindexReport"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LocalThreadStore":
+        from threadstore._backends.local.store import LocalThreadStore
+
+        return LocalThreadStore
+    if name == "ReindexReport":
+        from threadstore._backends.local.scanner import ReindexReport
+
+        return ReindexReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

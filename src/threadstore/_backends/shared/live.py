@@ -1,0 +1,322 @@
+"""The live-writer lifecycle shared by every backend that stores threads itself.
+
+:class:`LiveWriterStore` implements the live operations of the contract (create, resume, append,
+persist, flush, shutdown, discard) once, on top of a small per-backend :class:`LiveWriter`.
+Backends supply how a writer opens, writes, syncs and closes; this module supplies the rules:
+one live writer per thread, policy filtering before the writer lookup, strict ordering per
+thread, shutdown and discard that finish even when the caller is cancelled, discard that locks
+out stale handles, registry removal only while the entry is still the same writer, and appends
+applied once per idempotency key.
+
+Idempotency keys: a store remembers the keys of the last :data:`APPLIED_KEYS` keyed appends it
+stored (per thread and key, in memory); an append whose key it remembers for that thread is
+acknowledged without storing anything. Nothing of this survives the store object (a restart
+forgets every key) unless the backend's writer keeps keys with the items
+(:meth:`LiveWriter.write_once`; the PostgreSQL store does).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Final, TypeVar
+
+from threadstore._contract.base import ThreadStore
+from threadstore._contract.types import CreateThreadParams, ResumeThreadParams
+from threadstore._rollout.items import Item, session_meta
+from threadstore._rollout.policy import EventPersistenceMode, PersistedItems
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._time import format_rfc3339
+from threadstore.errors import Conflict, ThreadNotFound, ThreadStoreError
+
+__all__ = [
+    "APPLIED_KEYS",
+    "LiveWriter",
+    "LiveWriterStore",
+    "adopt_first_line",
+    "initial_session_meta",
+    "opens_paginated",
+    "run_detached",
+]
+
+T = TypeVar("T")
+
+#: How many (thread, idempotency key) pairs a store remembers (the oldest are forgotten first).
+APPLIED_KEYS: Final = 65536
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+async def run_detached(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` in its own task and wait for it. If the caller is cancelled the work still
+    runs to completion (its result or error is then dropped)."""
+    task = asyncio.ensure_future(work())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return await asyncio.shield(task)
+
+
+def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
+    """The first ``session_meta`` line a store writes for a new thread, in the Codex shape.
+
+    ``timestamp`` is the creation time unless the parameters carry their own ``created_at``."""
+    if params.created_at is not None:
+        timestamp = format_rfc3339(params.created_at)
+    fields: dict[str, Any] = {}
+    if params.forked_from_id:
+        fields["forked_from_id"] = params.forked_from_id
+    fields.update(
+        originator=params.originator,
+        cli_version=params.cli_version,
+        source=params.source,
+        model_provider=params.model_provider,
+    )
+    if params.parent_thread_id:
+        fields["parent_thread_id"] = params.parent_thread_id
+    if params.base_instructions is not None:
+        fields["base_instructions"] = {"text": params.base_instructions}
+    if params.dynamic_tools:
+        fields["dynamic_tools"] = [dict(t) for t in params.dynamic_tools]
+    if params.memory_mode == "disabled":
+        fields["memory_mode"] = "disabled"
+    if params.git_info is not None:
+        fields["git"] = params.git_info.to_json()
+    return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
+
+
+def opens_paginated(item: Item, thread_id: str) -> bool:
+    """Whether ``item`` is a thread's own ``session_meta`` that says its history is paginated."""
+    payload = item.get("payload")
+    return (
+        item.get("type") == "session_meta"
+        and isinstance(payload, Mapping)
+        and payload.get("id") == thread_id
+        and payload.get("history_mode") == "paginated"
+    )
+
+
+def adopt_first_line(owed: Item, items: list[Item], thread_id: str) -> tuple[Item, list[Item]]:
+    """The first line of a new thread and the items that follow it.
+
+    A thread's first line is the ``session_meta`` its store builds from the create parameters
+    (``owed``), unless the first item appended to it is the thread's own ``session_meta``: that
+    one is kept as it is, so a copied or imported thread keeps its original first line."""
+    if items and items[0].get("type") == "session_meta":
+        payload = items[0].get("payload")
+        if isinstance(payload, Mapping) and payload.get("id") == thread_id:
+            return items[0], items[1:]
+    return owed, items
+
+
+class LiveWriter(abc.ABC):
+    """One thread's open persistence. The store serializes every call through :attr:`lock`."""
+
+    def __init__(self, thread_id: str, mode: EventPersistenceMode) -> None:
+        self.thread_id = thread_id
+        self.mode: EventPersistenceMode = mode
+        self.lock = asyncio.Lock()
+        #: Set once the writer was shut down or discarded; every later call is refused.
+        self.closed = False
+
+    @abc.abstractmethod
+    async def write(self, items: list[Item]) -> None:
+        """Store ``items`` (already filtered), materializing the thread first if needed.
+
+        Atomic: if it raises, none of the items was stored."""
+
+    async def write_once(self, items: list[Item], idempotency_key: str) -> bool:
+        """:meth:`write` for an append carrying an idempotency key; False (nothing stored) when
+        the backend finds the key among those it keeps with the items. The default keeps none:
+        it writes and returns True (the store remembers recent keys itself)."""
+        await self.write(items)
+        return True
+
+    @abc.abstractmethod
+    async def persist(self) -> None:
+        """Materialize the thread if it is still lazy, and make everything durable."""
+
+    @abc.abstractmethod
+    async def flush(self) -> None:
+        """Make everything written so far durable (no-op if nothing was ever written)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release resources after a successful flush."""
+
+    @abc.abstractmethod
+    async def abandon(self) -> None:
+        """Release resources without flushing (discard). Must not raise for ordinary cleanup."""
+
+    @property
+    def materialized(self) -> bool:
+        """Whether anything of this thread exists in storage."""
+        return True
+
+    @property
+    def lines_so_far(self) -> ThreadSummary | None:
+        """The fold of the lines written so far (None while a new thread is still lazy)."""
+        return None
+
+    @property
+    def paginated(self) -> bool:
+        """Whether the thread has paginated history (its lines carry ordinals)."""
+        summary = self.lines_so_far
+        return summary is not None and summary.history_mode == "paginated"
+
+    def prepared(self, items: list[Item]) -> list[Item]:
+        """``items`` as this thread's next lines, for an append that is not exact: numbered
+        (:meth:`numbered`), and whatever else the backend's format asks of new lines."""
+        return self.numbered(items)
+
+    def numbered(self, items: list[Item]) -> list[Item]:
+        """``items`` as this thread's next lines: in a thread with paginated history, an item
+        without an ``ordinal`` takes the next one (as its first field, where Codex puts it)."""
+        summary = self.lines_so_far
+        if not self.materialized and items and opens_paginated(items[0], self.thread_id):
+            next_ordinal = 0  # a new thread's own first line says it is paginated (a fork by reference)
+        elif summary is None or summary.history_mode != "paginated":
+            return items
+        else:
+            next_ordinal = summary.next_ordinal()
+        lines: list[Item] = []
+        for item in items:
+            own = item.get("ordinal")
+            if type(own) is int:
+                next_ordinal = max(next_ordinal, own + 1)
+                lines.append(item)
+                continue
+            line = {"ordinal": next_ordinal, **item}
+            if "timestamp" in item:  # a line's time stays its first field
+                line = {"timestamp": item["timestamp"], **line}
+            lines.append(line)
+            next_ordinal += 1
+        return lines
+
+
+class LiveWriterStore(ThreadStore, abc.ABC):
+    """A :class:`ThreadStore` whose live hooks are implemented by this module on top of the
+    backend's :class:`LiveWriter`."""
+
+    def __init__(self) -> None:
+        self._writers: dict[str, LiveWriter] = {}
+        self._registry_lock = asyncio.Lock()
+        #: (thread id, idempotency key) of recent keyed appends, oldest first.
+        self._applied: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    # -- what a backend supplies -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _open_new_writer(self, params: CreateThreadParams) -> LiveWriter:
+        """Open a writer for a thread that must not exist yet (``Conflict`` if it does)."""
+
+    @abc.abstractmethod
+    async def _open_resumed_writer(self, params: ResumeThreadParams) -> LiveWriter:
+        """Open a writer that continues an existing thread."""
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def _live_writer(self, thread_id: str) -> LiveWriter:
+        writer = self._writers.get(thread_id)
+        if writer is None or writer.closed:
+            raise ThreadNotFound(thread_id)
+        return writer
+
+    def _open_writer(self, thread_id: str) -> LiveWriter | None:
+        """This store's open writer of ``thread_id``, if any."""
+        writer = self._writers.get(thread_id)
+        return writer if writer is not None and not writer.closed else None
+
+    def _remove_if_current(self, thread_id: str, writer: LiveWriter) -> None:
+        if self._writers.get(thread_id) is writer:
+            del self._writers[thread_id]
+
+    async def _register(self, thread_id: str, opener: Callable[[], Awaitable[LiveWriter]]) -> None:
+        async with self._registry_lock:
+            if self._open_writer(thread_id) is not None:
+                raise Conflict(f"thread {thread_id} already has a live writer")
+            self._writers[thread_id] = await opener()
+
+    async def _with_writer(self, thread_id: str, action: Callable[[LiveWriter], Awaitable[T]]) -> T:
+        writer = self._live_writer(thread_id)
+        async with writer.lock:
+            if writer.closed:
+                raise ThreadNotFound(thread_id)
+            return await action(writer)
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    async def _create_thread(self, params: CreateThreadParams) -> None:
+        await self._register(params.thread_id, lambda: self._open_new_writer(params))
+
+    async def _resume_thread(self, params: ResumeThreadParams) -> None:
+        await self._register(params.thread_id, lambda: self._open_resumed_writer(params))
+
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
+        writer = self._live_writer(thread_id)
+        kept = items.for_mode(writer.mode, paginated=writer.paginated)
+        if not kept:
+            return
+
+        async def write(w: LiveWriter) -> None:
+            lines = kept if items.exact else w.prepared(kept)
+            if idempotency_key is None:
+                await w.write(lines)
+                return
+            applied = (thread_id, idempotency_key)
+            if applied in self._applied:
+                self._applied.move_to_end(applied)
+                return
+            await w.write_once(lines, idempotency_key)
+            self._applied[applied] = None
+            if len(self._applied) > APPLIED_KEYS:
+                self._applied.popitem(last=False)
+
+        await self._with_writer(thread_id, write)
+
+    async def _persist_thread(self, thread_id: str) -> None:
+        await self._with_writer(thread_id, lambda w: w.persist())
+
+    async def _flush_thread(self, thread_id: str) -> None:
+        await self._with_writer(thread_id, lambda w: w.flush())
+
+    async def _shutdown_thread(self, thread_id: str) -> None:
+        writer = self._live_writer(thread_id)
+
+        async def work() -> None:
+            async with writer.lock:
+                if writer.closed:
+                    raise ThreadNotFound(thread_id)
+                await writer.flush()  # on failure the writer stays open for a retry
+                writer.closed = True
+                try:
+                    await writer.close()
+                finally:
+                    self._remove_if_current(thread_id, writer)
+
+        await run_detached(work)
+
+    async def _discard_thread(self, thread_id: str) -> None:
+        writer = self._writers.get(thread_id)
+        if writer is None:
+            return
+        # Lock out every holder of this writer at once, before waiting for in-flight work.
+        writer.closed = True
+
+        async def work() -> None:
+            try:
+                async with writer.lock:
+                    await writer.abandon()
+            finally:
+                self._remove_if_current(thread_id, writer)
+
+        await run_detached(work)
+
+    async def _close(self) -> None:
+        """Shut every live writer down (discarding those whose flush fails)."""
+        for thread_id in list(self._writers):
+            try:
+                await self._shutdown_thread(thread_id)
+            except ThreadStoreError:
+                await self._discard_thread(thread_id)

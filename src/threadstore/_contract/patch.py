@@ -1,0 +1,273 @@
+"""``ThreadMetadataPatch``: a metadata update with presence semantics.
+
+Every field defaults to :data:`UNSET` ("leave unchanged"). A value sets the field. For clearable
+fields, ``None`` clears it. In JSON an omitted key means "leave", ``null`` means "clear" and a
+value means "set" (:meth:`ThreadMetadataPatch.to_json` / :meth:`~ThreadMetadataPatch.from_json`
+round-trip exactly). :meth:`~ThreadMetadataPatch.merge` lets a later patch overwrite an earlier
+one field by field, recursively for ``git_info``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
+
+from threadstore._checks import check_instant, check_json, check_text
+from threadstore._contract.types import (
+    GitInfo,
+    MemoryMode,
+    SessionSource,
+    StoredThread,
+    TokenUsage,
+    validate_memory_mode,
+    validate_source,
+)
+from threadstore._time import format_rfc3339, parse_timestamp
+from threadstore.errors import InvalidRequest
+
+__all__ = ["UNSET", "GitInfoPatch", "ThreadMetadataPatch", "Unset", "apply_patch", "reconcile_overrides"]
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = Unset.UNSET
+"""Marks a patch field as absent (leave the stored value unchanged)."""
+
+T = TypeVar("T")
+Clearable: TypeAlias = Union[T, Literal[Unset.UNSET], None]  # noqa: UP007
+
+
+def _check_str(name: str, value: object, clearable: bool) -> None:
+    if value is UNSET or (clearable and value is None):
+        return
+    if not isinstance(value, str):
+        raise InvalidRequest(f"patch field {name} must be a string{' or null' if clearable else ''}")
+    check_text(value, f"patch field {name}")
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfoPatch:
+    """A patch of the git facts; each field may be set, cleared (None) or left (UNSET)."""
+
+    sha: Clearable[str] = UNSET
+    branch: Clearable[str] = UNSET
+    origin_url: Clearable[str] = UNSET
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_str(f.name, getattr(self, f.name), clearable=True)
+
+    def is_empty(self) -> bool:
+        return self.sha is UNSET and self.branch is UNSET and self.origin_url is UNSET
+
+    def merge(self, later: GitInfoPatch) -> GitInfoPatch:
+        return GitInfoPatch(
+            sha=self.sha if later.sha is UNSET else later.sha,
+            branch=self.branch if later.branch is UNSET else later.branch,
+            origin_url=self.origin_url if later.origin_url is UNSET else later.origin_url,
+        )
+
+    def apply(self, current: GitInfo | None) -> GitInfo | None:
+        """The git facts after applying this patch to ``current``."""
+        base = current or GitInfo()
+        result = GitInfo(
+            commit_hash=base.commit_hash if self.sha is UNSET else self.sha,
+            branch=base.branch if self.branch is UNSET else self.branch,
+            repository_url=base.repository_url if self.origin_url is UNSET else self.origin_url,
+        )
+        return None if result == GitInfo() else result
+
+    def to_json(self) -> dict[str, str | None]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not UNSET}
+
+    @classmethod
+    def from_json(cls, value: object) -> GitInfoPatch:
+        if not isinstance(value, Mapping):
+            raise InvalidRequest("git_info patch must be an object")
+        unknown = set(value) - {"sha", "branch", "origin_url"}
+        if unknown:
+            raise InvalidRequest(f"unknown git_info patch field(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: v for k, v in value.items()})
+
+
+_CLEARABLE: Final = frozenset(
+    {"name", "reasoning_effort", "thread_source", "agent_nickname", "agent_role", "agent_path"}
+)
+_STRINGS: Final = frozenset(
+    {"preview", "title", "first_user_message", "model_provider", "model", "cwd", "cli_version", "approval_mode"}
+)
+_DATES: Final = frozenset({"created_at", "updated_at"})
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMetadataPatch:
+    """A literal metadata patch; stores apply the fields as given.
+
+    ``name``, ``memory_mode`` and ``git_info`` are the user-facing fields every backend applies
+    durably. The other fields carry metadata derived from a thread's items (``LiveThread`` sends
+    them); backends that derive the same facts from the history themselves may treat them as
+    overrides.
+    """
+
+    name: Clearable[str] = UNSET
+    memory_mode: MemoryMode | Unset = UNSET
+    git_info: GitInfoPatch | Unset = UNSET
+    preview: str | Unset = UNSET
+    title: str | Unset = UNSET
+    first_user_message: str | Unset = UNSET
+    model_provider: str | Unset = UNSET
+    model: str | Unset = UNSET
+    reasoning_effort: Clearable[str] = UNSET
+    cwd: str | Unset = UNSET
+    cli_version: str | Unset = UNSET
+    source: SessionSource | Unset = UNSET
+    thread_source: Clearable[str] = UNSET
+    agent_nickname: Clearable[str] = UNSET
+    agent_role: Clearable[str] = UNSET
+    agent_path: Clearable[str] = UNSET
+    approval_mode: str | Unset = UNSET
+    sandbox_policy: Any = UNSET
+    token_usage: TokenUsage | Unset = UNSET
+    created_at: datetime | Unset = UNSET
+    updated_at: datetime | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        for name in _CLEARABLE:
+            _check_str(name, getattr(self, name), clearable=True)
+        for name in _STRINGS:
+            _check_str(name, getattr(self, name), clearable=False)
+        if self.memory_mode is not UNSET:
+            validate_memory_mode(self.memory_mode)
+        if self.git_info is not UNSET and not isinstance(self.git_info, GitInfoPatch):
+            raise InvalidRequest("patch field git_info must be a GitInfoPatch")
+        if self.source is not UNSET:
+            validate_source(self.source)
+        if self.token_usage is not UNSET and not isinstance(self.token_usage, TokenUsage):
+            raise InvalidRequest("patch field token_usage must be a TokenUsage")
+        for name in _DATES:
+            value = getattr(self, name)
+            if value is not UNSET:
+                check_instant(value, f"patch field {name}")
+        if self.sandbox_policy is not UNSET:
+            check_json(self.sandbox_policy, "patch field sandbox_policy")
+        new_name = self.name
+        if isinstance(new_name, str) and not new_name.strip():
+            raise InvalidRequest("thread name must not be empty (use None to clear it)")
+
+    def present(self) -> dict[str, Any]:
+        """The fields that are present, by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not UNSET}
+
+    def is_empty(self) -> bool:
+        return not self.present()
+
+    def merge(self, later: ThreadMetadataPatch) -> ThreadMetadataPatch:
+        """This patch followed by ``later``: every field present in ``later`` wins."""
+        changes = later.present()
+        if isinstance(self.git_info, GitInfoPatch) and isinstance(later.git_info, GitInfoPatch):
+            changes["git_info"] = self.git_info.merge(later.git_info)
+        return dataclasses.replace(self, **changes)
+
+    def without(self, *names: str) -> ThreadMetadataPatch:
+        """A copy with the given fields made absent."""
+        return dataclasses.replace(self, **{n: UNSET for n in names})
+
+    def only(self, *names: str) -> ThreadMetadataPatch:
+        """A copy keeping only the given fields."""
+        return ThreadMetadataPatch(**{n: getattr(self, n) for n in names})
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON with presence semantics (omitted = leave, null = clear)."""
+        out: dict[str, Any] = {}
+        for name, value in self.present().items():
+            if isinstance(value, (GitInfoPatch, TokenUsage)):
+                out[name] = value.to_json()
+            elif isinstance(value, datetime):
+                out[name] = format_rfc3339(value)
+            else:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, value: object) -> ThreadMetadataPatch:
+        """Parse the JSON form; unknown keys are refused with :class:`InvalidRequest`."""
+        if not isinstance(value, Mapping):
+            raise InvalidRequest("metadata patch must be an object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(value) - known
+        if unknown:
+            raise InvalidRequest(f"unknown metadata patch field(s): {', '.join(sorted(unknown))}")
+        fields: dict[str, Any] = {}
+        for name, raw in value.items():
+            if name == "git_info":
+                fields[name] = GitInfoPatch.from_json(raw)
+            elif name == "token_usage":
+                usage = TokenUsage.from_json(raw)
+                if usage is None:
+                    raise InvalidRequest("token_usage must be an object")
+                fields[name] = usage
+            elif name in _DATES:
+                parsed = parse_timestamp(raw)
+                if parsed is None:
+                    raise InvalidRequest(f"{name} must be an RFC 3339 timestamp")
+                fields[name] = parsed
+            else:
+                fields[name] = raw
+        return cls(**fields)
+
+
+def apply_patch(thread: StoredThread, patch: ThreadMetadataPatch) -> StoredThread:
+    """The thread as it reads after ``patch`` (``title`` and ``git_info`` mapped onto the
+    thread's fields; ``updated_at`` never moves backwards)."""
+    changes: dict[str, Any] = {}
+    for name, value in patch.present().items():
+        if name == "title":
+            continue
+        if name == "git_info":
+            assert isinstance(value, GitInfoPatch)
+            changes["git_info"] = value.apply(thread.git_info)
+        elif name == "updated_at":
+            changes["updated_at"] = max(value, thread.updated_at)
+        else:
+            changes[name] = value
+    return dataclasses.replace(thread, **changes) if changes else thread
+
+
+def reconcile_overrides(
+    current: ThreadMetadataPatch, patch: ThreadMetadataPatch, derived: StoredThread
+) -> ThreadMetadataPatch:
+    """The overrides to keep after ``patch``, for a store that derives ``derived`` (the thread as
+    its items describe it, without overrides) and keeps ``current`` on top of it.
+
+    The items are the truth for derived facts (preview, token usage, model, ...): a patch field
+    that repeats them stores nothing (and removes an older override of that field), so a later
+    append by any program still shows through. A
+    value that differs is an explicit override and stays; ``updated_at`` only ever moves
+    forward. ``title`` has no field of its own and is never kept."""
+    keep: dict[str, Any] = {}
+    drop: list[str] = []
+    for name, value in patch.present().items():
+        if name == "title":
+            continue
+        if name == "updated_at":
+            if value > derived.updated_at:
+                keep[name] = value
+        elif value == getattr(derived, name):
+            drop.append(name)
+        else:
+            keep[name] = value
+    return current.without(*drop).merge(ThreadMetadataPatch(**keep))

@@ -1,0 +1,412 @@
+"""Derive a thread's metadata from its items.
+
+Every backend folds a thread's persisted items through :class:`ThreadSummary` to know its
+preview, first user message, creation time, cwd, provider, git facts, token usage and so on, so
+all backends report the same facts for the same history. The fold is incremental (items can be
+added later) and its state serializes to JSON, which lets the local index resume it where it
+stopped instead of re-reading a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from threadstore._contract.types import GitInfo, HistoryMode, MemoryMode, StoredThread, TokenUsage
+from threadstore._time import parse_timestamp
+
+__all__ = [
+    "CONTEXTUAL_PREFIXES",
+    "USER_MESSAGE_BEGIN",
+    "ThreadSummary",
+    "message_text",
+    "search_texts",
+    "user_event_text",
+]
+
+USER_MESSAGE_BEGIN: Final = "## My request for Codex:"
+
+CONTEXTUAL_PREFIXES: Final = (
+    "<environment_context>",
+    "<user_instructions>",
+    "<permissions instructions>",
+    "<collaboration_mode>",
+    "<apps_instructions>",
+    "<skills_instructions>",
+    "<INSTRUCTIONS>",
+    "# AGENTS.md instructions",
+    "<user_shell_command>",
+    "<skill>",
+    "<turn_aborted>",
+    "<subagent_notification>",
+    "<personality",
+)
+
+
+def _strip_marker(text: str) -> str:
+    index = text.find(USER_MESSAGE_BEGIN)
+    if index >= 0:
+        text = text[index + len(USER_MESSAGE_BEGIN) :]
+    return text.strip()
+
+
+def message_text(payload: Mapping[str, Any]) -> str:
+    """The text parts of a response ``message`` joined by spaces."""
+    content = payload.get("content")
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, Mapping):
+                text = part.get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+    return " ".join(parts)
+
+
+def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """For a user-message event (``user_message``, or a newer ``item_completed`` carrying a
+    ``UserMessage``), the message text and whether it carried images; else None."""
+    if item.get("type") != "event_msg":
+        return None
+    payload = item.get("payload")
+    if not isinstance(payload, Mapping):
+        return None
+    kind = payload.get("type")
+    if kind == "user_message":
+        text = payload.get("message")
+        images = bool(payload.get("images")) or bool(payload.get("local_images"))
+        return (text if isinstance(text, str) else "", images)
+    if kind == "item_completed":
+        inner = payload.get("item")
+        if isinstance(inner, Mapping) and inner.get("type") == "UserMessage":
+            texts: list[str] = []
+            images = False
+            for part in inner.get("content") or ():
+                if isinstance(part, Mapping):
+                    if isinstance(part.get("text"), str):
+                        texts.append(part["text"])
+                    elif part.get("type") in ("image", "local_image", "localImage"):
+                        images = True
+            return (" ".join(texts), images)
+    return None
+
+
+def _response_user_text(item: Mapping[str, Any]) -> str | None:
+    if item.get("type") != "response_item":
+        return None
+    payload = item.get("payload")
+    if not isinstance(payload, Mapping) or payload.get("type") != "message" or payload.get("role") != "user":
+        return None
+    text = message_text(payload).strip()
+    if not text or text.startswith(CONTEXTUAL_PREFIXES):
+        return None
+    return text
+
+
+def search_texts(item: Mapping[str, Any]) -> list[str]:
+    """The conversational texts of an item that full-text search covers: user and agent messages
+    (events) and user/assistant response messages."""
+    kind = item.get("type")
+    payload = item.get("payload")
+    if not isinstance(payload, Mapping):
+        return []
+    if kind == "event_msg":
+        event = payload.get("type")
+        if event in ("user_message", "agent_message"):
+            text = payload.get("message")
+            return [_strip_marker(text)] if isinstance(text, str) and text.strip() else []
+        return []
+    if kind == "response_item" and payload.get("type") == "message":
+        role = payload.get("role")
+        if role == "assistant":
+            text = message_text(payload).strip()
+            return [text] if text else []
+        if role == "user":
+            user = _response_user_text(item)
+            return [_strip_marker(user)] if user else []
+    return []
+
+
+_STATE_FIELDS: Final = (
+    "thread_id",
+    "meta_seen",
+    "forked_from_id",
+    "parent_thread_id",
+    "created_at",
+    "cwd",
+    "originator",
+    "cli_version",
+    "source",
+    "thread_source",
+    "agent_nickname",
+    "agent_role",
+    "agent_path",
+    "model_provider",
+    "memory_mode",
+    "git",
+    "model",
+    "reasoning_effort",
+    "approval_mode",
+    "sandbox_policy",
+    "preview",
+    "response_preview",
+    "first_user_message",
+    "rollout_name",
+    "token_usage",
+    "last_timestamp",
+    "history_mode",
+    "last_ordinal",
+)
+
+
+class ThreadSummary:
+    """An incremental fold of a thread's items into its metadata.
+
+    The first ``session_meta`` whose id is the thread's (or, when the id is not known yet, the
+    first one seen) is canonical; later ones with the same id are amendments (memory mode, git);
+    ones with another id come from fork history and are ignored for metadata.
+    """
+
+    def __init__(self, thread_id: str | None = None) -> None:
+        self.thread_id: str | None = thread_id
+        self.meta_seen = False
+        self.forked_from_id: str | None = None
+        self.parent_thread_id: str | None = None
+        self.created_at: str | None = None
+        self.cwd = ""
+        self.originator = ""
+        self.cli_version = ""
+        self.source: Any = "unknown"
+        self.thread_source: str | None = None
+        self.agent_nickname: str | None = None
+        self.agent_role: str | None = None
+        self.agent_path: str | None = None
+        self.model_provider = ""
+        self.memory_mode: MemoryMode = "enabled"
+        self.git: dict[str, Any] | None = None
+        self.model: str | None = None
+        self.reasoning_effort: str | None = None
+        self.approval_mode: str | None = None
+        self.sandbox_policy: Any = None
+        self.preview: str | None = None
+        self.response_preview: str | None = None
+        self.first_user_message: str | None = None
+        self.rollout_name: str | None = None
+        self.token_usage: dict[str, Any] | None = None
+        self.last_timestamp: str | None = None
+        #: The ``history_mode`` of the thread's last own ``session_meta`` ("legacy" without one).
+        self.history_mode: HistoryMode = "legacy"
+        #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
+        self.last_ordinal: int | None = None
+
+    # -- state -------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ThreadSummary:
+        summary = cls()
+        for name in _STATE_FIELDS:
+            if name in state:
+                setattr(summary, name, state[name])
+        return summary
+
+    # -- folding -----------------------------------------------------------------------------
+
+    def add_all(self, items: Iterable[Mapping[str, Any]], timestamps: Iterable[str | None] | None = None) -> None:
+        if timestamps is None:
+            for item in items:
+                self.add(item)
+        else:
+            for item, ts in zip(items, timestamps, strict=True):
+                self.add(item, ts)
+
+    def add(self, item: Mapping[str, Any], timestamp: str | None = None) -> None:
+        """Fold one item written at ``timestamp`` (its rollout line's stamp). An item that carries
+        its own ``timestamp`` was written then (a copy keeps its original time)."""
+        own = item.get("timestamp")
+        if isinstance(own, str):
+            timestamp = own
+        if timestamp:
+            self.last_timestamp = timestamp
+        ordinal = item.get("ordinal")
+        if type(ordinal) is int and (self.last_ordinal is None or ordinal > self.last_ordinal):
+            self.last_ordinal = ordinal
+        kind = item.get("type")
+        payload = item.get("payload")
+        if not isinstance(payload, Mapping):
+            return
+        if kind == "session_meta":
+            self._session_meta(payload)
+        elif kind == "turn_context":
+            self._turn_context(payload)
+        elif kind == "event_msg":
+            self._event(item, payload)
+        elif kind == "response_item" and self.response_preview is None:
+            text = _response_user_text(item)
+            if text:
+                self.response_preview = _strip_marker(text) or None
+
+    def _session_meta(self, meta: Mapping[str, Any]) -> None:
+        meta_id = meta.get("id")
+        if not self.meta_seen:
+            if self.thread_id is not None and meta_id != self.thread_id:
+                return
+            self.meta_seen = True
+            if isinstance(meta_id, str):
+                self.thread_id = meta_id
+            self.forked_from_id = _s(meta.get("forked_from_id"))
+            self.created_at = _s(meta.get("timestamp"))
+            self.cwd = _s(meta.get("cwd")) or ""
+            self.originator = _s(meta.get("originator")) or ""
+            self.cli_version = _s(meta.get("cli_version")) or ""
+            source = meta.get("source")
+            self.source = source if isinstance(source, str | dict) and source else "vscode"
+            self.parent_thread_id = _s(meta.get("parent_thread_id")) or _spawn_parent(self.source)
+            self.thread_source = _s(meta.get("thread_source"))
+            self.agent_nickname = _s(meta.get("agent_nickname"))
+            self.agent_role = _s(meta.get("agent_role")) or _s(meta.get("agent_type"))
+            self.agent_path = _s(meta.get("agent_path"))
+            self.model_provider = _s(meta.get("model_provider")) or ""
+            if meta.get("memory_mode") == "disabled":
+                self.memory_mode = "disabled"
+            git = meta.get("git")
+            self.git = dict(git) if isinstance(git, Mapping) else None
+            self._history_mode(meta)
+            return
+        if meta_id != self.thread_id:
+            return
+        # An amendment of the canonical metadata.
+        self._history_mode(meta)
+        mode = meta.get("memory_mode")
+        if mode in ("enabled", "disabled"):
+            self.memory_mode = mode
+        git = meta.get("git")
+        if isinstance(git, Mapping):
+            self.git = dict(git)
+
+    def _history_mode(self, meta: Mapping[str, Any]) -> None:
+        mode = meta.get("history_mode")
+        if mode == "paginated" or mode == "legacy":
+            self.history_mode = mode
+
+    def next_ordinal(self) -> int:
+        """The ordinal the thread's next line takes."""
+        return 0 if self.last_ordinal is None else self.last_ordinal + 1
+
+    def _turn_context(self, ctx: Mapping[str, Any]) -> None:
+        if not self.cwd:
+            self.cwd = _s(ctx.get("cwd")) or ""
+        model = _s(ctx.get("model"))
+        if model:
+            self.model = model
+        if "effort" in ctx:
+            self.reasoning_effort = _s(ctx.get("effort"))
+        approval = ctx.get("approval_policy")
+        if isinstance(approval, str):
+            self.approval_mode = approval
+        if "sandbox_policy" in ctx:
+            self.sandbox_policy = ctx.get("sandbox_policy")
+
+    def _event(self, item: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        event = payload.get("type")
+        user = user_event_text(item)
+        if user is not None:
+            text, images = user
+            stripped = _strip_marker(text)
+            preview = stripped or ("[Image]" if images else "")
+            if preview:
+                if self.first_user_message is None:
+                    self.first_user_message = preview
+                if self.preview is None:
+                    self.preview = preview
+            return
+        if event == "token_count":
+            info = payload.get("info")
+            if isinstance(info, Mapping) and isinstance(info.get("total_token_usage"), Mapping):
+                self.token_usage = dict(info["total_token_usage"])
+        elif event == "thread_name_updated":
+            name = payload.get("thread_name")
+            self.rollout_name = (name.strip() or None) if isinstance(name, str) else None
+        elif event == "thread_goal_updated" and self.preview is None:
+            goal = payload.get("goal")
+            objective = goal.get("objective") if isinstance(goal, Mapping) else None
+            if isinstance(objective, str) and objective.strip():
+                self.preview = objective.strip()
+
+    # -- results -----------------------------------------------------------------------------
+
+    @property
+    def has_user_message(self) -> bool:
+        return self.first_user_message is not None or self.response_preview is not None
+
+    @property
+    def effective_preview(self) -> str:
+        return self.preview or self.response_preview or ""
+
+    def created(self, fallback: datetime) -> datetime:
+        return parse_timestamp(self.created_at) or fallback
+
+    def updated(self, fallback: datetime) -> datetime:
+        created = self.created(fallback)
+        last = parse_timestamp(self.last_timestamp)
+        return max(last, created) if last is not None else created
+
+    def to_thread(
+        self,
+        *,
+        thread_id: str,
+        fallback_time: datetime,
+        rollout_path: str | None = None,
+        archived_at: datetime | None = None,
+        name: str | None = None,
+        default_provider: str = "",
+    ) -> StoredThread:
+        """The :class:`StoredThread` these items describe (without history)."""
+        usage = TokenUsage.from_json(self.token_usage) if self.token_usage is not None else None
+        return StoredThread(
+            thread_id=thread_id,
+            created_at=self.created(fallback_time),
+            updated_at=self.updated(fallback_time),
+            rollout_path=rollout_path,
+            forked_from_id=self.forked_from_id,
+            parent_thread_id=self.parent_thread_id,
+            preview=self.effective_preview,
+            name=name if name is not None else self.rollout_name,
+            model_provider=self.model_provider or default_provider,
+            model=self.model,
+            reasoning_effort=self.reasoning_effort,
+            archived_at=archived_at,
+            cwd=self.cwd,
+            cli_version=self.cli_version,
+            source=self.source,
+            thread_source=self.thread_source,
+            agent_nickname=self.agent_nickname,
+            agent_role=self.agent_role,
+            agent_path=self.agent_path,
+            git_info=GitInfo.from_json(self.git),
+            approval_mode=self.approval_mode,
+            sandbox_policy=self.sandbox_policy,
+            token_usage=usage,
+            first_user_message=self.first_user_message or self.response_preview,
+            memory_mode=self.memory_mode,
+            history_mode=self.history_mode,
+        )
+
+
+def _s(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _spawn_parent(source: object) -> str | None:
+    if isinstance(source, Mapping):
+        sub = source.get("subagent")
+        if isinstance(sub, Mapping):
+            spawn = sub.get("thread_spawn")
+            if isinstance(spawn, Mapping):
+                return _s(spawn.get("parent_thread_id"))
+    return None

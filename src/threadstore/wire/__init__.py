@@ -1,3 +1,0 @@
-"""The wire protocol ``codex.thread_store.v1``, shared by the client (:mod:`threadstore.remote`)
-and the server (:mod:`threadstore.server`): the generated messages, the method table, the
-conversions, the status-code mapping. Needs the ``grpc`` extra."""
