@@ -1,5 +1,6 @@
-"""The layers of DESIGN.md §2, checked on the source: no package imports one above it, and no
-module-level import cycle exists (imports only for type checking do not count)."""
+"""The layers of ARCHITECTURE.md, checked on the source: no part of the package imports one above
+it (nor one beside it: backends never import each other), and no import cycle exists at all,
+counting every import statement: at module level, inside functions and for type checking only."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ PARTS: dict[str, str] = {
     "threadstore.integrations": "integrations",
     "threadstore.items": "api",
     "threadstore.models": "api",
+    "threadstore.transfer": "api",
     "threadstore.__main__": "api",
 }
 
@@ -59,9 +61,9 @@ ALLOWED: dict[str, set[str]] = {
     "appserver": _BASE | {"runtime", "view"},
     "ui": _BASE | {"registry", "view"},
     "integrations": _BASE | {"registry"},
-    "testing": _BASE | {"registry", "server", "transfer"},
+    "testing": _BASE | {"shared", "registry", "server", "transfer", "api"},
     "cli": _BASE | {"wire", "registry", "runtime", "server", "appserver", "view", "ui", "transfer", "api"},
-    "api": {"core", "rollout", "runtime", "cli"},
+    "api": set(PARTS.values()) | {"core"},
 }
 
 
@@ -73,17 +75,18 @@ def _module_name(path: Path) -> str:
 
 
 def _part(module: str) -> str:
+    if module == "threadstore" or module.startswith("threadstore.__init__"):
+        return "api"  # the package root: the public surface, which re-exports every part
     best = max((p for p in PARTS if module == p or module.startswith(p + ".")), key=len, default=None)
     return PARTS[best] if best is not None else "core"
 
 
-def _imports(path: Path) -> tuple[set[str], set[str]]:
-    """(every threadstore module imported, those imported at module level outside TYPE_CHECKING)."""
+def _imports(path: Path) -> set[str]:
+    """Every threadstore module (or name in one) that ``path`` imports, wherever the import is."""
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     tree = ast.parse(path.read_text())
     every: set[str] = set()
-    top: set[str] = set()
 
     def resolve(node: ast.ImportFrom) -> list[str]:
         if node.level == 0:
@@ -94,26 +97,15 @@ def _imports(path: Path) -> tuple[set[str], set[str]]:
             base = ".".join([*anchor, *([node.module] if node.module else [])])
         return [base, *(f"{base}.{alias.name}" for alias in node.names)]
 
-    def visit(nodes: list[ast.stmt], at_top: bool) -> None:
-        for node in nodes:
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = resolve(node)
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
-            for name in names:
-                if name == "threadstore" or name.startswith("threadstore."):
-                    every.add(name)
-                    if at_top:
-                        top.add(name)
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.stmt):
-                    visit([child], at_top and isinstance(node, ast.If | ast.Try))
-
-    visit(tree.body, True)
-    return every, top
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = resolve(node)
+        # (The package root itself is not a dependency of ``from threadstore import _json``.)
+        every.update(name for name in names if name.startswith("threadstore."))
+    return every
 
 
 def _modules() -> dict[str, Path]:
@@ -124,7 +116,7 @@ def test_no_layer_imports_one_above_it() -> None:
     wrong = []
     for module, path in _modules().items():
         mine = _part(module)
-        every, _ = _imports(path)
+        every = _imports(path)
         for imported in every:
             theirs = _part(imported)
             if theirs != mine and theirs not in ALLOWED[mine]:
@@ -136,8 +128,7 @@ def test_no_import_cycles() -> None:
     modules = _modules()
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
-        _, top = _imports(path)
-        graph[module] = {m for m in top if m in modules and m != module}
+        graph[module] = {m for m in _imports(path) if m in modules and m != module}
     # A package's __init__ importing its own submodules is not a cycle of design.
     for module in graph:
         graph[module] = {m for m in graph[module] if not m.startswith(module + ".")}

@@ -1,9 +1,16 @@
 """threadstore: durable conversation threads for AI-agent programs.
 
+This module is the public surface: every name below, plus the modules :mod:`threadstore.items`
+(rollout items and their builders), :mod:`threadstore.models` (model clients for the runtime),
+:mod:`threadstore.transfer` (exact copies, exports and imports), :mod:`threadstore.testing` (the
+conformance kit) and :mod:`threadstore.integrations` (the agent frameworks). Modules whose names
+start with ``_`` are internal and may change without notice.
+
 The storage contract is :class:`ThreadStore`; its backends are :class:`InMemoryThreadStore`,
 :class:`LocalThreadStore` (Codex-compatible JSONL files plus a SQLite index),
 :class:`PostgresThreadStore` (``threadstore[postgres]``) and :class:`RemoteThreadStore`
-(``threadstore[grpc]``, a client of ``threadstore serve``). Above the store, the runtime runs
+(``threadstore[grpc]``, a client of ``threadstore serve``); :func:`open_store` opens any of them,
+or a backend another package registers, from a store URL. Above the store, the runtime runs
 threads: :class:`ThreadManager`, :class:`Thread`, :class:`ThreadConfig`.
 
 Importing the package is cheap: every name below is loaded on first use, and a backend's
@@ -28,12 +35,14 @@ from threadstore.errors import (
 )
 
 if TYPE_CHECKING:
-    from threadstore import items
+    from threadstore import items, models, transfer
     from threadstore._backends.local import LocalThreadStore
     from threadstore._backends.memory import InMemoryThreadStore
     from threadstore._backends.postgres import PostgresThreadStore
+    from threadstore._backends.registry import default_store_url, open_store, register_backend
     from threadstore._backends.remote import RemoteThreadStore
     from threadstore._contract.base import ThreadStore
+    from threadstore._contract.features import IndexProgress, Reindexable, ReindexReport, RolloutFiles
     from threadstore._contract.listing import (
         ListThreadsParams,
         SearchThreadsParams,
@@ -50,77 +59,38 @@ if TYPE_CHECKING:
         StoredTurnError,
         TurnPage,
     )
-    from threadstore._contract.patch import UNSET, GitInfoPatch, ThreadMetadataPatch
+    from threadstore._contract.patch import UNSET, GitInfoPatch, ThreadMetadataPatch, UpdateThreadMetadataParams
+    from threadstore._contract.thread import GitInfo, StoredThread, StoredThreadHistory, TokenUsage
     from threadstore._contract.types import (
         AppendThreadItemsParams,
         CreateThreadParams,
-        GitInfo,
         LoadThreadHistoryParams,
         ReadThreadByRolloutPathParams,
         ReadThreadParams,
         ResumeThreadParams,
-        StoredThread,
-        StoredThreadHistory,
-        TokenUsage,
-        UpdateThreadMetadataParams,
     )
-    from threadstore._runtime import Event, Thread, ThreadConfig, ThreadManager
+    from threadstore._runtime import Event, LiveThread, Thread, ThreadConfig, ThreadManager
     from threadstore.items import Item
 
-_TYPES = "threadstore._contract.types"
-_PAGING = "threadstore._contract.paging"
-_LISTING = "threadstore._contract.listing"
+_MODULES = frozenset({"items", "models", "transfer"})
 _LAZY: dict[str, str] = {
-    "items": "threadstore.items",
-    "Item": "threadstore.items",
-    "ThreadStore": "threadstore._contract.base",
-    "InMemoryThreadStore": "threadstore._backends.memory",
-    "LocalThreadStore": "threadstore._backends.local",
-    "PostgresThreadStore": "threadstore._backends.postgres",
-    "RemoteThreadStore": "threadstore._backends.remote",
-    "UNSET": "threadstore._contract.patch",
-    "GitInfoPatch": "threadstore._contract.patch",
-    "ThreadMetadataPatch": "threadstore._contract.patch",
-    "Event": "threadstore._runtime",
-    "Thread": "threadstore._runtime",
-    "ThreadConfig": "threadstore._runtime",
-    "ThreadManager": "threadstore._runtime",
-    **dict.fromkeys(
-        ("ListThreadsParams", "SearchThreadsParams", "StoredThreadSearchResult", "ThreadPage", "ThreadSearchPage"),
-        _LISTING,
-    ),
-    **dict.fromkeys(
-        (
-            "ItemPage",
-            "ListItemsParams",
-            "ListTurnsParams",
-            "StoredThreadItem",
-            "StoredTurn",
-            "StoredTurnError",
-            "TurnPage",
-        ),
-        _PAGING,
-    ),
-    **dict.fromkeys(
-        (
-            "AppendThreadItemsParams",
-            "CreateThreadParams",
-            "GitInfo",
-            "LoadThreadHistoryParams",
-            "ReadThreadByRolloutPathParams",
-            "ReadThreadParams",
-            "ResumeThreadParams",
-            "StoredThread",
-            "StoredThreadHistory",
-            "TokenUsage",
-            "UpdateThreadMetadataParams",
-        ),
-        _TYPES,
-    ),
+    **dict.fromkeys(('ThreadStore',), 'threadstore._contract.base'),
+    **dict.fromkeys(('AppendThreadItemsParams', 'CreateThreadParams', 'LoadThreadHistoryParams', 'ReadThreadByRolloutPathParams', 'ReadThreadParams', 'ResumeThreadParams'), 'threadstore._contract.types'),
+    **dict.fromkeys(('GitInfo', 'StoredThread', 'StoredThreadHistory', 'TokenUsage'), 'threadstore._contract.thread'),
+    **dict.fromkeys(('GitInfoPatch', 'ThreadMetadataPatch', 'UNSET', 'UpdateThreadMetadataParams'), 'threadstore._contract.patch'),
+    **dict.fromkeys(('ListThreadsParams', 'SearchThreadsParams', 'StoredThreadSearchResult', 'ThreadPage', 'ThreadSearchPage'), 'threadstore._contract.listing'),
+    **dict.fromkeys(('ItemPage', 'ListItemsParams', 'ListTurnsParams', 'StoredThreadItem', 'StoredTurn', 'StoredTurnError', 'TurnPage'), 'threadstore._contract.paging'),
+    **dict.fromkeys(('IndexProgress', 'ReindexReport', 'Reindexable', 'RolloutFiles'), 'threadstore._contract.features'),
+    **dict.fromkeys(('InMemoryThreadStore',), 'threadstore._backends.memory'),
+    **dict.fromkeys(('LocalThreadStore',), 'threadstore._backends.local'),
+    **dict.fromkeys(('PostgresThreadStore',), 'threadstore._backends.postgres'),
+    **dict.fromkeys(('RemoteThreadStore',), 'threadstore._backends.remote'),
+    **dict.fromkeys(('default_store_url', 'open_store', 'register_backend'), 'threadstore._backends.registry'),
+    **dict.fromkeys(('Event', 'LiveThread', 'Thread', 'ThreadConfig', 'ThreadManager'), 'threadstore._runtime'),
+    **dict.fromkeys(('Item',), 'threadstore.items'),
 }
 
 __all__ = [
-    "UNSET",
     "AppendThreadItemsParams",
     "Conflict",
     "CreateThreadParams",
@@ -128,6 +98,7 @@ __all__ = [
     "GitInfo",
     "GitInfoPatch",
     "InMemoryThreadStore",
+    "IndexProgress",
     "Internal",
     "InvalidRequest",
     "Item",
@@ -135,14 +106,18 @@ __all__ = [
     "ListItemsParams",
     "ListThreadsParams",
     "ListTurnsParams",
+    "LiveThread",
     "LoadThreadHistoryParams",
     "LocalThreadStore",
     "PostgresThreadStore",
     "ReadThreadByRolloutPathParams",
     "ReadThreadParams",
+    "ReindexReport",
+    "Reindexable",
     "RemoteThreadStore",
     "ResourceExhausted",
     "ResumeThreadParams",
+    "RolloutFiles",
     "SearchThreadsParams",
     "StoredThread",
     "StoredThreadHistory",
@@ -161,20 +136,28 @@ __all__ = [
     "ThreadStoreError",
     "TokenUsage",
     "TurnPage",
+    "UNSET",
     "Unsupported",
     "UpdateThreadMetadataParams",
     "__version__",
+    "default_store_url",
     "items",
+    "models",
     "new_thread_id",
+    "open_store",
+    "register_backend",
+    "transfer",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
-    loaded = importlib.import_module(module)
-    value = loaded if name == "items" else getattr(loaded, name)
+    if name in _MODULES:
+        value: Any = importlib.import_module(f"threadstore.{name}")
+    else:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

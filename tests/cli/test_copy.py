@@ -22,7 +22,8 @@ from threadstore import (
     new_thread_id,
 )
 from threadstore._backends.local import LocalThreadStore
-from threadstore._contract.types import GitInfo, UpdateThreadMetadataParams
+from threadstore._contract.patch import UpdateThreadMetadataParams
+from threadstore._contract.types import GitInfo
 from threadstore._transfer import copy_threads
 
 from ..remote.server_process import serve_process

@@ -57,7 +57,7 @@ def test_show_prints_a_transcript_with_tools_folded(url: str) -> None:
     code, out, err = invoke(url, "show", tid)
     assert code == 0, err
     assert out.startswith("run the tests\n")  # the title
-    assert f"id          {tid}\n" in out
+    assert f"thread      {tid}\n" in out
     assert "turns       1 user message\n" in out
     assert "user\n  run the tests\n" in out
     assert "agent\n  Two tests fail.\n" in out

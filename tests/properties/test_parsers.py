@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from threadstore._backends.local.rollout import parse_chunk
 from threadstore._backends.shared.query import decode_cursor, encode_cursor, snippet
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
 from threadstore._contract.patch import ThreadMetadataPatch
 from threadstore._contract.types import AppendThreadItemsParams
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import validate_items
+from threadstore._rollout.jsonl import parse_chunk
 from threadstore._time import parse_timestamp
 from threadstore._wire import convert
 from threadstore._wire._proto import thread_store_pb2 as pb

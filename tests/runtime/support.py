@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from threadstore import InMemoryThreadStore
-from threadstore._contract.types import (
-    LoadThreadHistoryParams,
-    StoredThread,
-    StoredThreadHistory,
-    UpdateThreadMetadataParams,
-)
+from threadstore._contract.patch import UpdateThreadMetadataParams
+from threadstore._contract.types import LoadThreadHistoryParams, StoredThread, StoredThreadHistory
 from threadstore._rollout.policy import PersistedItems
 from threadstore._runtime import Event, Thread
 from threadstore._runtime.models.base import (

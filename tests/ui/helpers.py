@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from threadstore import AppendThreadItemsParams, CreateThreadParams, ThreadMetadataPatch, ThreadStore, items
-from threadstore._contract.types import UpdateThreadMetadataParams
+from threadstore._contract.patch import UpdateThreadMetadataParams
 
 IDS = {
     "storage": "01a211bf-81da-7c93-9c38-b2117fbac6d3",

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from threadstore._appserver.errors import RpcError
+from threadstore._contract.fields import Kind
+from threadstore._contract.thread import THREAD_FIELDS
 from threadstore._contract.types import GitInfo, SessionSource, StoredThread
 from threadstore._rollout.thread_items import (
     agent_message_item,
@@ -82,26 +84,29 @@ def thread_json(
     ephemeral: bool = False,
     turns: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The v2 ``Thread`` object (``turns`` is empty unless the caller built them)."""
-    return {
-        "id": stored.thread_id,
-        "forkedFromId": stored.forked_from_id,
-        "preview": stored.preview,
-        "ephemeral": ephemeral,
-        "modelProvider": stored.model_provider,
-        "createdAt": unix_seconds(stored.created_at),
-        "updatedAt": unix_seconds(stored.updated_at),
-        "status": status_json(status),
-        "path": None if ephemeral else stored.rollout_path,
-        "cwd": stored.cwd,
-        "cliVersion": stored.cli_version,
-        "source": source_json(stored.source),
-        "agentNickname": stored.agent_nickname,
-        "agentRole": stored.agent_role,
-        "gitInfo": git_info_json(stored.git_info),
-        "name": stored.name,
-        "turns": [dict(t) for t in turns],
-    }
+    """The v2 ``Thread`` object (``turns`` is empty unless the caller built them): the fields
+    the table gives a v2 key, then the state of the thread in this server."""
+    thread = {key: _v2_value(spec.kind, getattr(stored, spec.name)) for key, spec in _V2_FIELDS}
+    thread.update(
+        ephemeral=ephemeral,
+        status=status_json(status),
+        path=None if ephemeral else stored.rollout_path,
+        turns=[dict(t) for t in turns],
+    )
+    return thread
+
+
+_V2_FIELDS: Final = tuple((spec.v2, spec) for spec in THREAD_FIELDS if spec.v2 is not None)
+
+
+def _v2_value(kind: Kind, value: Any) -> Any:
+    if kind is Kind.TIME:
+        return unix_seconds(value)
+    if kind is Kind.SOURCE:
+        return source_json(value)
+    if kind is Kind.GIT:
+        return git_info_json(value)
+    return value
 
 
 def _opt_int(value: object) -> int | None:

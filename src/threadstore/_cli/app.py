@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from threadstore._backends.registry import url_forms
 from threadstore._cli.config import Settings, resolve
 from threadstore._cli.errors import EXIT_HELP
 from threadstore._cli.group import ThreadstoreGroup
@@ -76,7 +77,7 @@ def root(
             "--store",
             "-s",
             metavar="URL",
-            help="Store URL: memory:, local:PATH, grpc://HOST:PORT, postgresql://... "
+            help=f"Store URL: {url_forms()} "
             "[default: $THREADSTORE_URL, $THREADSTORE_HOME, the config file, local:~/.threadstore]",
             show_default=False,
         ),

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from threadstore._backends.registry import HOME_ENV, TOKEN_ENV
 from threadstore._cli.errors import CliFailure
+from threadstore._env import HOME_ENV, TOKEN_ENV, URL_ENV
 
 __all__ = ["URL_ENV", "Setting", "Settings", "config_path", "load_file", "resolve"]
 
-URL_ENV: Final = "THREADSTORE_URL"
 DEFAULT_HOME: Final = "~/.threadstore"
 _KEYS: Final = ("store", "home", "token")
 

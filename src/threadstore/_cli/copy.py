@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from threadstore._backends.registry import url_forms
 from threadstore._cli.app import app, globals_of
 from threadstore._cli.errors import CliFailure
 from threadstore._cli.output import out_console, print_json, report_failure
@@ -44,7 +45,7 @@ def print_summary(report: CopyReport, verb: str = "copied") -> None:
 def copy_cmd(
     ctx: typer.Context,
     to: Annotated[
-        str, typer.Option("--to", help="Target store URL: memory:, local:PATH, grpc://HOST:PORT, postgresql://...")
+        str, typer.Option("--to", help=f"Target store URL: {url_forms()}")
     ],
     archived: Annotated[
         bool, typer.Option("--archived/--no-archived", help="Also copy archived threads (they stay archived).")

@@ -27,6 +27,7 @@ from typing import Annotated
 import typer
 
 from threadstore import _json
+from threadstore._backends.registry import open_store
 from threadstore._cli.app import app, globals_of
 from threadstore._cli.copy import print_summary
 from threadstore._cli.errors import CliFailure
@@ -95,15 +96,13 @@ def _prepare_directory(output: Path) -> None:
 
 async def _export_home(store: ThreadStore, ids: list[str], output: Path, bar: ProgressBar) -> CopyReport:
     """The threads as a Codex home at ``output`` (a local store's files, without its index)."""
-    from threadstore._backends.local import LocalThreadStore
-
     done: list[CopyOutcome] = []
 
     def seen(outcome: CopyOutcome) -> None:
         done.append(outcome)
         bar.update(len(done), len(ids), f"{outcome.status} {outcome.thread_id}")
 
-    target = LocalThreadStore(output)
+    target = open_store(f"local:{output}")
     try:
         return await copy_threads(store, target, thread_ids=ids, on_outcome=seen)
     finally:
@@ -217,8 +216,6 @@ def import_cmd(
     bar = ProgressBar("importing", enabled=progress_wanted(globals_of(ctx).quiet), transient=False, threshold=2)
 
     async def work(store: ThreadStore) -> CopyReport:
-        from threadstore._backends.local import LocalThreadStore
-
         outcomes: list[CopyOutcome] = []
 
         def seen(outcome: CopyOutcome) -> None:
@@ -233,7 +230,7 @@ def import_cmd(
                     seen(CopyOutcome(text, "failed", str(exc)))
                     continue
                 if isinstance(found, Path):
-                    async with LocalThreadStore(found) as home:
+                    async with open_store(f"local:{found}") as home:
                         await copy_threads(home, store, on_outcome=seen)
                     continue
                 for record in found:

@@ -20,8 +20,9 @@ from threadstore._cli.progress import ProgressBar, progress_wanted
 from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import run_store, store_url
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.patch import ThreadMetadataPatch
-from threadstore._contract.types import ReadThreadParams, StoredThread, UpdateThreadMetadataParams
+from threadstore._contract.features import Reindexable
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
+from threadstore._contract.types import ReadThreadParams, StoredThread
 from threadstore._view import thread_title
 
 __all__ = ["archive_cmd", "delete_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
@@ -120,11 +121,10 @@ def reindex_cmd(ctx: typer.Context, as_json: AsJson = False) -> None:
     bar = ProgressBar("reading rollouts", enabled=progress_wanted(globals_of(ctx).quiet))
 
     async def work(store: ThreadStore) -> Any:
-        reindex = getattr(store, "reindex", None)
-        if not callable(reindex):
+        if not isinstance(store, Reindexable):
             raise CliFailure(f"{url} has no index to rebuild (only local: stores have one)", "unsupported")
         try:
-            return await reindex(bar.update)
+            return await store.reindex(bar.update)
         finally:
             bar.close()
 

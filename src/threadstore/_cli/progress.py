@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threadstore._contract.base import ThreadStore
+from threadstore._contract.features import IndexProgress
 
 __all__ = ["ProgressBar", "index_progress", "progress_wanted"]
 
@@ -70,9 +71,7 @@ class ProgressBar:
 def index_progress(store: ThreadStore, *, enabled: bool, threshold: int = 500) -> Iterator[None]:
     """While inside, a local store that indexes at least ``threshold`` new rollouts (a first look
     at a large home) shows a bar."""
-    from threadstore._backends.local import LocalThreadStore
-
-    if not enabled or not isinstance(store, LocalThreadStore):
+    if not enabled or not isinstance(store, IndexProgress):
         yield
         return
     bar = ProgressBar("indexing rollouts", enabled=True, threshold=threshold)

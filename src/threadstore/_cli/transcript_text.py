@@ -16,8 +16,8 @@ from typing import Final
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from threadstore._contract.types import StoredThread, source_kind
-from threadstore._view import Entry, relative_time, short_path, thread_title, user_turns
+from threadstore._contract.types import StoredThread
+from threadstore._view import Entry, relative_time, thread_facts, thread_title, user_turns
 
 __all__ = ["render_thread"]
 
@@ -48,21 +48,7 @@ def _when(value: datetime | None, now: datetime) -> str:
 
 def _header(thread: StoredThread, entries: Sequence[Entry], now: datetime) -> Iterator[RenderableType]:
     yield Text(thread_title(thread), style="bold")
-    rows: list[tuple[str, str]] = [
-        ("id", thread.thread_id),
-        ("cwd", short_path(thread.cwd)),
-        ("created", _when(thread.created_at, now)),
-        ("updated", _when(thread.updated_at, now)),
-        ("archived", _when(thread.archived_at, now)),
-        ("source", source_kind(thread.source)),
-        ("model", " / ".join(v for v in (thread.model_provider, thread.model or "") if v)),
-        ("forked from", thread.forked_from_id or ""),
-    ]
-    if thread.git_info is not None:
-        git = thread.git_info
-        rows.append(("git", " ".join(v for v in (git.branch, (git.commit_hash or "")[:12], git.repository_url) if v)))
-    if thread.token_usage is not None and thread.token_usage.total_tokens:
-        rows.append(("tokens", f"{thread.token_usage.total_tokens:,}"))
+    rows = [(fact.label, fact.text) for fact in thread_facts(thread, lambda value: _when(value, now))]
     turns = user_turns(entries)
     rows.append(("turns", f"{turns} user message{'s' if turns != 1 else ''}"))
     for key, value in rows:

@@ -61,6 +61,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
+from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -70,7 +71,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.policy import PersistedItems

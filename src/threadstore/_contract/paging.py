@@ -19,13 +19,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from threadstore import _json
 from threadstore._checks import check_text
 from threadstore._contract.types import MAX_PAGE_SIZE, SortDirection
-from threadstore._rollout.turn_values import StoredTurn, StoredTurnError, TurnItemsView, TurnStatus
 from threadstore._ids import validate_thread_id
+from threadstore._rollout.turn_values import StoredTurn, StoredTurnError, TurnItemsView, TurnStatus
 from threadstore.errors import InvalidRequest
 
 __all__ = [

@@ -17,6 +17,9 @@ from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 
 from threadstore._checks import check_instant, check_json, check_text
+from threadstore._contract.fields import FieldSpec, Kind
+from threadstore._contract.serialize import value_to_json
+from threadstore._contract.thread import THREAD_FIELDS
 from threadstore._contract.types import (
     GitInfo,
     MemoryMode,
@@ -26,10 +29,20 @@ from threadstore._contract.types import (
     validate_memory_mode,
     validate_source,
 )
-from threadstore._time import format_rfc3339, parse_timestamp
+from threadstore._ids import validate_thread_id
+from threadstore._time import parse_timestamp
 from threadstore.errors import InvalidRequest
 
-__all__ = ["UNSET", "GitInfoPatch", "ThreadMetadataPatch", "Unset", "apply_patch", "reconcile_overrides"]
+__all__ = [
+    "UNSET",
+    "USER_FIELDS",
+    "GitInfoPatch",
+    "ThreadMetadataPatch",
+    "Unset",
+    "UpdateThreadMetadataParams",
+    "apply_patch",
+    "reconcile_overrides",
+]
 
 
 class Unset(enum.Enum):
@@ -95,6 +108,12 @@ class GitInfoPatch:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not UNSET}
 
     @classmethod
+    def of(cls, info: GitInfo | None) -> GitInfoPatch:
+        """The patch that makes a thread's git facts ``info`` (all three fields set or cleared)."""
+        facts = info or GitInfo()
+        return cls(sha=facts.commit_hash, branch=facts.branch, origin_url=facts.repository_url)
+
+    @classmethod
     def from_json(cls, value: object) -> GitInfoPatch:
         if not isinstance(value, Mapping):
             raise InvalidRequest("git_info patch must be an object")
@@ -104,13 +123,13 @@ class GitInfoPatch:
         return cls(**{k: v for k, v in value.items()})
 
 
-_CLEARABLE: Final = frozenset(
-    {"name", "reasoning_effort", "thread_source", "agent_nickname", "agent_role", "agent_path"}
-)
-_STRINGS: Final = frozenset(
-    {"preview", "title", "first_user_message", "model_provider", "model", "cwd", "cli_version", "approval_mode"}
-)
-_DATES: Final = frozenset({"created_at", "updated_at"})
+_PATCHED: Final = {spec.name: spec for spec in THREAD_FIELDS if spec.patch is not None}
+_TEXT_KINDS: Final = (Kind.TEXT, Kind.OPT_TEXT, Kind.JSON_TEXT)
+USER_FIELDS: Final = tuple(spec for spec in THREAD_FIELDS if spec.patch == "user")
+"""The fields people set (a name, the memory mode, git facts): kept by every backend, carried by
+copies."""
+_TITLE: Final = "title"
+"""A patch may carry a ``title`` (Codex's patch has one); no thread field keeps it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,27 +165,15 @@ class ThreadMetadataPatch:
     updated_at: datetime | Unset = UNSET
 
     def __post_init__(self) -> None:
-        for name in _CLEARABLE:
-            _check_str(name, getattr(self, name), clearable=True)
-        for name in _STRINGS:
-            _check_str(name, getattr(self, name), clearable=False)
-        if self.memory_mode is not UNSET:
-            validate_memory_mode(self.memory_mode)
-        if self.git_info is not UNSET and not isinstance(self.git_info, GitInfoPatch):
-            raise InvalidRequest("patch field git_info must be a GitInfoPatch")
-        if self.source is not UNSET:
-            validate_source(self.source)
-        if self.token_usage is not UNSET and not isinstance(self.token_usage, TokenUsage):
-            raise InvalidRequest("patch field token_usage must be a TokenUsage")
-        for name in _DATES:
+        _check_str(_TITLE, self.title, clearable=False)
+        for name, spec in _PATCHED.items():
             value = getattr(self, name)
-            if value is not UNSET:
-                check_instant(value, f"patch field {name}")
-        if self.sandbox_policy is not UNSET:
-            check_json(self.sandbox_policy, "patch field sandbox_policy")
+            if value is UNSET or (spec.clearable and value is None):
+                continue
+            _check_value(spec, value)
         new_name = self.name
         if isinstance(new_name, str) and not new_name.strip():
-            raise InvalidRequest("thread name must not be empty (use None to clear it)")
+            raise InvalidRequest("a thread name must not be empty (clear the name instead)")
 
     def present(self) -> dict[str, Any]:
         """The fields that are present, by name."""
@@ -182,6 +189,12 @@ class ThreadMetadataPatch:
             changes["git_info"] = self.git_info.merge(later.git_info)
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def setting(cls, spec: FieldSpec, value: Any) -> ThreadMetadataPatch:
+        """The patch that sets the field ``spec`` describes to the thread value ``value``."""
+        changes: dict[str, Any] = {spec.name: GitInfoPatch.of(value) if spec.kind is Kind.GIT else value}
+        return cls(**changes)
+
     def without(self, *names: str) -> ThreadMetadataPatch:
         """A copy with the given fields made absent."""
         return dataclasses.replace(self, **{n: UNSET for n in names})
@@ -194,10 +207,10 @@ class ThreadMetadataPatch:
         """JSON with presence semantics (omitted = leave, null = clear)."""
         out: dict[str, Any] = {}
         for name, value in self.present().items():
-            if isinstance(value, (GitInfoPatch, TokenUsage)):
+            if isinstance(value, GitInfoPatch):
                 out[name] = value.to_json()
-            elif isinstance(value, datetime):
-                out[name] = format_rfc3339(value)
+            elif name in _PATCHED:
+                out[name] = value_to_json(_PATCHED[name].kind, value)
             else:
                 out[name] = value
         return out
@@ -213,14 +226,17 @@ class ThreadMetadataPatch:
             raise InvalidRequest(f"unknown metadata patch field(s): {', '.join(sorted(unknown))}")
         fields: dict[str, Any] = {}
         for name, raw in value.items():
-            if name == "git_info":
+            spec = _PATCHED.get(name)
+            if spec is None or raw is None:
+                fields[name] = raw
+            elif spec.kind is Kind.GIT:
                 fields[name] = GitInfoPatch.from_json(raw)
-            elif name == "token_usage":
+            elif spec.kind is Kind.USAGE:
                 usage = TokenUsage.from_json(raw)
                 if usage is None:
-                    raise InvalidRequest("token_usage must be an object")
+                    raise InvalidRequest(f"{name} must be an object")
                 fields[name] = usage
-            elif name in _DATES:
+            elif spec.kind is Kind.TIME:
                 parsed = parse_timestamp(raw)
                 if parsed is None:
                     raise InvalidRequest(f"{name} must be an RFC 3339 timestamp")
@@ -230,12 +246,35 @@ class ThreadMetadataPatch:
         return cls(**fields)
 
 
+def _check_value(spec: FieldSpec, value: object) -> None:
+    """``InvalidRequest`` unless ``value`` is one the field ``spec`` can be set to."""
+    name, kind = spec.name, spec.kind
+    if kind in _TEXT_KINDS:
+        _check_str(name, value, clearable=False)
+    elif kind is Kind.MEMORY:
+        validate_memory_mode(value)
+    elif kind is Kind.GIT:
+        if not isinstance(value, GitInfoPatch):
+            raise InvalidRequest(f"patch field {name} must be a GitInfoPatch")
+    elif kind is Kind.SOURCE:
+        validate_source(value)
+    elif kind is Kind.USAGE:
+        if not isinstance(value, TokenUsage):
+            raise InvalidRequest(f"patch field {name} must be a TokenUsage")
+    elif kind is Kind.TIME:
+        check_instant(value, f"patch field {name}")
+    elif kind is Kind.JSON:
+        check_json(value, f"patch field {name}")
+    else:  # pragma: no cover - a kind the table gives a patchable field must be handled above
+        raise InvalidRequest(f"patch field {name} cannot be set")
+
+
 def apply_patch(thread: StoredThread, patch: ThreadMetadataPatch) -> StoredThread:
     """The thread as it reads after ``patch`` (``title`` and ``git_info`` mapped onto the
     thread's fields; ``updated_at`` never moves backwards)."""
     changes: dict[str, Any] = {}
     for name, value in patch.present().items():
-        if name == "title":
+        if name == _TITLE:
             continue
         if name == "git_info":
             assert isinstance(value, GitInfoPatch)
@@ -261,7 +300,7 @@ def reconcile_overrides(
     keep: dict[str, Any] = {}
     drop: list[str] = []
     for name, value in patch.present().items():
-        if name == "title":
+        if name == _TITLE:
             continue
         if name == "updated_at":
             if value > derived.updated_at:
@@ -271,3 +310,17 @@ def reconcile_overrides(
         else:
             keep[name] = value
     return current.without(*drop).merge(ThreadMetadataPatch(**keep))
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateThreadMetadataParams:
+    """Apply ``patch`` to a thread's metadata (an archived thread only with ``include_archived``)."""
+
+    thread_id: str
+    patch: ThreadMetadataPatch
+    include_archived: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thread_id", validate_thread_id(self.thread_id))
+        if not isinstance(self.patch, ThreadMetadataPatch):
+            raise InvalidRequest("patch must be a ThreadMetadataPatch")

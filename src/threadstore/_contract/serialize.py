@@ -1,92 +1,112 @@
-"""JSON form of :class:`StoredThread`: the field names of the dataclass, timestamps as RFC 3339
-strings, ``git_info`` and ``token_usage`` as objects, ``history`` as the list of items.
+"""A thread's metadata as JSON and as the summary fold derives it, both driven by the field
+table (:data:`~threadstore._contract.thread.THREAD_FIELDS`).
 
-Used by the command line (``--json``), the app server and the local index; it round-trips.
+The JSON form (the command line's ``--json``, the app server, the local index, thread files):
+the field names of :class:`StoredThread`, timestamps as RFC 3339 strings, ``git_info`` and
+``token_usage`` as objects, ``history`` as the list of items. It round-trips.
+
+:func:`thread_from_fold` is the thread a :class:`~threadstore._rollout.summary.ThreadSummary`
+describes: every field with a ``fold`` attribute is read from the fold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from threadstore._contract.types import GitInfo, MemoryMode, StoredThread, StoredThreadHistory, TokenUsage
+from threadstore._contract.fields import FieldSpec, Kind
+from threadstore._contract.thread import THREAD_FIELDS, GitInfo, StoredThread, StoredThreadHistory, TokenUsage
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, parse_timestamp
 from threadstore.errors import InvalidRequest
 
-__all__ = ["thread_from_json", "thread_to_json"]
+__all__ = ["thread_from_fold", "thread_from_json", "thread_to_json", "value_from_json", "value_to_json"]
+
+
+def value_to_json(kind: Kind, value: Any) -> Any:
+    """The JSON form of one field's value."""
+    if value is None:
+        return None
+    if kind in (Kind.TIME, Kind.OPT_TIME):
+        return format_rfc3339(value)
+    if kind in (Kind.GIT, Kind.USAGE):
+        return value.to_json()
+    if kind is Kind.HISTORY:
+        return value.items
+    return value
+
+
+def value_from_json(spec: FieldSpec, raw: Any, thread_id: str = "") -> Any:
+    """One field's value from its JSON form (lenient: an unusable value reads as the field's
+    empty value; only a required time that is not one raises :class:`InvalidRequest`)."""
+    kind = spec.kind
+    if kind is Kind.TIME:
+        parsed = parse_timestamp(raw)
+        if parsed is None:
+            raise InvalidRequest(f"thread JSON has an invalid {spec.name}: {raw!r}")
+        return parsed
+    if kind is Kind.OPT_TIME:
+        if not raw:
+            return None
+        parsed = parse_timestamp(raw)
+        if parsed is None:
+            raise InvalidRequest(f"thread JSON has an invalid {spec.name}: {raw!r}")
+        return parsed
+    if kind is Kind.TEXT:
+        return raw or ""
+    if kind is Kind.SOURCE:
+        return raw or "unknown"
+    if kind is Kind.GIT:
+        return GitInfo.from_json(raw)
+    if kind is Kind.USAGE:
+        return TokenUsage.from_json(raw)
+    if kind is Kind.MEMORY:
+        return "disabled" if raw == "disabled" else "enabled"
+    if kind is Kind.HISTORY_MODE:
+        return "paginated" if raw == "paginated" else "legacy"
+    if kind is Kind.HISTORY:
+        return StoredThreadHistory(thread_id, list(raw)) if isinstance(raw, list) else None
+    return raw
 
 
 def thread_to_json(thread: StoredThread) -> dict[str, Any]:
     """The JSON object of a thread (history included when the thread carries it)."""
-    return {
-        "thread_id": thread.thread_id,
-        "rollout_path": thread.rollout_path,
-        "forked_from_id": thread.forked_from_id,
-        "parent_thread_id": thread.parent_thread_id,
-        "preview": thread.preview,
-        "name": thread.name,
-        "model_provider": thread.model_provider,
-        "model": thread.model,
-        "reasoning_effort": thread.reasoning_effort,
-        "created_at": format_rfc3339(thread.created_at),
-        "updated_at": format_rfc3339(thread.updated_at),
-        "archived_at": format_rfc3339(thread.archived_at) if thread.archived_at else None,
-        "cwd": thread.cwd,
-        "cli_version": thread.cli_version,
-        "source": thread.source,
-        "thread_source": thread.thread_source,
-        "agent_nickname": thread.agent_nickname,
-        "agent_role": thread.agent_role,
-        "agent_path": thread.agent_path,
-        "git_info": thread.git_info.to_json() if thread.git_info else None,
-        "approval_mode": thread.approval_mode,
-        "sandbox_policy": thread.sandbox_policy,
-        "token_usage": thread.token_usage.to_json() if thread.token_usage else None,
-        "first_user_message": thread.first_user_message,
-        "memory_mode": thread.memory_mode,
-        "history_mode": thread.history_mode,
-        "history": thread.history.items if thread.history is not None else None,
-    }
-
-
-def _time(value: object, name: str) -> Any:
-    parsed = parse_timestamp(value)
-    if parsed is None:
-        raise InvalidRequest(f"thread JSON has an invalid {name}: {value!r}")
-    return parsed
+    return {spec.name: value_to_json(spec.kind, getattr(thread, spec.name)) for spec in THREAD_FIELDS}
 
 
 def thread_from_json(data: Mapping[str, Any]) -> StoredThread:
     """Rebuild a thread from :func:`thread_to_json` output."""
-    history = data.get("history")
-    archived = data.get("archived_at")
-    memory_mode: MemoryMode = "disabled" if data.get("memory_mode") == "disabled" else "enabled"
-    return StoredThread(
-        thread_id=data["thread_id"],
-        created_at=_time(data.get("created_at"), "created_at"),
-        updated_at=_time(data.get("updated_at"), "updated_at"),
-        rollout_path=data.get("rollout_path"),
-        forked_from_id=data.get("forked_from_id"),
-        parent_thread_id=data.get("parent_thread_id"),
-        preview=data.get("preview") or "",
-        name=data.get("name"),
-        model_provider=data.get("model_provider") or "",
-        model=data.get("model"),
-        reasoning_effort=data.get("reasoning_effort"),
-        archived_at=_time(archived, "archived_at") if archived else None,
-        cwd=data.get("cwd") or "",
-        cli_version=data.get("cli_version") or "",
-        source=data.get("source") or "unknown",
-        thread_source=data.get("thread_source"),
-        agent_nickname=data.get("agent_nickname"),
-        agent_role=data.get("agent_role"),
-        agent_path=data.get("agent_path"),
-        git_info=GitInfo.from_json(data.get("git_info")),
-        approval_mode=data.get("approval_mode"),
-        sandbox_policy=data.get("sandbox_policy"),
-        token_usage=TokenUsage.from_json(data.get("token_usage")),
-        first_user_message=data.get("first_user_message"),
-        memory_mode=memory_mode,
-        history_mode="paginated" if data.get("history_mode") == "paginated" else "legacy",
-        history=StoredThreadHistory(data["thread_id"], list(history)) if isinstance(history, list) else None,
-    )
+    thread_id = data["thread_id"]
+    return StoredThread(**{spec.name: value_from_json(spec, data.get(spec.name), thread_id) for spec in THREAD_FIELDS})
+
+
+_FOLDED = tuple(spec for spec in THREAD_FIELDS if isinstance(spec.fold, str))
+
+
+def thread_from_fold(
+    summary: ThreadSummary,
+    *,
+    thread_id: str,
+    fallback_time: datetime,
+    rollout_path: str | None = None,
+    archived_at: datetime | None = None,
+    name: str | None = None,
+    default_provider: str = "",
+) -> StoredThread:
+    """The thread ``summary`` describes (without history). A time the lines do not give is
+    ``fallback_time``; ``updated_at`` is never before ``created_at``; ``name`` (when given)
+    wins over a name the lines set; an empty provider is ``default_provider``."""
+    fields: dict[str, Any] = {"thread_id": thread_id, "rollout_path": rollout_path, "archived_at": archived_at}
+    for spec in _FOLDED:
+        raw = getattr(summary, spec.fold)  # type: ignore[arg-type]
+        if spec.kind is Kind.TIME:
+            fields[spec.name] = parse_timestamp(raw) or fallback_time
+        else:
+            fields[spec.name] = value_from_json(spec, raw, thread_id)
+    fields["updated_at"] = max(fields["updated_at"], fields["created_at"])
+    if name is not None:
+        fields["name"] = name
+    if not fields["model_provider"]:
+        fields["model_provider"] = default_provider
+    return StoredThread(**fields)

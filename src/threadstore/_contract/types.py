@@ -12,16 +12,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from threadstore._checks import check_idempotency_key, check_instant, check_json, check_text, shown
+from threadstore._contract.thread import (
+    GitInfo,
+    HistoryMode,
+    MemoryMode,
+    SessionSource,
+    StoredThread,
+    StoredThreadHistory,
+    TokenUsage,
+)
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import Item, validate_items
 from threadstore._rollout.policy import EventPersistenceMode, PersistedItems, classify, validate_mode
 from threadstore.errors import InvalidRequest
-
-if TYPE_CHECKING:
-    from threadstore._contract.patch import ThreadMetadataPatch
 
 __all__ = [
     "AppendThreadItemsParams",
@@ -39,18 +45,11 @@ __all__ = [
     "StoredThreadHistory",
     "ThreadSortKey",
     "TokenUsage",
-    "UpdateThreadMetadataParams",
     "source_kind",
     "validate_memory_mode",
     "validate_source",
 ]
 
-SessionSource = str | dict[str, Any]
-"""Where a thread came from, in its Codex JSON form: ``"cli"``, ``"vscode"``, ``"exec"``,
-``"mcp"``, ``"unknown"``, or an object such as ``{"subagent": "review"}``."""
-
-HistoryMode = Literal["legacy", "paginated"]
-MemoryMode = Literal["enabled", "disabled"]
 ThreadSortKey = Literal["created_at", "updated_at"]
 SortDirection = Literal["asc", "desc"]
 
@@ -102,134 +101,6 @@ def check_sort(sort_key: object, sort_direction: object) -> None:
 def set_field(obj: object, name: str, value: object) -> None:
     """Set a field of a frozen dataclass while it checks itself (in ``__post_init__``)."""
     object.__setattr__(obj, name, value)
-
-
-@dataclass(frozen=True, slots=True)
-class GitInfo:
-    """Git facts about a thread's working directory."""
-
-    commit_hash: str | None = None
-    branch: str | None = None
-    repository_url: str | None = None
-
-    def to_json(self) -> dict[str, str | None]:
-        return {"commit_hash": self.commit_hash, "branch": self.branch, "repository_url": self.repository_url}
-
-    @classmethod
-    def from_json(cls, value: object) -> GitInfo | None:
-        """Build from the rollout ``git`` object; None when there is no usable value."""
-        if not isinstance(value, Mapping):
-            return None
-        info = cls(
-            commit_hash=_opt_str(value.get("commit_hash")),
-            branch=_opt_str(value.get("branch")),
-            repository_url=_opt_str(value.get("repository_url")),
-        )
-        return None if info == GitInfo() else info
-
-
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Cumulative token usage of a thread (the last ``token_count`` total)."""
-
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_output_tokens: int = 0
-    total_tokens: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        # Spelled out: dataclasses.asdict deep-copies, and this runs for every indexed thread.
-        return {
-            "input_tokens": self.input_tokens,
-            "cached_input_tokens": self.cached_input_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_output_tokens": self.reasoning_output_tokens,
-            "total_tokens": self.total_tokens,
-        }
-
-    @classmethod
-    def from_json(cls, value: object) -> TokenUsage | None:
-        if not isinstance(value, Mapping):
-            return None
-        return cls(
-            input_tokens=_int(value.get("input_tokens")),
-            cached_input_tokens=_int(value.get("cached_input_tokens")),
-            output_tokens=_int(value.get("output_tokens")),
-            reasoning_output_tokens=_int(value.get("reasoning_output_tokens")),
-            total_tokens=_int(value.get("total_tokens")),
-        )
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredThreadHistory:
-    """A thread's persisted items in replay order, and when each was written.
-
-    ``timestamps[i]`` is the RFC 3339 time of ``items[i]`` (None for a line that carried none),
-    or ``timestamps`` is None when the history came from somewhere that does not keep them. An
-    item never carries a ``timestamp`` of its own here: an appended item's ``timestamp`` is the
-    time of its line. :meth:`lines` puts them back together, which is what an exact copy appends.
-    """
-
-    thread_id: str
-    items: list[Item]
-    timestamps: list[str | None] | None = None
-
-    def lines(self) -> list[Item]:
-        """Each item with its time as its first field (the rollout line it was)."""
-        if self.timestamps is None:
-            return [dict(item) for item in self.items]
-        return [
-            {"timestamp": stamp, **item} if stamp is not None else dict(item)
-            for item, stamp in zip(self.items, self.timestamps, strict=True)
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredThread:
-    """What a store knows about one thread (and, on request, its history)."""
-
-    thread_id: str
-    created_at: datetime
-    updated_at: datetime
-    rollout_path: str | None = None
-    forked_from_id: str | None = None
-    parent_thread_id: str | None = None
-    preview: str = ""
-    name: str | None = None
-    model_provider: str = ""
-    model: str | None = None
-    reasoning_effort: str | None = None
-    archived_at: datetime | None = None
-    cwd: str = ""
-    cli_version: str = ""
-    source: SessionSource = "unknown"
-    thread_source: str | None = None
-    agent_nickname: str | None = None
-    agent_role: str | None = None
-    agent_path: str | None = None
-    git_info: GitInfo | None = None
-    approval_mode: str | None = None
-    sandbox_policy: Any = None
-    token_usage: TokenUsage | None = None
-    first_user_message: str | None = None
-    memory_mode: MemoryMode = "enabled"
-    #: ``"paginated"`` for a thread of the 0.169 era (its ``session_meta`` says so): its lines
-    #: carry ordinals and its messages are ``item_completed`` events. Else ``"legacy"``.
-    history_mode: HistoryMode = "legacy"
-    history: StoredThreadHistory | None = None
-
-    @property
-    def archived(self) -> bool:
-        return self.archived_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +190,7 @@ class AppendThreadItemsParams:
 
     ``exact`` appends existing rollout lines as they are (a copy or an import): no policy, and a
     line's own ``timestamp`` and ``ordinal`` are kept; the first line of a new thread may be its
-    own ``session_meta`` (see :func:`threadstore._backends.shared.live.adopt_first_line`). Without it, a
+    own ``session_meta`` (see :func:`threadstore._contract.first_line.adopt_first_line`). Without it, a
     store numbers the lines of a thread with paginated history itself."""
 
     thread_id: str
@@ -371,17 +242,3 @@ class ReadThreadByRolloutPathParams:
         if not isinstance(self.rollout_path, str | Path) or not str(self.rollout_path):
             raise InvalidRequest("rollout_path must be a non-empty path")
         set_field(self, "rollout_path", check_text(str(self.rollout_path), "rollout_path"))
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateThreadMetadataParams:
-    thread_id: str
-    patch: ThreadMetadataPatch
-    include_archived: bool = False
-
-    def __post_init__(self) -> None:
-        from threadstore._contract.patch import ThreadMetadataPatch
-
-        set_field(self, "thread_id", validate_thread_id(self.thread_id))
-        if not isinstance(self.patch, ThreadMetadataPatch):
-            raise InvalidRequest("patch must be a ThreadMetadataPatch")

@@ -9,7 +9,7 @@ items; nothing requires using them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from threadstore import _json
 from threadstore._checks import shown
@@ -18,7 +18,9 @@ from threadstore.errors import InvalidRequest, ResourceExhausted
 
 __all__ = [
     "DEFAULT_MAX_ITEM_BYTES",
+    "HistoryMode",
     "Item",
+    "MemoryMode",
     "agent_message",
     "assistant_message",
     "base_instructions",
@@ -43,6 +45,13 @@ __all__ = [
     "user_response_message",
     "validate_items",
 ]
+
+HistoryMode = Literal["legacy", "paginated"]
+"""A thread's ``session_meta.history_mode``: ``paginated`` (0.169 era: lines carry ordinals,
+messages are ``item_completed`` events) or ``legacy``."""
+
+MemoryMode = Literal["enabled", "disabled"]
+"""A thread's ``session_meta.memory_mode``."""
 
 Item = dict[str, Any]
 """One rollout item: ``{"type": kind, "payload": {...}}`` plus any extra keys."""

@@ -10,10 +10,9 @@ stopped instead of re-reading a file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any, Final
 
-from threadstore._contract.types import GitInfo, HistoryMode, MemoryMode, StoredThread, TokenUsage
+from threadstore._rollout.items import HistoryMode, MemoryMode
 from threadstore._time import parse_timestamp
 
 __all__ = [
@@ -346,56 +345,18 @@ class ThreadSummary:
 
     @property
     def effective_preview(self) -> str:
+        """The preview: the first user message event's text, else the first user response
+        message's."""
         return self.preview or self.response_preview or ""
 
-    def created(self, fallback: datetime) -> datetime:
-        return parse_timestamp(self.created_at) or fallback
+    @property
+    def effective_first_user_message(self) -> str | None:
+        return self.first_user_message or self.response_preview
 
-    def updated(self, fallback: datetime) -> datetime:
-        created = self.created(fallback)
-        last = parse_timestamp(self.last_timestamp)
-        return max(last, created) if last is not None else created
-
-    def to_thread(
-        self,
-        *,
-        thread_id: str,
-        fallback_time: datetime,
-        rollout_path: str | None = None,
-        archived_at: datetime | None = None,
-        name: str | None = None,
-        default_provider: str = "",
-    ) -> StoredThread:
-        """The :class:`StoredThread` these items describe (without history)."""
-        usage = TokenUsage.from_json(self.token_usage) if self.token_usage is not None else None
-        return StoredThread(
-            thread_id=thread_id,
-            created_at=self.created(fallback_time),
-            updated_at=self.updated(fallback_time),
-            rollout_path=rollout_path,
-            forked_from_id=self.forked_from_id,
-            parent_thread_id=self.parent_thread_id,
-            preview=self.effective_preview,
-            name=name if name is not None else self.rollout_name,
-            model_provider=self.model_provider or default_provider,
-            model=self.model,
-            reasoning_effort=self.reasoning_effort,
-            archived_at=archived_at,
-            cwd=self.cwd,
-            cli_version=self.cli_version,
-            source=self.source,
-            thread_source=self.thread_source,
-            agent_nickname=self.agent_nickname,
-            agent_role=self.agent_role,
-            agent_path=self.agent_path,
-            git_info=GitInfo.from_json(self.git),
-            approval_mode=self.approval_mode,
-            sandbox_policy=self.sandbox_policy,
-            token_usage=usage,
-            first_user_message=self.first_user_message or self.response_preview,
-            memory_mode=self.memory_mode,
-            history_mode=self.history_mode,
-        )
+    @property
+    def updated_timestamp(self) -> str | None:
+        """When the thread last changed: its last line's time, else its creation time."""
+        return self.last_timestamp if parse_timestamp(self.last_timestamp) is not None else self.created_at
 
 
 def _s(value: object) -> str | None:

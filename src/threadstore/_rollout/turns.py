@@ -55,7 +55,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from threadstore._rollout.turn_values import StoredTurn, StoredTurnError, TurnItemsView, TurnStatus
 from threadstore._rollout.items import Item, event_type
 from threadstore._rollout.rollback import kept_positions
 from threadstore._rollout.thread_items import (
@@ -67,6 +66,7 @@ from threadstore._rollout.thread_items import (
     user_message_content,
     user_message_item,
 )
+from threadstore._rollout.turn_values import StoredTurn, StoredTurnError, TurnItemsView, TurnStatus
 from threadstore._time import parse_timestamp, to_ms
 
 __all__ = [

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from threadstore._backends.shared.live import initial_session_meta
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._contract.types import CreateThreadParams, TokenUsage
 from threadstore._rollout import forks
 from threadstore._rollout.items import Item, assistant_message, event_type, turn_aborted

@@ -18,9 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from threadstore._backends.shared.live import run_detached
+from threadstore._aio import run_detached
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.features import RolloutFiles
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -30,7 +31,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout.items import Item
 from threadstore._rollout.policy import EventPersistenceMode
@@ -112,10 +112,9 @@ class LiveThread:
     def local_rollout_path(self) -> Path | None:
         """The live rollout file when the store keeps threads in files (the local store), else
         None. Raises ``ThreadNotFound`` when such a store has no live writer for the thread."""
-        getter = getattr(self._store, "live_rollout_path", None)
-        if getter is None or not callable(getter):
+        if not isinstance(self._store, RolloutFiles):
             return None
-        return Path(getter(self.thread_id))
+        return Path(self._store.live_rollout_path(self.thread_id))
 
     # -- history ---------------------------------------------------------------------------------
 

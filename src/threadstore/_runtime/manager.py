@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Final
 
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.features import RolloutFiles
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import (
     CreateThreadParams,
     ReadThreadByRolloutPathParams,
@@ -26,7 +27,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     SessionSource,
     StoredThread,
-    UpdateThreadMetadataParams,
     validate_source,
 )
 from threadstore._ids import new_thread_id, validate_thread_id
@@ -63,7 +63,7 @@ class ThreadShutdownReport:
 
 def store_has_files(store: ThreadStore) -> bool:
     """Whether ``store`` keeps threads in rollout files (so it can resume by path)."""
-    return callable(getattr(store, "live_rollout_path", None))
+    return isinstance(store, RolloutFiles)
 
 
 class ThreadManager:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from threadstore import items
 from threadstore._contract.types import TokenUsage
+from threadstore._rollout import items
 from threadstore._rollout.items import Item
 
 __all__ = [

@@ -40,13 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from threadstore._contract.base import ThreadStore
+from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
     ReadThreadParams,
     ResumeThreadParams,
     StoredThread,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout.items import Item, encode_item
 from threadstore.errors import Conflict, ThreadStoreError

@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams
-from threadstore._contract.patch import UNSET, GitInfoPatch, ThreadMetadataPatch, Unset
+from threadstore._contract.patch import USER_FIELDS, ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -36,7 +36,6 @@ from threadstore._contract.types import (
     ReadThreadParams,
     SessionSource,
     StoredThread,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout.items import Item, instructions_text
 from threadstore._transfer.record import ThreadRecord, read_record
@@ -212,17 +211,13 @@ def create_params(thread: StoredThread, meta: Mapping[str, Any]) -> CreateThread
 
 
 def _metadata_patch(source: StoredThread, copied: StoredThread) -> ThreadMetadataPatch:
-    """The patch that gives the copy the source's name, memory mode, git facts and last update
-    time (only the fields that differ)."""
-    git: GitInfoPatch | Unset = UNSET
-    if source.git_info != copied.git_info:
-        facts = source.git_info or GitInfo()
-        git = GitInfoPatch(sha=facts.commit_hash, branch=facts.branch, origin_url=facts.repository_url)
-    explicit = ThreadMetadataPatch(
-        name=source.name if source.name != copied.name else UNSET,
-        memory_mode=source.memory_mode if source.memory_mode != copied.memory_mode else UNSET,
-        git_info=git,
-    )
+    """The patch that gives the copy the source's user-set facts (name, memory mode, git facts:
+    the fields the table marks ``user``) and last update time (only the fields that differ)."""
+    explicit = ThreadMetadataPatch()
+    for spec in USER_FIELDS:
+        value = getattr(source, spec.name)
+        if value != getattr(copied, spec.name):
+            explicit = explicit.merge(ThreadMetadataPatch.setting(spec, value))
     # An explicit change moves a thread's update time to now unless the patch gives one.
     if explicit.is_empty() and source.updated_at <= copied.updated_at:
         return explicit
@@ -241,7 +236,7 @@ def _differences(original: Sequence[Item], copied: Sequence[Item]) -> list[str]:
 def _metadata_notes(source: StoredThread, copied: StoredThread) -> list[str]:
     notes = []
     # (The time of archiving is not kept: a store records when it archived the copy.)
-    for name in ("created_at", "updated_at", "name", "archived", "memory_mode", "git_info"):
+    for name in ("created_at", "updated_at", "archived", *(spec.name for spec in USER_FIELDS)):
         if getattr(source, name) != getattr(copied, name):
             notes.append(f"{name} differs in the copy")
     return notes

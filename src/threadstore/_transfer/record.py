@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from threadstore import _json
-from threadstore._backends.local.rollout import parse_chunk, read_rollout
+from threadstore._compressed import read_file
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.serialize import thread_from_json, thread_to_json
+from threadstore._contract.serialize import thread_from_fold, thread_from_json, thread_to_json
 from threadstore._contract.types import LoadThreadHistoryParams, ReadThreadParams, StoredThread, StoredThreadHistory
 from threadstore._rollout.items import Item, validate_items
+from threadstore._rollout.jsonl import parse_chunk
 from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import utc_now
 from threadstore.errors import InvalidRequest
@@ -101,7 +102,7 @@ def record_from_rollout(items: list[Item], stamps: list[str | None], *, origin: 
     summary = ThreadSummary(thread_id)
     summary.add_all(items, stamps)
     now: datetime = utc_now()
-    thread = summary.to_thread(thread_id=thread_id, fallback_time=now)
+    thread = thread_from_fold(summary, thread_id=thread_id, fallback_time=now)
     return ThreadRecord(thread, StoredThreadHistory(thread_id, items, stamps).lines())
 
 
@@ -115,7 +116,7 @@ def record_from_file(path: Path) -> ThreadRecord:
         except ValueError as exc:
             raise InvalidRequest(f"{path} is not JSON: {exc}") from None
         return record_from_json(data)
-    chunk = read_rollout(path)
+    chunk = parse_chunk(read_file(path))
     if chunk.skipped:
         raise InvalidRequest(f"{path} has {chunk.skipped} line(s) that are not rollout lines; nothing was imported")
     return record_from_rollout(chunk.items, chunk.timestamps, origin=str(path))

@@ -16,12 +16,12 @@ from starlette.responses import RedirectResponse, Response
 
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
-from threadstore._contract.patch import ThreadMetadataPatch
-from threadstore._contract.types import ReadThreadParams, StoredThread, UpdateThreadMetadataParams, source_kind
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
+from threadstore._contract.types import ReadThreadParams, StoredThread, source_kind
 from threadstore._ids import validate_thread_id
 from threadstore._time import format_rfc3339
 from threadstore._ui.security import Guard
-from threadstore._view import match_spans, relative_time, short_path, thread_title, transcript, user_turns
+from threadstore._view import match_spans, relative_time, short_path, thread_facts, thread_title, transcript, user_turns
 from threadstore.errors import InvalidRequest
 
 __all__ = ["archive", "delete", "rename", "thread_list", "thread_page", "unarchive"]
@@ -126,10 +126,10 @@ async def thread_page(request: Request) -> Response:
         ReadThreadParams(_thread_id(request), include_archived=True, include_history=True)
     )
     entries = transcript(thread.history.items if thread.history else [], include_hidden=show_all)
+    now = datetime.now(UTC)
     context = {
-        "thread": _row(thread, datetime.now(UTC)),
-        "model": " / ".join(v for v in (thread.model_provider, thread.model or "") if v),
-        "forked_from": thread.forked_from_id,
+        "thread": _row(thread, now),
+        "facts": thread_facts(thread, lambda value: relative_time(value, now)),
         "entries": entries,
         "turns": user_turns(entries),
         "show_all": show_all,

@@ -10,6 +10,7 @@ from typing import Final
 
 from threadstore._contract.types import StoredThread
 from threadstore._time import format_rfc3339
+from threadstore._view.facts import thread_facts
 from threadstore._view.labels import thread_title
 from threadstore._view.transcript import Entry
 
@@ -55,13 +56,8 @@ def _entry(entry: Entry) -> str:
 def markdown(thread: StoredThread, entries: Sequence[Entry], *, include_hidden: bool = False) -> str:
     """The Markdown document of ``thread`` with its transcript ``entries``."""
     facts = [
-        ("Thread", f"`{thread.thread_id}`"),
-        ("Created", format_rfc3339(thread.created_at)),
-        ("Updated", format_rfc3339(thread.updated_at)),
-        ("Directory", f"`{thread.cwd}`" if thread.cwd else ""),
-        ("Model", " / ".join(v for v in (thread.model_provider, thread.model) if v)),
-        ("Forked from", f"`{thread.forked_from_id}`" if thread.forked_from_id else ""),
-        ("Archived", format_rfc3339(thread.archived_at) if thread.archived_at else ""),
+        (fact.label.capitalize(), f"`{fact.text}`" if fact.literal else fact.text)
+        for fact in thread_facts(thread, format_rfc3339)
     ]
     blocks = [f"# {thread_title(thread)}", "\n".join(f"- **{key}:** {value}" for key, value in facts if value)]
     shown = [entry for entry in entries if include_hidden or not entry.hidden]

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from threadstore import _json
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
+from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -20,7 +21,6 @@ from threadstore._contract.types import (
     ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
-    UpdateThreadMetadataParams,
 )
 from threadstore._time import format_rfc3339, parse_timestamp
 from threadstore._wire._proto import thread_store_pb2 as pb

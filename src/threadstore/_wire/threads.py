@@ -7,10 +7,12 @@ backend without files is given the synthetic ``threadstore://<thread id>``, whic
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from threadstore import _json
+from threadstore._contract.fields import FieldSpec, Kind
 from threadstore._contract.listing import StoredThreadSearchResult, ThreadPage, ThreadSearchPage
+from threadstore._contract.thread import THREAD_FIELDS
 from threadstore._contract.types import GitInfo, StoredThread, StoredThreadHistory, TokenUsage
 from threadstore._wire._proto import thread_store_pb2 as pb
 from threadstore._wire.scalars import (
@@ -27,6 +29,7 @@ from threadstore._wire.scalars import (
 from threadstore._wire.sources import source_from_proto, source_to_proto
 from threadstore.errors import InvalidRequest
 
+_ON_WIRE: Final = tuple(spec for spec in THREAD_FIELDS if spec.wire is not None)
 
 def history_to_proto(history: StoredThreadHistory) -> pb.StoredThreadHistory:
     message = pb.StoredThreadHistory(thread_id=history.thread_id, items_json=items_to_wire(history.items, "items"))
@@ -46,59 +49,54 @@ def history_from_proto(message: pb.StoredThreadHistory) -> StoredThreadHistory:
     return StoredThreadHistory(thread_id=message.thread_id, items=items, timestamps=stamps)
 
 
+def _git_to_proto(git: GitInfo) -> pb.GitInfo:
+    message = pb.GitInfo()
+    if git.commit_hash is not None:
+        message.sha = git.commit_hash
+    if git.branch is not None:
+        message.branch = git.branch
+    if git.repository_url is not None:
+        message.origin_url = git.repository_url
+    return message
+
+
+def _put(message: pb.StoredThread, spec: FieldSpec, value: Any) -> None:
+    """Set one field of the wire thread (absent values stay unset)."""
+    kind, name = spec.kind, spec.wire_name
+    if kind in (Kind.TIME, Kind.OPT_TIME):
+        if value is not None:
+            setattr(message, name, seconds(value))
+            setattr(message, f"{name}_micros", micros(value))
+    elif kind is Kind.SOURCE:
+        message.source.CopyFrom(source_to_proto(value))
+    elif kind is Kind.GIT:
+        if value is not None:
+            message.git_info.CopyFrom(_git_to_proto(value))
+    elif kind is Kind.USAGE:
+        if value is not None:
+            setattr(message, name, _json.dumps_str(value.to_json()))
+    elif kind in (Kind.JSON, Kind.JSON_TEXT):
+        if value is not None:
+            setattr(message, name, _json.dumps_str(value))
+    elif kind is Kind.MEMORY:
+        message.memory_mode = MEMORY_TO_WIRE[value]
+    elif kind is Kind.HISTORY_MODE:
+        if value != "legacy":
+            message.history_mode = value
+    elif kind is Kind.HISTORY:
+        if value is not None:
+            message.history.CopyFrom(history_to_proto(value))
+    elif value is not None:
+        setattr(message, name, value)
+
+
 def thread_to_proto(thread: StoredThread) -> pb.StoredThread:
     """The wire form of ``thread``; ``rollout_path`` is always set (synthetic when None)."""
-    message = pb.StoredThread(
-        thread_id=thread.thread_id,
-        preview=thread.preview,
-        model_provider=thread.model_provider,
-        created_at=seconds(thread.created_at),
-        updated_at=seconds(thread.updated_at),
-        cwd=thread.cwd,
-        cli_version=thread.cli_version,
-        source=source_to_proto(thread.source),
-        rollout_path=thread.rollout_path or synthetic_rollout_path(thread.thread_id),
-        memory_mode=MEMORY_TO_WIRE[thread.memory_mode],
-        created_at_micros=micros(thread.created_at),
-        updated_at_micros=micros(thread.updated_at),
-    )
-    for field in (
-        "forked_from_id",
-        "name",
-        "model",
-        "agent_nickname",
-        "agent_role",
-        "agent_path",
-        "reasoning_effort",
-        "first_user_message",
-        "parent_thread_id",
-        "thread_source",
-    ):
-        value = getattr(thread, field)
-        if value is not None:
-            setattr(message, field, value)
-    if thread.history_mode != "legacy":
-        message.history_mode = thread.history_mode
-    if thread.archived_at is not None:
-        message.archived_at = seconds(thread.archived_at)
-        message.archived_at_micros = micros(thread.archived_at)
-    if thread.git_info is not None:
-        git = thread.git_info
-        message.git_info.CopyFrom(pb.GitInfo())
-        if git.commit_hash is not None:
-            message.git_info.sha = git.commit_hash
-        if git.branch is not None:
-            message.git_info.branch = git.branch
-        if git.repository_url is not None:
-            message.git_info.origin_url = git.repository_url
-    if thread.approval_mode is not None:
-        message.approval_mode_json = _json.dumps_str(thread.approval_mode)
-    if thread.sandbox_policy is not None:
-        message.sandbox_policy_json = _json.dumps_str(thread.sandbox_policy)
-    if thread.token_usage is not None:
-        message.token_usage_json = _json.dumps_str(thread.token_usage.to_json())
-    if thread.history is not None:
-        message.history.CopyFrom(history_to_proto(thread.history))
+    message = pb.StoredThread()
+    for spec in _ON_WIRE:
+        _put(message, spec, getattr(thread, spec.name))
+    if thread.rollout_path is None:
+        message.rollout_path = synthetic_rollout_path(thread.thread_id)
     return message
 
 
@@ -111,52 +109,49 @@ def _reply_json(message: Any, field: str) -> Any:
         raise InvalidRequest(f"remote thread store returned invalid {field}: {exc}") from None
 
 
+def _get(message: pb.StoredThread, spec: FieldSpec) -> Any:
+    """One field of a wire thread as the store's value."""
+    kind, name = spec.kind, spec.wire_name
+    if kind in (Kind.TIME, Kind.OPT_TIME):
+        if kind is Kind.OPT_TIME and not (message.HasField(name) or message.HasField(f"{name}_micros")):
+            return None
+        return datetime_from_wire(getattr(message, name), optional_field(message, f"{name}_micros"))
+    if kind is Kind.SOURCE:
+        return source_from_proto(message.source)
+    if kind is Kind.GIT:
+        if not message.HasField("git_info"):
+            return None
+        git = message.git_info
+        return GitInfo(
+            commit_hash=optional_field(git, "sha"),
+            branch=optional_field(git, "branch"),
+            repository_url=optional_field(git, "origin_url"),
+        )
+    if kind is Kind.USAGE:
+        usage = _reply_json(message, name)
+        return TokenUsage.from_json(usage) if usage is not None else None
+    if kind is Kind.JSON:
+        return _reply_json(message, name)
+    if kind is Kind.JSON_TEXT:
+        value = _reply_json(message, name)
+        return value if isinstance(value, str) else None
+    if kind is Kind.MEMORY:
+        return memory_from_wire(message.memory_mode)
+    if kind is Kind.HISTORY_MODE:
+        return "paginated" if optional_field(message, name) == "paginated" else "legacy"
+    if kind is Kind.HISTORY:
+        return history_from_proto(message.history) if message.HasField("history") else None
+    if kind in (Kind.OPT_TEXT, Kind.OPT_ID):
+        return optional_field(message, name)
+    return getattr(message, name)
+
+
 def thread_from_proto(message: pb.StoredThread) -> StoredThread:
     """Our :class:`StoredThread` of a wire thread (the synthetic rollout path becomes None)."""
-    rollout_path = optional_field(message, "rollout_path")
-    if rollout_path == synthetic_rollout_path(message.thread_id):
-        rollout_path = None
-    git_info = None
-    if message.HasField("git_info"):
-        git_info = GitInfo(
-            commit_hash=optional_field(message.git_info, "sha"),
-            branch=optional_field(message.git_info, "branch"),
-            repository_url=optional_field(message.git_info, "origin_url"),
-        )
-    approval = _reply_json(message, "approval_mode_json")
-    usage_json = _reply_json(message, "token_usage_json")
-    archived_at = None
-    if message.HasField("archived_at") or message.HasField("archived_at_micros"):
-        archived_at = datetime_from_wire(message.archived_at, optional_field(message, "archived_at_micros"))
-    return StoredThread(
-        thread_id=message.thread_id,
-        created_at=datetime_from_wire(message.created_at, optional_field(message, "created_at_micros")),
-        updated_at=datetime_from_wire(message.updated_at, optional_field(message, "updated_at_micros")),
-        rollout_path=rollout_path,
-        forked_from_id=optional_field(message, "forked_from_id"),
-        parent_thread_id=optional_field(message, "parent_thread_id"),
-        preview=message.preview,
-        name=optional_field(message, "name"),
-        model_provider=message.model_provider,
-        model=optional_field(message, "model"),
-        reasoning_effort=optional_field(message, "reasoning_effort"),
-        archived_at=archived_at,
-        cwd=message.cwd,
-        cli_version=message.cli_version,
-        source=source_from_proto(message.source),
-        thread_source=optional_field(message, "thread_source"),
-        agent_nickname=optional_field(message, "agent_nickname"),
-        agent_role=optional_field(message, "agent_role"),
-        agent_path=optional_field(message, "agent_path"),
-        git_info=git_info,
-        approval_mode=approval if isinstance(approval, str) else None,
-        sandbox_policy=_reply_json(message, "sandbox_policy_json"),
-        token_usage=TokenUsage.from_json(usage_json) if usage_json is not None else None,
-        first_user_message=optional_field(message, "first_user_message"),
-        memory_mode=memory_from_wire(message.memory_mode),
-        history_mode="paginated" if optional_field(message, "history_mode") == "paginated" else "legacy",
-        history=history_from_proto(message.history) if message.HasField("history") else None,
-    )
+    fields = {spec.name: _get(message, spec) for spec in _ON_WIRE}
+    if fields["rollout_path"] == synthetic_rollout_path(message.thread_id):
+        fields["rollout_path"] = None
+    return StoredThread(**fields)
 
 
 def page_to_proto(page: ThreadPage) -> pb.ListThreadsResponse:

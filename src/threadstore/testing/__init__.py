@@ -16,12 +16,15 @@ Write a :class:`Backend` that opens your store, then subclass :class:`Conformanc
     class TestMyStore(ConformanceSuite):
         backend_class = MyBackend
 
-Every test of the suite then runs against your store. :mod:`threadstore.testing._backends` has
-this package's own backends, and :func:`~threadstore.testing._backends.remote_over` runs the
-suite through ``threadstore serve`` in front of any of them.
+Every test of the suite then runs against your store. A backend registered by URL scheme (the
+``threadstore.backends`` entry points) needs no class of its own:
+``backend_class = url_backend("myscheme:{tmp}/db")``; :func:`schemes` lists the schemes known
+here. :func:`remote_over` runs the suite through a real ``threadstore serve`` in front of any
+backend.
 """
 
 from threadstore.testing._backend import Backend, Capabilities
+from threadstore.testing._backends import UrlBackend, remote_over, schemes, url_backend
 from threadstore.testing._builders import append, create_params, new_thread, read_items, turn
 from threadstore.testing._suite import ConformanceSuite
 
@@ -29,9 +32,13 @@ __all__ = [
     "Backend",
     "Capabilities",
     "ConformanceSuite",
+    "UrlBackend",
     "append",
     "create_params",
     "new_thread",
     "read_items",
+    "remote_over",
+    "schemes",
     "turn",
+    "url_backend",
 ]

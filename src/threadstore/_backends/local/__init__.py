@@ -19,10 +19,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from threadstore._backends.local.scanner import ReindexReport
     from threadstore._backends.local.store import LocalThreadStore
+    from threadstore._contract.features import ReindexReport
 
-__all__ = ["LocalThreadStore", "ReindexReport"]
+__all__ = ["LocalThreadStore", "ReindexReport", "open_url"]
+
+
+def open_url(url: str, /, **options: Any) -> LocalThreadStore:
+    """The store of a ``local:PATH`` URL (``~`` expanded). Options: ``fsync`` (bool)."""
+    from pathlib import Path
+
+    from threadstore._backends.local.store import LocalThreadStore
+    from threadstore.errors import InvalidRequest
+
+    rest = url.partition(":")[2]
+    if not rest:
+        raise InvalidRequest("local: needs a directory (local:PATH)")
+    fsync = options.get("fsync", False)
+    if not isinstance(fsync, bool):
+        raise InvalidRequest("fsync must be true or false")
+    return LocalThreadStore(home=Path(rest).expanduser(), fsync=fsync)
 
 
 def __getattr__(name: str) -> Any:
@@ -31,7 +47,7 @@ def __getattr__(name: str) -> Any:
 
         return LocalThreadStore
     if name == "ReindexReport":
-        from threadstore._backends.local.scanner import ReindexReport
+        from threadstore._contract.features import ReindexReport
 
         return ReindexReport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,19 +24,14 @@ from threadstore._backends.local.extract import Facts, compose_thread, read_fact
 from threadstore._backends.local.files import stat_or_none
 from threadstore._backends.local.index import FileState, Index, IndexRow, PageQuery, PageRow, is_corruption, is_full
 from threadstore._backends.local.layout import Layout, is_compressed, thread_id_from_name
-from threadstore._backends.local.rollout import (
-    RolloutChunk,
-    materialize_plain,
-    read_first_line,
-    read_resolved,
-    read_rollout,
-)
+from threadstore._backends.local.rollout import materialize_plain, read_first_line, read_resolved, read_rollout
 from threadstore._backends.local.scanner import ReindexReport, Scanner
 from threadstore._backends.local.writer import LocalWriter
 from threadstore._contract.patch import ThreadMetadataPatch, reconcile_overrides
 from threadstore._contract.types import StoredThread
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import Item
+from threadstore._rollout.jsonl import RolloutChunk
 from threadstore._rollout.summary import ThreadSummary
 from threadstore.errors import Internal, InvalidRequest, ThreadStoreError
 

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from threadstore._backends.local.layout import is_compressed, logical_path
-from threadstore._backends.local.rollout import RolloutChunk, parse_chunk, read_resolved
+from threadstore._backends.local.rollout import read_resolved
 from threadstore._contract.patch import ThreadMetadataPatch, apply_patch
+from threadstore._contract.serialize import thread_from_fold
 from threadstore._contract.types import StoredThread
 from threadstore._rollout import forks
+from threadstore._rollout.jsonl import RolloutChunk, parse_chunk
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import utc_now
 from threadstore.errors import Internal, InvalidRequest
@@ -239,7 +241,8 @@ def compose_thread(
     archived_at = None
     if archived:
         archived_at = datetime.fromtimestamp(max(stat.st_ctime, stat.st_mtime), UTC) if stat else mtime
-    thread = summary.to_thread(
+    thread = thread_from_fold(
+        summary,
         thread_id=thread_id,
         fallback_time=mtime,
         rollout_path=logical_path(path),

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from threadstore._compressed import COMPRESSED_SUFFIX, is_compressed
 from threadstore._ids import is_thread_id
 from threadstore.errors import InvalidRequest
 
@@ -38,14 +39,6 @@ _ARCHIVED_PART: Final = f"{os.sep}archived_sessions{os.sep}"
 def rollout_file_name(created_local: datetime, thread_id: str) -> str:
     """``rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl`` for a thread created at ``created_local``."""
     return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{thread_id}.jsonl"
-
-
-COMPRESSED_SUFFIX: Final = ".zst"
-
-
-def is_compressed(path: str | os.PathLike[str]) -> bool:
-    """Whether a rollout is zstd-compressed (``….jsonl.zst``, as newer Codex builds write)."""
-    return os.fspath(path).endswith(".jsonl" + COMPRESSED_SUFFIX)
 
 
 def logical_path(path: str | os.PathLike[str]) -> str:

@@ -23,8 +23,8 @@ from typing import IO, Any, Final, NamedTuple
 import orjson
 
 from threadstore._backends.local.layout import is_compressed
-from threadstore._backends.local.rollout import parse_line
 from threadstore._rollout.items import Item
+from threadstore._rollout.jsonl import parse_line
 
 __all__ = ["Line", "Segment", "iter_lines", "iter_segments"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from threadstore import _json
 from threadstore._backends.local.files import WRITE_FLAGS, os_error, replace_file, write_all
-from threadstore._backends.local.rollout import loads_line
+from threadstore._rollout.jsonl import loads_line
 from threadstore._time import utc_now
 from threadstore.errors import Internal
 

@@ -23,7 +23,6 @@ whole tree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -32,6 +31,7 @@ from threadstore._backends.local.index import Index
 from threadstore._backends.local.layout import Layout, is_compressed, logical_path, thread_id_from_name
 from threadstore._backends.local.names import read_bytes_at, read_names
 from threadstore._backends.local.watch import Watcher, open_watcher
+from threadstore._contract.features import ReindexReport
 from threadstore.errors import Internal, InvalidRequest
 
 if TYPE_CHECKING:
@@ -45,15 +45,6 @@ _INDEX_BATCH: Final = 256
 INLINE_DIRS: int = 8
 #: A directory with more new rollouts than this goes to the fill.
 INLINE_FILES: int = 256
-
-
-@dataclass(frozen=True, slots=True)
-class ReindexReport:
-    """What a rebuild of the index found."""
-
-    threads: int
-    skipped_lines: int
-    unreadable_files: int
 
 
 def list_rollouts(directory: str) -> dict[str, str] | None:

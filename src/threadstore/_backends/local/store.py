@@ -34,10 +34,12 @@ from threadstore._backends.local.pages import LocalPages
 from threadstore._backends.local.rollout import read_first_line, read_rollout
 from threadstore._backends.local.search import search_threads
 from threadstore._backends.local.writer import LocalWriter, WriterOptions
-from threadstore._backends.shared.live import LiveWriter, LiveWriterStore, initial_session_meta
+from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
 from threadstore._backends.shared.query import decode_cursor, encode_cursor, normalize_cwd
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
+from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import (
     CreateThreadParams,
     LoadThreadHistoryParams,
@@ -47,7 +49,6 @@ from threadstore._contract.types import (
     SessionSource,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES

@@ -29,10 +29,12 @@ from typing import Protocol
 
 from threadstore._backends.local.files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
 from threadstore._backends.local.lock import ThreadLock
-from threadstore._backends.local.rollout import encode_line, history_base
-from threadstore._backends.shared.live import LiveWriter, adopt_first_line, opens_paginated
+from threadstore._backends.local.rollout import history_base
+from threadstore._backends.shared.live import LiveWriter
+from threadstore._contract.first_line import adopt_first_line, opens_paginated
 from threadstore._rollout import forks
 from threadstore._rollout.items import Item
+from threadstore._rollout.jsonl import encode_line
 from threadstore._rollout.policy import EventPersistenceMode
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import format_rfc3339, now_rfc3339, utc_now

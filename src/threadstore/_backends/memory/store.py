@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from threadstore._backends.shared.history_pages import PagedHistory
-from threadstore._backends.shared.live import LiveWriter, LiveWriterStore, adopt_first_line, initial_session_meta
+from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
 from threadstore._backends.shared.query import decode_cursor, encode_cursor, matches_filters, snippet, sort_ms
 from threadstore._backends.shared.resident_pages import MemoryTurnIndex
+from threadstore._contract.first_line import adopt_first_line, initial_session_meta
 from threadstore._contract.listing import (
     ListThreadsParams,
     SearchThreadsParams,
@@ -23,8 +24,8 @@ from threadstore._contract.listing import (
     ThreadSearchPage,
 )
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
-from threadstore._contract.patch import UNSET, ThreadMetadataPatch, apply_patch
-from threadstore._contract.serialize import thread_to_json
+from threadstore._contract.patch import UNSET, ThreadMetadataPatch, UpdateThreadMetadataParams, apply_patch
+from threadstore._contract.serialize import thread_from_fold, thread_to_json
 from threadstore._contract.types import (
     CreateThreadParams,
     LoadThreadHistoryParams,
@@ -32,7 +33,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout import forks
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
@@ -170,7 +170,8 @@ class InMemoryThreadStore(LiveWriterStore):
     def _stored(
         self, thread: _Thread, include_history: bool = False, overrides: ThreadMetadataPatch | None = None
     ) -> StoredThread:
-        stored = thread.summary.to_thread(
+        stored = thread_from_fold(
+            thread.summary,
             thread_id=thread.thread_id,
             fallback_time=thread.created,
             archived_at=thread.archived_at,

@@ -11,6 +11,16 @@ metadata changes), :mod:`.db` (pool and retries) and
 :mod:`.errors` (psycopg exceptions mapped to the store's).
 """
 
+from typing import Any
+
 from threadstore._backends.postgres.store import PostgresThreadStore
 
-__all__ = ["PostgresThreadStore"]
+__all__ = ["PostgresThreadStore", "open_url"]
+
+_OPTIONS = ("pool_size", "lease_ttl", "retry_for", "connect_timeout", "max_item_bytes")
+
+
+def open_url(url: str, /, **options: Any) -> PostgresThreadStore:
+    """The store of a ``postgresql://`` (or ``postgres://``) libpq URL. Options: the keywords of
+    :class:`PostgresThreadStore` (``pool_size``, ``lease_ttl``, ...); others are ignored."""
+    return PostgresThreadStore(url, **{name: options[name] for name in _OPTIONS if name in options})

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from threadstore import _json
 from threadstore._backends.shared.query import normalize_cwd
 from threadstore._contract.patch import ThreadMetadataPatch, apply_patch
-from threadstore._contract.serialize import thread_from_json, thread_to_json
+from threadstore._contract.serialize import thread_from_fold, thread_from_json, thread_to_json
 from threadstore._contract.types import SessionSource, StoredThread, source_kind
 from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import to_ms
@@ -85,13 +85,13 @@ def source_json(source: SessionSource) -> Jsonb:
 
 def compose(thread_id: str, summary: ThreadSummary, meta: ThreadMeta) -> StoredThread:
     """The thread a row describes (without history)."""
-    thread = summary.to_thread(thread_id=thread_id, fallback_time=meta.created, archived_at=meta.archived_at)
+    thread = thread_from_fold(summary, thread_id=thread_id, fallback_time=meta.created, archived_at=meta.archived_at)
     return apply_patch(thread, meta.overrides)
 
 
 def derived(thread_id: str, summary: ThreadSummary, meta: ThreadMeta) -> StoredThread:
     """The thread as its items alone describe it (no overrides)."""
-    return summary.to_thread(thread_id=thread_id, fallback_time=meta.created, archived_at=meta.archived_at)
+    return thread_from_fold(summary, thread_id=thread_id, fallback_time=meta.created, archived_at=meta.archived_at)
 
 
 def listing_values(thread: StoredThread, summary: ThreadSummary) -> tuple[Any, ...]:

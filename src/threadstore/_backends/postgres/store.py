@@ -35,12 +35,13 @@ from threadstore._backends.postgres.rows import ThreadMeta, compose, derived, th
 from threadstore._backends.postgres.search import search_page
 from threadstore._backends.postgres.writer import PostgresWriter, new_thread_meta
 from threadstore._backends.shared.history_pages import PagedHistory
-from threadstore._backends.shared.live import LiveWriter, LiveWriterStore, initial_session_meta
+from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
 from threadstore._backends.shared.query import decode_cursor
 from threadstore._backends.shared.resident_pages import MemoryTurnIndex
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
-from threadstore._contract.patch import UNSET, ThreadMetadataPatch, reconcile_overrides
+from threadstore._contract.patch import UNSET, ThreadMetadataPatch, UpdateThreadMetadataParams, reconcile_overrides
 from threadstore._contract.types import (
     CreateThreadParams,
     LoadThreadHistoryParams,
@@ -48,7 +49,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout import forks
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item

@@ -30,23 +30,33 @@ import copy
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from threadstore import _json
 from threadstore._backends.postgres import leases
-from threadstore._backends.postgres.db import Connection
+from threadstore._backends.postgres.db import Connection, Database
 from threadstore._backends.postgres.rows import LISTING_COLUMNS, ThreadMeta, compose, fold, listing_values
-from threadstore._backends.shared.live import LiveWriter, adopt_first_line
+from threadstore._backends.shared.live import LiveWriter
+from threadstore._contract.first_line import adopt_first_line
 from threadstore._rollout.items import Item, encode_item
 from threadstore._rollout.policy import EventPersistenceMode
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import now_rfc3339, utc_now
 from threadstore.errors import Conflict, Internal, ThreadStoreError
 
-if TYPE_CHECKING:
-    from threadstore._backends.postgres.store import PostgresThreadStore
 
-__all__ = ["PostgresWriter"]
+class WriterHost(Protocol):
+    """What a writer needs of the store that opened it."""
+
+    db: Database
+    lease_ttl: float
+    max_item_bytes: int
+
+    async def inherited_lines(self, first: Item) -> list[tuple[Item, str | None]]:
+        """The parent lines a fork by reference whose first line is ``first`` stands on."""
+        ...
+
+__all__ = ["PostgresWriter", "WriterHost"]
 
 _LISTING_PARAMS: Final = ", ".join(f"%(l_{c})s" for c in LISTING_COLUMNS)
 _KEEP_FRESH: Final = ", ".join(
@@ -157,7 +167,7 @@ class PostgresWriter(LiveWriter):
 
     def __init__(
         self,
-        store: PostgresThreadStore,
+        store: WriterHost,
         thread_id: str,
         mode: EventPersistenceMode,
         token: int,

@@ -30,10 +30,11 @@ from urllib.parse import urlsplit
 import grpc
 from google.protobuf.message import Message
 
-from threadstore._backends.shared.live import run_detached
+from threadstore._aio import run_detached
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
+from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import (
     CreateThreadParams,
     LoadThreadHistoryParams,
@@ -41,7 +42,6 @@ from threadstore._contract.types import (
     ResumeThreadParams,
     StoredThread,
     StoredThreadHistory,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout.policy import PersistedItems
 from threadstore._wire import convert

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.patch import ThreadMetadataPatch
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
     ResumeThreadParams,
-    UpdateThreadMetadataParams,
 )
 from threadstore._rollout.items import Item, event, item_completed, session_meta, user_message
 from threadstore.errors import InvalidRequest

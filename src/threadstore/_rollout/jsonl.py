@@ -1,0 +1,133 @@
+"""The rollout JSONL format: one ``{"timestamp", "type", "payload"}`` object per line.
+
+Reading is tolerant by design. Lines are split on ``\\n`` only (a raw U+2028 inside a string is
+data, not a line break). Blank lines are skipped. A line that does not parse — a torn tail after
+a crash, a run of NUL bytes after power loss, bytes that are not UTF-8 — is skipped and counted,
+and never hides the lines after it. NUL padding around an otherwise valid line is stripped.
+Pure functions over bytes; reading files is the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from threadstore import _json
+from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
+
+__all__ = ["RolloutChunk", "encode_line", "loads_line", "parse_chunk", "parse_line"]
+
+
+@dataclass(slots=True)
+class RolloutChunk:
+    """Items read from a rollout (or from one offset of it onwards)."""
+
+    items: list[Item] = field(default_factory=list)
+    timestamps: list[str | None] = field(default_factory=list)
+    #: Lines that could not be parsed and were skipped.
+    skipped: int = 0
+    #: Byte offset just after the last complete (newline-terminated) line.
+    end_offset: int = 0
+    #: Whether the data ends with an unterminated fragment (a torn or in-progress line).
+    torn_tail: bool = False
+
+
+def loads_line(raw: bytes) -> Any:
+    """Parse one JSON line (``ValueError`` when it is not JSON).
+
+    A value only the standard-library fallback accepts (a huge integer, a lone surrogate escape
+    such as ``"\\ud800"``) must also encode back to UTF-8 JSON, or the line counts as corrupt:
+    the index and every writer downstream would fail on it."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = _json.loads(raw)
+        _json.dumps(value)
+        return value
+
+
+def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
+    if b"\x00" in raw:
+        raw = raw.strip(b"\x00").strip()
+        if not raw:
+            raise ValueError("a run of NUL bytes")  # power-loss padding: counted, not data
+    raw = raw.strip()
+    if not raw:
+        return None
+    value = loads_line(raw)
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise ValueError("not a rollout line")
+    ts = value.pop("timestamp", None)
+    return value, ts if isinstance(ts, str) else None
+
+
+#: One line by the tolerant rules (what :func:`parse_chunk` falls back to when the fast decoder
+#: fails): the item and its timestamp, None for a blank line, ``ValueError`` for a line that is
+#: not a record.
+parse_line = _parse_line
+
+
+def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
+    """Parse ``data`` (which starts at a line boundary at ``base_offset``).
+
+    The common case — a well-formed line — takes one ``orjson.loads``; only lines that fail it go
+    through the tolerant path (NUL stripping, fallback decoder, corruption counting)."""
+    chunk = RolloutChunk(end_offset=base_offset)
+    lines = data.split(b"\n")
+    fragment = lines.pop()  # what follows the last newline ("" when the data ends with one)
+    items = chunk.items
+    stamps = chunk.timestamps
+    fast_loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for raw in lines:
+        if not raw:
+            continue
+        try:
+            value = fast_loads(raw)
+        except decode_error:
+            try:
+                parsed = _parse_line(raw)
+            except ValueError:
+                chunk.skipped += 1
+                continue
+            if parsed is not None:
+                items.append(parsed[0])
+                stamps.append(parsed[1])
+            continue
+        if type(value) is not dict or type(value.get("type")) is not str:
+            chunk.skipped += 1
+            continue
+        ts = value.pop("timestamp", None)
+        items.append(value)
+        stamps.append(ts if type(ts) is str else None)
+    chunk.end_offset = base_offset + len(data) - len(fragment)
+    if fragment:
+        # An unterminated fragment. A complete line missing only its newline is taken (and
+        # counts as consumed); anything else is a torn or still-growing line: it is counted as
+        # skipped but not consumed, so an incremental reader looks at it again later.
+        try:
+            parsed = _parse_line(fragment)
+        except ValueError:
+            parsed = None
+            if fragment.strip(b"\x00").strip():
+                chunk.skipped += 1
+                chunk.torn_tail = True
+        if parsed is not None:
+            items.append(parsed[0])
+            stamps.append(parsed[1])
+            chunk.end_offset = base_offset + len(data)
+    return chunk
+
+
+def encode_line(item: Mapping[str, Any], timestamp: str, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> bytes:
+    """One rollout line (``\\n``-terminated) for ``item`` written at ``timestamp``.
+
+    A ``timestamp`` already present in the item is kept (copies keep their original time)."""
+    if "timestamp" in item:
+        line: Mapping[str, Any] = item
+    else:
+        line = {"timestamp": timestamp, **item}
+    return encode_item(line, max_bytes) + b"\n"

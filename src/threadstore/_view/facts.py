@@ -1,0 +1,57 @@
+"""A thread's facts as people read them: the fields the table gives a label (``shown``), each as
+a short text, in the table's order. The command line, the Markdown export and the web page all
+list these, so a field the table labels shows up in each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from threadstore._contract.fields import FieldSpec, Kind
+from threadstore._contract.thread import THREAD_FIELDS
+from threadstore._contract.types import StoredThread, source_kind
+
+__all__ = ["Fact", "thread_facts"]
+
+_SHOWN: Final = tuple(spec for spec in THREAD_FIELDS if spec.shown is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One labelled fact; ``thread_link`` is set when the value is another thread's id."""
+
+    label: str
+    text: str
+    thread_link: str | None = None
+    #: Whether the text is a literal (an id, a path, a name) rather than prose.
+    literal: bool = False
+
+
+def _text(spec: FieldSpec, value: Any, when: Callable[[datetime], str]) -> str:
+    kind = spec.kind
+    if value is None:
+        return ""
+    if kind in (Kind.TIME, Kind.OPT_TIME):
+        return when(value)
+    if kind is Kind.SOURCE:
+        return source_kind(value)
+    if kind is Kind.GIT:
+        return " ".join(v for v in (value.branch, (value.commit_hash or "")[:12], value.repository_url) if v)
+    if kind is Kind.USAGE:
+        return f"{value.total_tokens:,}" if value.total_tokens else ""
+    return str(value)
+
+
+def thread_facts(thread: StoredThread, when: Callable[[datetime], str]) -> list[Fact]:
+    """The labelled facts of ``thread`` that have a value; times are written by ``when``."""
+    facts = []
+    for spec in _SHOWN:
+        value = getattr(thread, spec.name)
+        text = _text(spec, value, when)
+        if text:
+            link = value if spec.kind is Kind.OPT_ID else None
+            literal = spec.kind in (Kind.ID, Kind.OPT_ID, Kind.TEXT, Kind.OPT_TEXT)
+            facts.append(Fact(str(spec.shown), text, link, literal))
+    return facts

@@ -1,0 +1,39 @@
+"""Moving threads between stores and files, exactly: copies between backends (the engine of
+``threadstore copy``), exports and imports of rollouts and thread JSON files.
+
+Every line comes back with the same JSON bytes, and a thread keeps its creation and update
+times, name and archived state; what could not be kept is reported, never dropped silently."""
+
+from __future__ import annotations
+
+from threadstore._transfer import (
+    RECORD_FORMAT,
+    CopyOutcome,
+    CopyReport,
+    ThreadRecord,
+    copy_thread,
+    copy_threads,
+    read_record,
+    record_from_bytes,
+    record_from_file,
+    record_from_json,
+    record_to_json,
+    rollout_bytes,
+    write_record,
+)
+
+__all__ = [
+    "RECORD_FORMAT",
+    "CopyOutcome",
+    "CopyReport",
+    "ThreadRecord",
+    "copy_thread",
+    "copy_threads",
+    "read_record",
+    "record_from_bytes",
+    "record_from_file",
+    "record_from_json",
+    "record_to_json",
+    "rollout_bytes",
+    "write_record",
+]
