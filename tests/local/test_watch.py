@@ -14,8 +14,8 @@ import pytest
 from threadstore import ListThreadsParams, ReadThreadParams
 from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local import watch as watch_module
-from threadstore._backends.local.watch import Watcher, open_watcher
 from threadstore._rollout.items import user_message
+from threadstore._watch import Watcher, open_watcher
 
 from ._util import append_bytes, make_thread
 

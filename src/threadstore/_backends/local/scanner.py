@@ -30,8 +30,8 @@ from threadstore._backends.local.files import stat_or_none
 from threadstore._backends.local.index import Index
 from threadstore._backends.local.layout import Layout, is_compressed, logical_path, thread_id_from_name
 from threadstore._backends.local.names import read_bytes_at, read_names
-from threadstore._backends.local.watch import Watcher, open_watcher
 from threadstore._contract.features import ReindexReport
+from threadstore._watch import Watcher, open_watcher
 from threadstore.errors import Internal, InvalidRequest
 
 if TYPE_CHECKING:

@@ -1,11 +1,12 @@
-"""Being told about changes to a home's directories instead of looking: Linux inotify.
+"""Being told about changes to directories instead of looking: Linux inotify (used by the local
+store's scanner, and by anything else that follows a Codex home).
 
 The kernel queues an event for every entry created, removed or moved in a watched directory and
 for every write to a file in it, in the system call that makes the change, before that call
 returns to the program making it. So once a watch is on a directory, reading the queue before a
 query sees every change any process completed before the query — the same guarantee as stat-ing
-the directory, for one ``read`` instead of a ``stat`` per directory. The catalog's scanner
-(:mod:`.scanner`) puts a watch on each directory *before* it lists or stats it. (A directory's
+the directory, for one ``read`` instead of a ``stat`` per directory. The local store's scanner
+(:mod:`threadstore._backends.local.scanner`) puts a watch on each directory *before* it lists or stats it. (A directory's
 first watch costs the kernel tens of microseconds — hundreds of directories, milliseconds — so
 the scanner first has them watched on a thread (:meth:`Watcher.arm`) and relies on the watches
 only after its next walk of the whole tree, which watches each directory again before stat-ing
