@@ -13,7 +13,7 @@ import pytest
 
 from threadstore import ListThreadsParams, ReadThreadParams
 from threadstore._backends.local import LocalThreadStore
-from threadstore._backends.local import watch as watch_module
+from threadstore import _watch as watch_module
 from threadstore._rollout.items import user_message
 from threadstore._watch import Watcher, open_watcher
 
