@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from threadstore._rollout.claude import CLAUDE_ENTRY, entry_texts, fold_entry
 from threadstore._rollout.items import HistoryMode, MemoryMode
 from threadstore._time import parse_timestamp
 
@@ -112,6 +113,8 @@ def search_texts(item: Mapping[str, Any]) -> list[str]:
     payload = item.get("payload")
     if not isinstance(payload, Mapping):
         return []
+    if kind == CLAUDE_ENTRY:
+        return entry_texts(payload)
     if kind == "event_msg":
         event = payload.get("type")
         if event in ("user_message", "agent_message"):
@@ -158,6 +161,7 @@ _STATE_FIELDS: Final = (
     "last_timestamp",
     "history_mode",
     "last_ordinal",
+    "claude",
 )
 
 
@@ -200,6 +204,9 @@ class ThreadSummary:
         self.history_mode: HistoryMode = "legacy"
         #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
         self.last_ordinal: int | None = None
+        #: What the fold keeps of Claude Code entries (None: the thread has none), see
+        #: :mod:`threadstore._rollout.claude`.
+        self.claude: dict[str, Any] | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -245,6 +252,8 @@ class ThreadSummary:
             self._turn_context(payload)
         elif kind == "event_msg":
             self._event(item, payload)
+        elif kind == CLAUDE_ENTRY:
+            fold_entry(self, payload)
         elif kind == "response_item" and self.response_preview is None:
             text = _response_user_text(item)
             if text:
@@ -341,7 +350,7 @@ class ThreadSummary:
 
     @property
     def has_user_message(self) -> bool:
-        return self.first_user_message is not None or self.response_preview is not None
+        return self.first_user_message is not None or self.response_preview is not None or self.claude is not None
 
     @property
     def effective_preview(self) -> str:
