@@ -47,7 +47,7 @@ def _odd_entries() -> list[dict[str, Any]]:
             "timestamp": "2026-01-02T03:04:05.678Z",
             "message": {"content": [{"type": "text", "text": "line\nbreak \"quoted\" \\ back"}], "usage": {"n": 1.5}},
             "nested": {"b": [1, 2.0, -3e-7, True, False, {}], "a": {"y": [], "x": ""}},
-            "big": 2**70,
+            "big": 2**62 + 1,
             "control": "\u0000\u001f\u2028",
         },
     ]

@@ -266,6 +266,10 @@ class ThreadSessionStore:
             await self._store.append_items(AppendThreadItemsParams(k.thread_id, items, idempotency_key=retry_key))
             await self._store.flush_thread(k.thread_id)
             last = _ms(stamp)
+            if retry_key is not None and len(fresh) < len(batch):
+                # Part of the batch was stored before: the store may have taken it for the retry
+                # it is and stored nothing. Its last line says which.
+                last = to_ms((await self._read(k.thread_id)).updated_at)
         if last is None:
             return
         self._remember(k.thread_id, last, known)
