@@ -33,7 +33,7 @@ from threadstore._contract.types import (
     ResumeThreadParams,
 )
 from threadstore._rollout.claude import entry_item, entry_of
-from threadstore._time import now_rfc3339, parse_timestamp, to_ms
+from threadstore._time import now_rfc3339, parse_timestamp, to_ms, utc_now
 from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound
 from threadstore.integrations.claude_agent_sdk._keys import (
     KIND,
@@ -228,6 +228,9 @@ class ThreadSessionStore:
 
     def _create_params(self, k: TranscriptKey, batch: Sequence[Mapping[str, Any]]) -> CreateThreadParams:
         cwd = next((e["cwd"] for e in batch if isinstance(e.get("cwd"), str) and e["cwd"]), "")
+        # A session imported later keeps the time its first entry was written (never a future one).
+        times = [t for t in (parse_timestamp(e.get("timestamp")) for e in batch) if t is not None]
+        created = min([*times, utc_now()])
         version = next((e["version"] for e in batch if isinstance(e.get("version"), str)), "")
         if k.main:
             source: Any = _SOURCE
@@ -244,6 +247,7 @@ class ThreadSessionStore:
             originator=_ORIGINATOR,
             cli_version=version,
             labels=k.labels(),
+            created_at=created,
         )
 
     async def _append_open(self, k: TranscriptKey, batch: list[dict[str, Any]], resumed: bool) -> None:
