@@ -49,7 +49,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 async def _ask(prompt: str, options: ClaudeAgentOptions) -> ResultMessage:
     results = [m async for m in query(prompt=prompt, options=options) if isinstance(m, ResultMessage)]
-    assert len(results) == 1 and not results[0].is_error, results
+    assert len(results) == 1, results
+    assert not results[0].is_error, results
     return results[0]
 
 
@@ -75,9 +76,11 @@ def test_claude_code_sessions_live_in_the_store(tmp_path: Path, anthropic: FakeA
     assert code == 0
     assert [t["name"] for t in json.loads(out)["threads"]] == ["Iberian capitals"]
     code, out, _ = invoke(store_url, "search", "Spain")
-    assert code == 0 and "Iberian capitals" in out
+    assert code == 0
+    assert "Iberian capitals" in out
     code, out, _ = invoke(store_url, "show", thread_id)
-    assert code == 0 and "echo: And of Spain?" in out
+    assert code == 0
+    assert "echo: And of Spain?" in out
 
 
 async def _mirror_resume_and_manage(tmp_path: Path, project: Path, anthropic: FakeAnthropicServer, store_url: str) -> str:
@@ -107,7 +110,8 @@ async def _mirror_resume_and_manage(tmp_path: Path, project: Path, anthropic: Fa
 
         # The SDK's own store functions, against our store.
         [info] = await list_sessions_from_store(other, directory=directory)
-        assert info.session_id == session_id and info.first_prompt == "What is the capital of Portugal?"
+        assert info.session_id == session_id
+        assert info.first_prompt == "What is the capital of Portugal?"
         messages = await get_session_messages_from_store(other, session_id, directory=directory)
         said = [json.dumps(m.message) for m in messages]
         assert [m.type for m in messages] == ["user", "assistant", "user", "assistant"]

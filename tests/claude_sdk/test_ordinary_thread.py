@@ -75,11 +75,13 @@ async def test_session_metadata_search_and_transcript(store: ThreadStore) -> Non
     assert thread.model == "claude-sonnet-4-5"
     assert thread.model_provider == "anthropic"
     assert thread.cli_version == "2.1.337"
-    assert thread.git_info is not None and thread.git_info.branch == "forecast"
+    assert thread.git_info is not None
+    assert thread.git_info.branch == "forecast"
     assert thread.source == {"custom": "claude-code"}
     assert thread.created_at.isoformat() == "2026-03-01T10:00:00+00:00"  # the first entry's time
     assert thread.created_at <= thread.updated_at
-    assert thread.labels["claude.project"] == KEY["project_key"] and thread.labels["claude.session"] == SID
+    assert thread.labels["claude.project"] == KEY["project_key"]
+    assert thread.labels["claude.session"] == SID
 
     for term, where in (("umbrella-worthy", "answer"), ("LISBON TOMORROW", "prompt")):
         page = await store.search_threads(SearchThreadsParams(term))
@@ -118,9 +120,11 @@ def test_command_line_shows_the_session(tmp_path: Path) -> None:
         thread_id, "Lisbon weather", "Will it rain in Lisbon tomorrow?", CWD
     )
     code, out, _ = invoke(url, "list", "--label", f"claude.session={SID}")
-    assert code == 0 and "Lisbon weather" in out
+    assert code == 0
+    assert "Lisbon weather" in out
     code, out, _ = invoke(url, "search", "umbrella")
-    assert code == 0 and "Lisbon weather" in out
+    assert code == 0
+    assert "Lisbon weather" in out
     code, out, _ = invoke(url, "show", thread_id)
     assert code == 0
     for shown in ("Lisbon weather", CWD, "Will it rain in Lisbon tomorrow?", "80% chance of rain"):
@@ -141,7 +145,8 @@ def test_web_page_shows_the_session(tmp_path: Path) -> None:
     thread_id = _local_session(home)
     with TestClient(create_app(lambda: LocalThreadStore(home)), base_url="http://127.0.0.1:8765") as client:
         listing = client.get("/").text
-        assert "Lisbon weather" in listing and thread_id in listing
+        assert "Lisbon weather" in listing
+        assert thread_id in listing
         page = client.get(f"/t/{thread_id}").text
         for shown in ("Lisbon weather", "Will it rain in Lisbon tomorrow?", "80% chance of rain", "forecast --city"):
             assert shown in page

@@ -144,7 +144,8 @@ async def test_project_listing_is_a_label_query(store: ThreadStore, monkeypatch:
     monkeypatch.setattr(store, "list_threads", spy)
     assert [s["session_id"] for s in await adapter.list_sessions("-srv-mine")] == ["m0"]
     assert len(await adapter.list_session_summaries("-srv-other")) == 3
-    assert seen and all(p.labels and p.labels.get("claude.project") in ("-srv-mine", "-srv-other") for p in seen)
+    assert seen
+    assert all(p.labels and p.labels.get("claude.project") in ("-srv-mine", "-srv-other") for p in seen)
     # The project key is on the thread, for anyone to filter by.
     page = await original(ListThreadsParams(labels={"claude.project": "-srv-other"}))
     assert sorted(t.labels["claude.session"] for t in page.items) == ["o0", "o1", "o2"]

@@ -75,8 +75,7 @@ class TranscriptKey:
                 raise InvalidRequest(f"a session key needs a non-empty {name}")
         if subpath is not None and (not isinstance(subpath, str) or not subpath):
             raise InvalidRequest("a session key's subpath is a non-empty string (omit it for the main transcript)")
-        assert isinstance(project_key, str) and isinstance(session_id, str)
-        return cls(project_key, session_id, subpath)
+        return cls(str(project_key), str(session_id), subpath)
 
     @property
     def main(self) -> bool:

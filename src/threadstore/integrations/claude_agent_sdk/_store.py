@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Final, Self, cast
 
@@ -193,10 +193,8 @@ class ThreadSessionStore:
         for thread_id in doomed:
             async with self._transcript(thread_id):
                 self._uuids.pop(thread_id, None)
-                try:
+                with suppress(ThreadNotFound):
                     await self._store.delete_thread(thread_id)
-                except ThreadNotFound:
-                    pass
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         """The subpaths of a session's subagent transcripts."""
