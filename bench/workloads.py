@@ -18,6 +18,7 @@ from typing import Any
 
 from .envs import RunnerResult, anchors_python, run_module
 from .report import Row
+from .workloads_claude import claude_store
 
 __all__ = ["FULL", "QUICK", "WORKLOADS", "Context", "Sizes"]
 
@@ -380,24 +381,6 @@ def remote(ctx: Context) -> None:
     ctx.add(
         "remote.local_writers", "  the same 16 writers on the local store", "items/s", ours["local_writers_items_per_s"]
     )
-
-
-def claude_store(ctx: Context) -> None:
-    """The Claude Agent SDK's ``SessionStore``: ours (``ThreadSessionStore`` over the local and
-    the in-memory store) against the SDK's ``InMemorySessionStore``, on the batches Claude Code
-    mirrors (one append of 10 entries a turn) and a load of the whole session."""
-    turns = max(20, ctx.sizes.long // 50)
-    params = {"work": ctx.path("claude-store"), "turns": turns}
-    ours = ctx.ours("claude_store", params, memory="claude store")
-    theirs = ctx.anchor("claude", "session_store", {"turns": turns}, memory="claude store")
-    ctx.add("claude.append", "Claude SessionStore: append one turn (10 entries), local", "ms", ours["append_ms"],
-            claude=theirs.get("append_ms"))
-    ctx.add("claude.append.memory", "  the same on the in-memory store", "ms", ours["memory_append_ms"],
-            claude=theirs.get("append_ms"))
-    ctx.add(f"claude.load.{turns}", f"Claude SessionStore: load a {turns}-turn session, local", "ms", ours["load_ms"],
-            claude=theirs.get("load_ms"))
-    ctx.add(f"claude.load.{turns}.memory", "  the same on the in-memory store", "ms", ours["memory_load_ms"],
-            claude=theirs.get("load_ms"))
 
 
 WORKLOADS: dict[str, Callable[[Context], None]] = {

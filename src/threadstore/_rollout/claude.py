@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
-
-if TYPE_CHECKING:
-    from threadstore._rollout.summary import ThreadSummary
+from typing import Any, Final, Protocol
 
 __all__ = [
     "CLAUDE_ENTRY",
+    "Fold",
     "entry_item",
     "entry_of",
     "entry_texts",
@@ -119,11 +117,25 @@ def entry_texts(entry: Mapping[str, Any]) -> list[str]:
     return []
 
 
+class Fold(Protocol):
+    """The attributes of the summary fold (:class:`~threadstore._rollout.summary.ThreadSummary`)
+    that entries set."""
+
+    claude: dict[str, Any] | None
+    first_user_message: str | None
+    preview: str | None
+    cwd: str
+    cli_version: str
+    git: dict[str, Any] | None
+    model: str | None
+    rollout_name: str | None
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def fold_entry(summary: ThreadSummary, entry: Mapping[str, Any]) -> None:
+def fold_entry(summary: Fold, entry: Mapping[str, Any]) -> None:
     """Fold one entry into ``summary`` (see the module documentation). Its Claude-only state (the
     title sources) lives in ``summary.claude``."""
     state = summary.claude if summary.claude is not None else {}

@@ -220,8 +220,7 @@ class ThreadSummary:
         self.labels: dict[str, str] = {}
         #: The version of the fold that made this state (see the module documentation).
         self.fold_version: int = FOLD_VERSION
-        #: What the fold keeps of Claude Code entries (None: the thread has none), see
-        #: :mod:`threadstore._rollout.claude`.
+        #: What the fold keeps of Claude Code entries, None without any (:mod:`.claude`).
         self.claude: dict[str, Any] | None = None
 
     # -- state -------------------------------------------------------------------------------
