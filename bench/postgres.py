@@ -46,7 +46,7 @@ from threadstore._backends.local.layout import Layout
 from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, listing_values
 from threadstore._backends.postgres.writer import new_thread_meta
-from threadstore._backends.shared.live import initial_session_meta
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._rollout.jsonl import encode_line
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import format_rfc3339
@@ -251,10 +251,10 @@ async def run(
             results["pg_read_10k_items_ms"] = await read_long(pg, history_items)
             results["pg_append_round_trip_ms"] = await append_round_trip(pg)
             results["pg_16_writers_appends_per_s"] = await concurrent_appends(pg)
-        async with LocalThreadStore(base / "durable", fsync=True, collect_git_info=False) as local:
+        async with LocalThreadStore(base / "durable", fsync=True) as local:
             results["local_fsync_append_round_trip_ms"] = await append_round_trip(local)
             results["local_fsync_16_writers_appends_per_s"] = await concurrent_appends(local)
-        async with LocalThreadStore(base / "fast", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "fast") as local:
             results["local_append_round_trip_ms"] = await append_round_trip(local)
             results["local_read_10k_items_ms"] = await read_long(local, history_items)
         results["pg_read_vs_local"] = results["pg_read_10k_items_ms"] / results["local_read_10k_items_ms"]
@@ -264,7 +264,7 @@ async def run(
         async with PostgresThreadStore(dsn) as pg:
             results["pg_list_first_page_ms"], results["pg_list_page_100_ms"] = await pages(pg)
         seed_local(base / "list", threads)
-        async with LocalThreadStore(base / "list", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "list") as local:
             await local.list_threads(ListThreadsParams())  # indexes the new files
             results["local_list_first_page_ms"], results["local_list_page_100_ms"] = await pages(local)
 
@@ -273,7 +273,7 @@ async def run(
         async with PostgresThreadStore(dsn) as pg:
             results["pg_search_rare_ms"], results["pg_search_common_ms"] = await searches(pg, search_threads)
         seed_local(base / "search", search_threads)
-        async with LocalThreadStore(base / "search", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "search") as local:
             await local.list_threads(ListThreadsParams())
             results["local_search_rare_ms"], results["local_search_common_ms"] = await searches(local, search_threads)
     return results
