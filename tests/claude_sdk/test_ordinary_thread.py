@@ -150,3 +150,30 @@ def test_web_page_shows_the_session(tmp_path: Path) -> None:
         page = client.get(f"/t/{thread_id}").text
         for shown in ("Lisbon weather", "Will it rain in Lisbon tomorrow?", "80% chance of rain", "forecast --city"):
             assert shown in page
+
+
+async def test_a_copied_session_serves_the_sdk_from_the_target(tmp_path: Path) -> None:
+    """``threadstore copy`` (local -> memory): the copy loads, lists and summarizes the same."""
+    from threadstore import InMemoryThreadStore
+    from threadstore.transfer import copy_threads
+
+    async with LocalThreadStore(tmp_path / "home") as source, InMemoryThreadStore() as target:
+        mirrored = ThreadSessionStore(source)
+        await mirrored.append(KEY, session()[:4])
+        await mirrored.append(KEY, session()[4:])
+        await mirrored.append({**KEY, "subpath": "subagents/agent-1"}, [{"type": "user", "uuid": "s1"}])
+        report = await copy_threads(source, target)
+        assert [o.status for o in report.outcomes] == ["copied", "copied"]
+        copied = ThreadSessionStore(target)
+        assert await copied.load(KEY) == session()
+        assert await copied.list_sessions(KEY["project_key"]) == await mirrored.list_sessions(KEY["project_key"])
+        assert await copied.list_session_summaries(KEY["project_key"]) == await mirrored.list_session_summaries(
+            KEY["project_key"]
+        )
+        assert await copied.list_subkeys(KEY) == ["subagents/agent-1"]
+        # The copy goes on where the original stopped (its uuids are known there too).
+        await copied.append(KEY, [*session()[-2:], {"type": "user", "uuid": "e999", "message": {"content": "more"}}])
+        loaded = await copied.load(KEY)
+        assert loaded is not None
+        assert loaded[-1]["uuid"] == "e999"
+        assert len(loaded) == len(session()) + 2  # the uuid-less last-prompt, and the new prompt
