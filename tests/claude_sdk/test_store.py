@@ -4,7 +4,9 @@ transcripts as linked threads, and project keys as a filtered query."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from threadstore import ListThreadsParams, ReadThreadParams, ThreadStore, Thread
 from threadstore.integrations.claude_agent_sdk import ThreadSessionStore
 from threadstore.integrations.claude_agent_sdk._keys import TranscriptKey
 
-from .conftest import wipe
+from .conftest import BACKENDS, wipe
 
 KEY: Any = {"project_key": "-srv-demo", "session_id": "0b7d2a52-5a43-4a29-9d7e-2f2c0d6b8f10"}
 
@@ -149,3 +151,27 @@ async def test_project_listing_is_a_label_query(store: ThreadStore, monkeypatch:
     # The project key is on the thread, for anyone to filter by.
     page = await original(ListThreadsParams(labels={"claude.project": "-srv-other"}))
     assert sorted(t.labels["claude.session"] for t in page.items) == ["o0", "o1", "o2"]
+
+
+@pytest.mark.parametrize("backend_name", ["local", "postgres", "remote-postgres"])
+async def test_writers_on_two_machines_take_turns(backend_name: str, tmp_path: Path) -> None:
+    """Two adapters over two stores of the same data (two processes or machines) append to one
+    session at once: every batch is stored whole, none is refused, none is lost."""
+    backend = BACKENDS[backend_name](tmp_path)
+    try:
+        a, b = ThreadSessionStore(await backend.open()), ThreadSessionStore(await backend.open())
+
+        async def write(adapter: ThreadSessionStore, who: str) -> None:
+            for n in range(8):
+                await adapter.append(KEY, [{"type": "user", "uuid": f"{who}{n}.{i}", "n": i} for i in range(3)])
+
+        await asyncio.gather(write(a, "a"), write(b, "b"))
+        loaded = await a.load(KEY)
+        assert loaded is not None
+        assert len(loaded) == 48
+        batches = [tuple(e["uuid"].split(".")[0] for e in loaded[i : i + 3]) for i in range(0, 48, 3)]
+        assert all(len(set(batch)) == 1 for batch in batches)  # each batch whole, never interleaved
+        [summary] = await b.list_session_summaries(KEY["project_key"])
+        assert summary["mtime"] == (await b.list_sessions(KEY["project_key"]))[0]["mtime"]
+    finally:
+        await backend.aclose()
