@@ -1,14 +1,16 @@
 """The local backend: threads as Codex-compatible rollout files plus a SQLite index.
 
 Modules, one job each: :mod:`.store` (the operations), :mod:`.catalog` (keeps the index true to
-the files), :mod:`.scanner` (finds what other programs did) and :mod:`.watch` (the kernel's
-word on it), :mod:`.fill`, :mod:`.frontier` and :mod:`.background` (many rollouts indexed in the
-background, newest first, pages answered before the end), :mod:`.extract` and :mod:`.workers`
-(a rollout read into its index row, in worker processes for large fills), :mod:`.index` (every
-SQL statement), :mod:`.writer` (live writers), :mod:`.rollout` (the line format, compressed rollouts, forks by reference),
-:mod:`.search`, :mod:`.metadata` and :mod:`.moves` (search, updates, archive and delete),
-:mod:`.layout` (paths), :mod:`.names` (``session_index.jsonl``), :mod:`.lock` (writer locks),
-:mod:`.files` (file-system primitives).
+the files, passing values between the parts below), :mod:`.scanner` (finds what other programs
+did and reports it as :mod:`.changes`), :mod:`.indexer` (the one writer of the index: applies
+what was found, takes live writers' appends), :mod:`.background`, :mod:`.fill` and
+:mod:`.frontier` (many rollouts indexed in the background, newest first, pages answered before
+the end), :mod:`.extract` and :mod:`.workers` (a rollout read into its index row, in worker
+processes for large fills), :mod:`.index` (every SQL statement), :mod:`.writer` (live writers),
+:mod:`.rollout` (rollout files: compressed rollouts, forks by reference), :mod:`.pages` (pages of
+turns and items), :mod:`.search`, :mod:`.metadata` and :mod:`.moves` (search, updates, archive
+and delete), :mod:`.layout` (paths), :mod:`.names` (``session_index.jsonl``), :mod:`.lock`
+(writer locks), :mod:`.files` (file-system primitives).
 
 The names below load on first use, so that a worker process importing one module of this
 package does not import the whole store.
