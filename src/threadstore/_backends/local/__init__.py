@@ -22,25 +22,33 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from threadstore._backends.local.store import LocalThreadStore
+    from threadstore._contract.base import ThreadStore
     from threadstore._contract.features import ReindexReport
 
 __all__ = ["LocalThreadStore", "ReindexReport", "open_url"]
 
 
-def open_url(url: str, /, **options: Any) -> LocalThreadStore:
-    """The store of a ``local:PATH`` URL (``~`` expanded). Options: ``fsync`` (bool)."""
+def open_url(url: str, /, **options: Any) -> ThreadStore:
+    """The store of a ``local:PATH`` URL (``~`` expanded). Options: ``fsync`` (bool), and
+    ``offload`` (bool): the store runs on a thread of its own and syncs off its loop, so the
+    caller's event loop never waits for the disk (:mod:`threadstore._backends.shared.offload`;
+    what servers open)."""
     from pathlib import Path
 
     from threadstore._backends.local.store import LocalThreadStore
+    from threadstore._backends.shared.offload import OffloadedStore
     from threadstore.errors import InvalidRequest
 
     rest = url.partition(":")[2]
     if not rest:
         raise InvalidRequest("local: needs a directory (local:PATH)")
-    fsync = options.get("fsync", False)
-    if not isinstance(fsync, bool):
-        raise InvalidRequest("fsync must be true or false")
-    return LocalThreadStore(home=Path(rest).expanduser(), fsync=fsync)
+    fsync, offload = options.get("fsync", False), options.get("offload", False)
+    if not isinstance(fsync, bool) or not isinstance(offload, bool):
+        raise InvalidRequest("fsync and offload must be true or false")
+    home = Path(rest).expanduser()
+    if offload:
+        return OffloadedStore(lambda: LocalThreadStore(home=home, fsync=fsync, sync_off_loop=True))
+    return LocalThreadStore(home=home, fsync=fsync)
 
 
 def __getattr__(name: str) -> Any:

@@ -68,6 +68,8 @@ class LocalThreadStore(LiveWriterStore):
     operating system (it survives the process being killed). ``default_model_provider`` is
     reported for threads whose rollout names none. ``index_progress(done, total)`` is called while
     new rollouts are being indexed (a first look at a large existing home takes a while).
+    ``sync_off_loop=True`` runs each sync on a worker thread, so the store's event loop goes on
+    meanwhile (what a store run for a server wants: see :func:`open_url`'s ``offload``).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class LocalThreadStore(LiveWriterStore):
         default_model_provider: str = "openai",
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
         index_progress: Callable[[int, int], None] | None = None,
+        sync_off_loop: bool = False,
     ) -> None:
         super().__init__()
         self.home = Path(os.path.abspath(os.path.expanduser(os.fspath(home))))
@@ -97,7 +100,9 @@ class LocalThreadStore(LiveWriterStore):
             live_writer=self._local_writer,
             index_progress=index_progress,
         )
-        self._options = WriterOptions(fsync=fsync, max_item_bytes=max_item_bytes, home=self.home)
+        self._options = WriterOptions(
+            fsync=fsync, max_item_bytes=max_item_bytes, home=self.home, sync_off_loop=sync_off_loop
+        )
         self._pages = LocalPages(self.layout.private / "pages.sqlite3", self._catalog.find_path)
 
     @property
