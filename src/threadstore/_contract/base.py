@@ -150,10 +150,11 @@ class ThreadStore(abc.ABC):
 
         Raises ``ThreadNotFound`` when a kept item has no live writer to go to. An append that
         raises stored none of its items. An append carrying an ``idempotency_key`` that this
-        store already applied to the thread is acknowledged without storing anything again; which
-        keys a store remembers, and across what, its ``_append_items`` says (stores built on
-        :class:`~threadstore._backends.shared.live.LiveWriterStore`: the recent keys of its live writers,
-        in memory)."""
+        thread already stored is acknowledged without storing anything again when its items are
+        the same, and refused with ``Conflict`` when they are not. Keys are kept where the thread
+        is, for as long as it is: stores built on
+        :class:`~threadstore._backends.shared.live.LiveWriterStore` keep them with the thread (in
+        memory for the store's life, beside the rollout on disk, in the database)."""
         params = _checked(params, AppendThreadItemsParams)
         if not params.persisted:
             return

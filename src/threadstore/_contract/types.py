@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from threadstore._checks import check_idempotency_key, check_instant, check_json, check_labels, check_text, shown
 from threadstore._contract.thread import (
@@ -27,7 +27,7 @@ from threadstore._contract.thread import (
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import Item, validate_items
 from threadstore._rollout.policy import EventPersistenceMode, PersistedItems, classify, validate_mode
-from threadstore.errors import InvalidRequest
+from threadstore.errors import Conflict, InvalidRequest
 
 __all__ = [
     "AppendThreadItemsParams",
@@ -45,6 +45,8 @@ __all__ = [
     "StoredThreadHistory",
     "ThreadSortKey",
     "TokenUsage",
+    "is_key_reused",
+    "key_reused",
     "source_kind",
     "validate_memory_mode",
     "validate_source",
@@ -185,8 +187,9 @@ class AppendThreadItemsParams:
     """Append raw items to a live thread, in order (the store applies the persistence policy).
 
     ``idempotency_key`` (optional, 1 to 200 characters) makes the append safe to send again: an
-    append whose key the store already applied to the thread is acknowledged without storing
-    anything (how long a store remembers keys: :meth:`~threadstore._contract.base.ThreadStore.append_items`).
+    append whose key the store already applied to the thread with the same items is acknowledged
+    without storing anything, and one whose key came with other items is refused with
+    ``Conflict`` (where keys are kept: :meth:`~threadstore._contract.base.ThreadStore.append_items`).
 
     ``persisted`` is the policy's verdict on ``items``, computed once here: every layer an append
     crosses in this process (runtime, server, store) reads it instead of running the policy again.
@@ -209,6 +212,20 @@ class AppendThreadItemsParams:
         if self.idempotency_key is not None:
             check_idempotency_key(self.idempotency_key)
         set_field(self, "persisted", PersistedItems.of_lines(checked) if self.exact else classify(checked))
+
+
+_KEY_REUSED: Final = "was already used for other items"
+
+
+def key_reused(thread_id: str, key: str) -> Conflict:
+    """The error of an append whose idempotency key the thread already recorded with other items."""
+    return Conflict(f"idempotency key {shown(key)} of thread {thread_id} {_KEY_REUSED}")
+
+
+def is_key_reused(error: Conflict) -> bool:
+    """Whether ``error`` is :func:`key_reused`'s (it keeps its text across the wire), not that of
+    another writer."""
+    return error.message.endswith(_KEY_REUSED)
 
 
 @dataclass(frozen=True, slots=True)

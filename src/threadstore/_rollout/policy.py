@@ -23,10 +23,12 @@ store keeps of it (``AppendThreadItemsParams.persisted`` computes it on first us
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from threadstore import _json
 from threadstore.errors import InvalidRequest
 
 __all__ = [
@@ -174,6 +176,17 @@ class PersistedItems:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+    def digest(self) -> str:
+        """A fingerprint of what the append keeps (its items in order, and whether it is exact):
+        two appends that would store the same lines have the same digest. Stores keep it with an
+        idempotency key, to tell a retry (same digest) from a key reused for other items."""
+        hasher = hashlib.blake2b(b"exact" if self.exact else b"policy", digest_size=16)
+        for item in self.items:
+            data = _json.dumps(item)
+            hasher.update(len(data).to_bytes(8, "little"))
+            hasher.update(data)
+        return hasher.hexdigest()
 
     def for_mode(self, mode: EventPersistenceMode, *, paginated: bool = False) -> list[dict[str, Any]]:
         """The items a thread in ``mode`` keeps (with paginated history when ``paginated``)."""

@@ -47,6 +47,7 @@ from threadstore._contract.types import (
     ReadThreadParams,
     ResumeThreadParams,
     StoredThread,
+    key_reused,
 )
 from threadstore._rollout.items import Item, encode_item
 from threadstore.errors import Conflict, ThreadStoreError
@@ -67,8 +68,9 @@ class _Pending:
     model_provider: str | None = None
     buffered: list[Item] = field(default_factory=list)
     buffered_bytes: int = 0
-    #: Idempotency keys of the appends buffered (a retry of one is not buffered again).
-    keys: set[str] = field(default_factory=set)
+    #: Idempotency keys of the appends buffered, with their digests (a retry of one is not
+    #: buffered again; the key with other items is refused).
+    keys: dict[str, str] = field(default_factory=dict)
 
     def learn(self, items: Sequence[Item]) -> None:
         for item in items:
@@ -162,6 +164,8 @@ class DeferredCreateStore:
         async def pending(entry: _Pending) -> None:
             key = params.idempotency_key
             if key is not None and key in entry.keys:
+                if entry.keys[key] != params.persisted.digest():
+                    raise key_reused(params.thread_id, key)
                 return
             entry.learn(params.items)
             if params.exact:  # existing lines: the thread is created now and takes them as they are
@@ -169,7 +173,7 @@ class DeferredCreateStore:
                 await self.store.append_items(params)
                 return
             if key is not None:
-                entry.keys.add(key)
+                entry.keys[key] = params.persisted.digest()
             # Everything some thread keeps: the store's writer picks its share when it is created.
             kept = params.persisted.items
             entry.buffered.extend(kept)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from threadstore._backends.local.catalog import Catalog
 from threadstore._backends.local.files import fsync_dir, mtime_ns, os_error
+from threadstore._backends.local.keys import keys_path
 from threadstore._backends.local.layout import COMPRESSED_SUFFIX, Layout, date_parts, logical_path, thread_id_from_name
 from threadstore._backends.local.lock import ThreadLock
 from threadstore._backends.local.names import remove_names
@@ -110,8 +111,9 @@ def _move(ctx: HomeContext, source: Path, target: Path) -> None:
 
 
 async def delete(ctx: HomeContext, thread_id: str, discard: Callable[[str], Awaitable[None]]) -> None:
-    """Remove every rollout of the thread (plain and compressed, active and archived) and its
-    name entries; a live writer of this store is discarded once the files are gone."""
+    """Remove every rollout of the thread (plain and compressed, active and archived), its
+    name entries and its idempotency keys; a live writer of this store is discarded once the
+    files are gone."""
     ctx.catalog.refresh()
     with ctx.exclusive(thread_id) as writer:
         existing = _rollouts_of(ctx, thread_id, writer)
@@ -129,6 +131,8 @@ async def delete(ctx: HomeContext, thread_id: str, discard: Callable[[str], Awai
                 except OSError as exc:
                     raise os_error("delete", candidate, exc) from None
         remove_names(ctx.layout.session_index, thread_id)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(keys_path(ctx.layout.private, thread_id))
         ctx.catalog.forget(thread_id)
     if writer is not None:
         await discard(thread_id)

@@ -27,6 +27,7 @@ from threadstore._backends.local import moves
 from threadstore._backends.local.catalog import Catalog
 from threadstore._backends.local.files import is_within, map_os_error, stat_or_none
 from threadstore._backends.local.index import Index, IndexRow, PageFilter, PageQuery, is_full
+from threadstore._backends.local.keys import KeyLog, keys_path
 from threadstore._backends.local.layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
 from threadstore._backends.local.lock import ThreadLock
 from threadstore._backends.local.metadata import update_metadata
@@ -148,7 +149,15 @@ class LocalThreadStore(LiveWriterStore):
             path = self.layout.new_rollout_path(now.astimezone(), thread_id)
             summary = ThreadSummary(thread_id)
             return LocalWriter(
-                thread_id, params.event_persistence_mode, path, lock, summary, self._options, self._catalog, meta=meta
+                thread_id,
+                params.event_persistence_mode,
+                path,
+                lock,
+                summary,
+                self._options,
+                self._catalog,
+                meta=meta,
+                keys=self._keys(thread_id),
             )
         except BaseException:
             lock.release()
@@ -167,13 +176,24 @@ class LocalThreadStore(LiveWriterStore):
             # A rollout the caller named may lie outside the home; one found here may not.
             confined = params.rollout_path is None or is_within(path, self.home)
             writer = LocalWriter(
-                thread_id, mode, path, lock, row.summary, self._options, self._catalog, confined=confined
+                thread_id,
+                mode,
+                path,
+                lock,
+                row.summary,
+                self._options,
+                self._catalog,
+                confined=confined,
+                keys=self._keys(thread_id),
             )
             writer.open_existing()
             return writer
         except BaseException:
             lock.release()
             raise
+
+    def _keys(self, thread_id: str) -> KeyLog:
+        return KeyLog(keys_path(self.layout.private, thread_id))
 
     async def _resumable_path(self, params: ResumeThreadParams) -> Path:
         thread_id = params.thread_id

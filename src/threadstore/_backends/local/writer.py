@@ -13,6 +13,9 @@ Contract:
   after creating it, ``fsync`` its new directories (it survives power loss). The sync runs on
   the calling thread: handing it to a worker costs about as much again on a small machine.
 
+Idempotency keys are kept beside the thread (:mod:`.keys`): a keyed append's record is written
+just before its lines, and synced with them.
+
 What a writer did is reported to :class:`WriterEvents` (the catalog, which keeps the index in
 step without reading the file back). A live writer holds its thread's lock and releases it when
 it closes; a one-off writer for a cold thread runs under a lock its caller holds (``lock=None``)
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 from threadstore._backends.local.files import WRITE_FLAGS, fsync_dir, is_within, os_error, write_all
+from threadstore._backends.local.keys import KeyLog
 from threadstore._backends.local.lock import ThreadLock
 from threadstore._backends.local.rollout import history_base
 from threadstore._backends.shared.live import LiveWriter
@@ -89,9 +93,11 @@ class LocalWriter(LiveWriter):
         *,
         meta: Item | None = None,
         confined: bool = True,
+        keys: KeyLog | None = None,
     ) -> None:
         super().__init__(thread_id, mode)
         self.path = path
+        self._key_log = keys
         self._lock = lock
         self.summary = summary
         self._options = options
@@ -210,7 +216,21 @@ class LocalWriter(LiveWriter):
                     lines = [{**first, "payload": {**first["payload"], "history_base": base}}, *lines[1:]]
         return lines
 
+    async def applied(self, idempotency_key: str) -> str | None:
+        if self._key_log is None:
+            return await super().applied(idempotency_key)
+        return self._key_log.lookup(idempotency_key, self.path)
+
+    async def write_once(self, items: list[Item], idempotency_key: str, digest: str) -> str | None:
+        if self._key_log is None:
+            return await super().write_once(items, idempotency_key, digest)
+        await self._write(items, (idempotency_key, digest))
+        return None
+
     async def write(self, items: list[Item]) -> None:
+        await self._write(items, None)
+
+    async def _write(self, items: list[Item], key: tuple[str, str] | None) -> None:
         now = now_rfc3339()
         limit = self._options.max_item_bytes
         meta = self._meta
@@ -225,6 +245,8 @@ class LocalWriter(LiveWriter):
             return
         if self._needs_newline:
             data = b"\n" + data
+        if key is not None and self._key_log is not None:
+            self._key_log.record(key[0], key[1], self.size, data)
         try:
             write_all(fd, data)
         except OSError as exc:
@@ -263,9 +285,9 @@ class LocalWriter(LiveWriter):
         dirs, self._new_dirs = self._new_dirs, []
         try:
             if self._options.sync_off_loop:
-                await asyncio.to_thread(_sync, fd, dirs)
+                await asyncio.to_thread(_sync, fd, dirs, self._key_log)
             else:
-                _sync(fd, dirs)
+                _sync(fd, dirs, self._key_log)
         except OSError as exc:
             self._new_dirs = dirs
             raise os_error("sync", self.path, exc) from None
@@ -282,13 +304,17 @@ class LocalWriter(LiveWriter):
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if self._key_log is not None:
+            self._key_log.close()
         if self._lock is not None:
             self._lock.release()
         if self._events is not None:
             self._events.closed(self)
 
 
-def _sync(fd: int, directories: list[Path]) -> None:
+def _sync(fd: int, directories: list[Path], keys: KeyLog | None) -> None:
+    if keys is not None:
+        keys.sync()
     os.fdatasync(fd)  # data and the metadata needed to read it (the size): enough for appends
     for directory in directories:
         fsync_dir(directory)

@@ -56,6 +56,8 @@ class _Thread:
     pages: MemoryTurnIndex = field(default_factory=MemoryTurnIndex)
     #: How many parent lines the records ``pages`` indexes start with (a fork by reference).
     pages_inherited: int = 0
+    #: The idempotency keys of the appends stored, with their digests (kept with the thread).
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 class _MemoryWriter(LiveWriter):
@@ -111,6 +113,15 @@ class _MemoryWriter(LiveWriter):
             encode_item(item, self._store.max_item_bytes)  # validate before changing anything
         self._meta = meta
         self._append(self._materialize(), items)
+
+    async def applied(self, idempotency_key: str) -> str | None:
+        thread = self._store._threads.get(self.thread_id) if self._meta is None else None
+        return thread.keys.get(idempotency_key) if thread is not None else None
+
+    async def write_once(self, items: list[Item], idempotency_key: str, digest: str) -> str | None:
+        await self.write(items)
+        self._materialize().keys[idempotency_key] = digest
+        return None
 
     async def persist(self) -> None:
         self._materialize()

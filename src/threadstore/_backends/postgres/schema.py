@@ -32,6 +32,10 @@ Everything lives in the ``threadstore`` schema of the database:
     The thread's labels (``jsonb``, under a GIN index for label filters), and the version of the
     summary fold that made ``summary`` (:data:`~threadstore._rollout.summary.FOLD_VERSION`): rows
     an older fold made are recomputed from their items (:mod:`.refold`).
+``append_keys.digest`` (version 4)
+    The digest of the items each key stored (:meth:`~threadstore._rollout.policy.PersistedItems.digest`),
+    so that a key sent again with other items is refused (``Conflict``); keys stored before
+    version 4 have none and are taken as retries.
 ``schema_version``
     The version of this schema.
 
@@ -147,8 +151,12 @@ CREATE INDEX threads_by_labels ON threadstore.threads USING gin (labels jsonb_pa
 CREATE INDEX threads_by_fold_version ON threadstore.threads (fold_version);
 """
 
+_V4: Final = """
+ALTER TABLE threadstore.append_keys ADD COLUMN digest text;
+"""
+
 #: Migration n (1-based) brings the schema from version n-1 to n. Append; never edit.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

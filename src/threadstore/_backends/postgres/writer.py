@@ -69,7 +69,7 @@ WITH lease AS (
     WHERE thread_id = %(tid)s AND token = %(token)s
     RETURNING thread_id
 ), seen AS (
-    SELECT first_seq FROM threadstore.append_keys WHERE thread_id = %(tid)s AND key = %(key)s::text
+    SELECT first_seq, digest FROM threadstore.append_keys WHERE thread_id = %(tid)s AND key = %(key)s::text
 ), thread AS (
     INSERT INTO threadstore.threads AS t (thread_id, created_row, next_seq, summary, {", ".join(LISTING_COLUMNS)})
     SELECT thread_id, %(created)s, %(next_seq)s, %(summary)s, {_LISTING_PARAMS} FROM lease
@@ -78,8 +78,8 @@ WITH lease AS (
         WHERE t.next_seq = %(first_seq)s
     RETURNING t.meta_version = %(version)s AS fresh
 ), keyed AS (
-    INSERT INTO threadstore.append_keys (thread_id, key, first_seq)
-    SELECT %(tid)s, %(key)s::text, %(first_seq)s FROM thread WHERE %(key)s::text IS NOT NULL
+    INSERT INTO threadstore.append_keys (thread_id, key, first_seq, digest)
+    SELECT %(tid)s, %(key)s::text, %(first_seq)s, %(digest)s::text FROM thread WHERE %(key)s::text IS NOT NULL
 ), added AS (
     INSERT INTO threadstore.items (thread_id, seq, written_at, body)
     SELECT %(tid)s, s.seq, s.ts, s.body
@@ -92,7 +92,7 @@ WITH lease AS (
         AS x(seq, n, body, folded)
 )
 SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*) FROM added),
-    (SELECT first_seq FROM seen)
+    (SELECT first_seq FROM seen), (SELECT digest FROM seen)
 """
 
 _META_FOR_UPDATE: Final = (
@@ -123,12 +123,15 @@ class _Batch:
         recent: list[str],
         limit: int,
         inherited: Sequence[tuple[Item, str | None]] = (),
-        key: str | None = None,
+        key: tuple[str, str] | None = None,
     ):
         now = now_rfc3339()
-        self.key = key
+        self.key = key[0] if key is not None else None
+        self.digest = key[1] if key is not None else None
         #: Set when the key turned out to be stored already (nothing was stored this time).
         self.duplicate = False
+        #: The digest stored with the key then (None for keys stored before digests were kept).
+        self.recorded: str | None = None
         # The body is the item as stored: its own ``timestamp``, if any, is the line's time.
         self.bodies = [encode_item(_without_timestamp(item), limit) for item in items]  # validates first
         self.seqs = list(range(first_seq, first_seq + len(items)))
@@ -200,10 +203,12 @@ class PostgresWriter(LiveWriter):
     async def write(self, items: list[Item]) -> None:
         await self._write(items, None)
 
-    async def write_once(self, items: list[Item], idempotency_key: str) -> bool:
-        return await self._write(items, idempotency_key)
+    async def write_once(self, items: list[Item], idempotency_key: str, digest: str) -> str | None:
+        """The key and digest are inserted by the append's own statement; an earlier append with
+        the key (from any writer, before any restart) makes it store nothing."""
+        return await self._write(items, (idempotency_key, digest))
 
-    async def _write(self, items: list[Item], key: str | None) -> bool:
+    async def _write(self, items: list[Item], key: tuple[str, str] | None) -> str | None:
         pending = self._session_meta
         inherited: list[tuple[Item, str | None]] = []
         if pending is not None:
@@ -211,17 +216,17 @@ class PostgresWriter(LiveWriter):
             inherited = await self.store.inherited_lines(pending)
         batch_items = [pending, *items] if pending is not None else items
         if not batch_items:
-            return True
+            return None
         limit = self.store.max_item_bytes
         batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
         await self.store.db.run(lambda conn: self._append(conn, batch))
         if batch.duplicate:
-            return False
+            return batch.recorded or batch.digest
         self.summary = batch.summary
         self.next_seq += len(batch_items)
         self._recent = batch.recent
         self._session_meta = None
-        return True
+        return None
 
     async def persist(self) -> None:
         await self.write([])
@@ -263,17 +268,19 @@ class PostgresWriter(LiveWriter):
             "tbodies": batch.tbodies,
             "tfolded": batch.tfolded,
             "key": batch.key,
+            "digest": batch.digest,
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
         cur = await conn.execute(_APPEND, params)
         row = await cur.fetchone()
         assert row is not None
-        leased, fresh, added, seen = row
+        leased, fresh, added, seen, recorded = row
         if not leased:
             raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
         if seen is not None and seen != self.next_seq:
             batch.duplicate = True  # an earlier append carried this key: its items are stored
+            batch.recorded = recorded
             return
         if added == len(batch.seqs):
             if not fresh:

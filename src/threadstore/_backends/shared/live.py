@@ -8,40 +8,37 @@ thread, shutdown and discard that finish even when the caller is cancelled, disc
 out stale handles, registry removal only while the entry is still the same writer, and appends
 applied once per idempotency key.
 
-Idempotency keys: a store remembers the keys of the last :data:`APPLIED_KEYS` keyed appends it
-stored (per thread and key, in memory); an append whose key it remembers for that thread is
-acknowledged without storing anything. Nothing of this survives the store object (a restart
-forgets every key) unless the backend's writer keeps keys with the items
-(:meth:`LiveWriter.write_once`; the PostgreSQL store does).
+Idempotency keys: the first append with a key stores its items and records the key with a
+digest of them (:meth:`PersistedItems.digest`) where the thread lives: the backend's writer
+decides where (:meth:`LiveWriter.applied`, :meth:`LiveWriter.write_once`; the memory store keeps
+them with the thread for the store's life, the local store in a file beside the thread, the
+PostgreSQL store in a table beside the items). An append whose key the thread already recorded
+stores nothing: it is acknowledged when its digest is the recorded one (a retry) and refused with
+``Conflict`` when it is not (a key reused for other items).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from threadstore._aio import run_detached
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.first_line import opens_paginated
-from threadstore._contract.types import CreateThreadParams, ResumeThreadParams
+from threadstore._contract.types import CreateThreadParams, ResumeThreadParams, key_reused
 from threadstore._rollout.items import Item
 from threadstore._rollout.policy import EventPersistenceMode, PersistedItems
 from threadstore._rollout.summary import ThreadSummary
 from threadstore.errors import Conflict, ThreadNotFound, ThreadStoreError
 
 __all__ = [
-    "APPLIED_KEYS",
     "LiveWriter",
     "LiveWriterStore",
 ]
 
 T = TypeVar("T")
-
-#: How many (thread, idempotency key) pairs a store remembers (the oldest are forgotten first).
-APPLIED_KEYS: Final = 65536
 
 class LiveWriter(abc.ABC):
     """One thread's open persistence. The store serializes every call through :attr:`lock`."""
@@ -52,6 +49,8 @@ class LiveWriter(abc.ABC):
         self.lock = asyncio.Lock()
         #: Set once the writer was shut down or discarded; every later call is refused.
         self.closed = False
+        #: Keys applied through this writer and their digests (the default :meth:`applied`).
+        self._keys: dict[str, str] = {}
 
     @abc.abstractmethod
     async def write(self, items: list[Item]) -> None:
@@ -59,12 +58,20 @@ class LiveWriter(abc.ABC):
 
         Atomic: if it raises, none of the items was stored."""
 
-    async def write_once(self, items: list[Item], idempotency_key: str) -> bool:
-        """:meth:`write` for an append carrying an idempotency key; False (nothing stored) when
-        the backend finds the key among those it keeps with the items. The default keeps none:
-        it writes and returns True (the store remembers recent keys itself)."""
+    async def applied(self, idempotency_key: str) -> str | None:
+        """The digest recorded with ``idempotency_key`` for this thread, or None when the thread
+        has stored no append with that key. The default knows the keys of this writer's life;
+        a backend that keeps keys with the thread overrides it."""
+        return self._keys.get(idempotency_key)
+
+    async def write_once(self, items: list[Item], idempotency_key: str, digest: str) -> str | None:
+        """:meth:`write` for an append carrying a key that :meth:`applied` did not know, and the
+        key recorded with ``digest``, atomically with the items where the backend can. Returns
+        None when the items were stored, or the digest already recorded with the key (nothing
+        stored) when the backend finds it only now (another process stored it meanwhile)."""
         await self.write(items)
-        return True
+        self._keys[idempotency_key] = digest
+        return None
 
     @abc.abstractmethod
     async def persist(self) -> None:
@@ -135,8 +142,6 @@ class LiveWriterStore(ThreadStore, abc.ABC):
     def __init__(self) -> None:
         self._writers: dict[str, LiveWriter] = {}
         self._registry_lock = asyncio.Lock()
-        #: (thread id, idempotency key) of recent keyed appends, oldest first.
-        self._applied: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     # -- what a backend supplies -----------------------------------------------------------------
 
@@ -197,14 +202,12 @@ class LiveWriterStore(ThreadStore, abc.ABC):
             if idempotency_key is None:
                 await w.write(lines)
                 return
-            applied = (thread_id, idempotency_key)
-            if applied in self._applied:
-                self._applied.move_to_end(applied)
-                return
-            await w.write_once(lines, idempotency_key)
-            self._applied[applied] = None
-            if len(self._applied) > APPLIED_KEYS:
-                self._applied.popitem(last=False)
+            digest = items.digest()
+            known = await w.applied(idempotency_key)
+            if known is None:
+                known = await w.write_once(lines, idempotency_key, digest)
+            if known is not None and known != digest:
+                raise key_reused(thread_id, idempotency_key)
 
         await self._with_writer(thread_id, write)
 

@@ -31,6 +31,7 @@ from threadstore._contract.types import (
     LoadThreadHistoryParams,
     ReadThreadParams,
     ResumeThreadParams,
+    is_key_reused,
 )
 from threadstore._rollout.claude import entry_item, entry_of
 from threadstore._time import now_rfc3339, parse_timestamp, to_ms, utc_now
@@ -265,7 +266,13 @@ class ThreadSessionStore:
             stamp = now_rfc3339()
             items = [entry_item(e, stamp) for e in fresh]
             retry_key = _retry_key(batch)
-            await self._store.append_items(AppendThreadItemsParams(k.thread_id, items, idempotency_key=retry_key))
+            try:
+                await self._store.append_items(AppendThreadItemsParams(k.thread_id, items, idempotency_key=retry_key))
+            except Conflict as exc:
+                # The batch's key came with the whole batch before (its entries with a uuid are
+                # known now, so fewer are sent): this is its retry, and it was stored then.
+                if len(fresh) == len(batch) or not is_key_reused(exc):
+                    raise
             await self._store.flush_thread(k.thread_id)
             last = _ms(stamp)
             if retry_key is not None and len(fresh) < len(batch):

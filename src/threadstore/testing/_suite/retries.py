@@ -1,5 +1,6 @@
 """Safe retries: an append carrying an idempotency key is stored once however often it is sent
-(``AppendThreadItemsParams.idempotency_key``)."""
+(``AppendThreadItemsParams.idempotency_key``), the key is kept with the thread (across writers,
+and across a reopen of a durable store), and a key sent again with other items is refused."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import asyncio
 
 import pytest
 
-from threadstore import AppendThreadItemsParams, InvalidRequest, ThreadNotFound, ThreadStore
+from threadstore import (
+    AppendThreadItemsParams,
+    Conflict,
+    InvalidRequest,
+    ResumeThreadParams,
+    ThreadNotFound,
+    ThreadStore,
+)
+from threadstore.testing._backend import Backend
 from threadstore.testing._builders import create_params, read_items, turn
 
 
@@ -67,3 +76,32 @@ class RetryTests:
         await _keyed(store, params.thread_id, "longest", "k" * 200)
         await store.shutdown_thread(params.thread_id)
         assert (await read_items(store, params.thread_id))[1:] == turn("longest")
+
+    async def test_a_key_sent_again_with_other_items_is_refused(self, store: ThreadStore) -> None:
+        params = create_params()
+        await store.create_thread(params)
+        tid = params.thread_id
+        await _keyed(store, tid, "first", "key-1")
+        with pytest.raises(Conflict, match="already used for other items"):
+            await _keyed(store, tid, "other", "key-1")
+        await _keyed(store, tid, "first", "key-1")  # the retry it really is still passes
+        await store.shutdown_thread(tid)
+        assert (await read_items(store, tid))[1:] == turn("first")
+
+    async def test_keys_are_kept_with_the_thread(self, backend: Backend, store: ThreadStore) -> None:
+        """A key outlives the writer that stored it: a retry that reaches the thread after it
+        was shut down and resumed (on a durable backend: by a store opened anew, as after a
+        restart) stores nothing, and the key with other items is still refused."""
+        params = create_params()
+        await store.create_thread(params)
+        tid = params.thread_id
+        await _keyed(store, tid, "first", "key-1")
+        await store.shutdown_thread(tid)
+        again = await backend.open()
+        await again.resume_thread(ResumeThreadParams(thread_id=tid))
+        await _keyed(again, tid, "first", "key-1")
+        with pytest.raises(Conflict):
+            await _keyed(again, tid, "other", "key-1")
+        await _keyed(again, tid, "second", "key-2")
+        await again.shutdown_thread(tid)
+        assert (await read_items(again, tid))[1:] == turn("first") + turn("second")
