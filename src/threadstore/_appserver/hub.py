@@ -10,6 +10,9 @@
   :meth:`Hub.broadcast` sends catalogue changes (``thread/started``, ``thread/archived``,
   ``thread/unarchived``, ``thread/deleted``, ``thread/name/updated``, ``thread/reverted``,
   ``thread/closed``) to every initialized connection, as Codex does.
+* **Nothing of this machine's disk for a client.** A client's ``cwd`` is a path of the client's
+  machine: the hub turns the manager's git reading off (``ThreadManager.read_git``), so a
+  thread's git facts come from its client (``thread/metadata/update``) or not at all.
 * **Idle unload.** When the last subscriber of a loaded thread leaves, the thread stays loaded
   for ``idle_unload_delay`` seconds (Codex: 30 minutes); if nobody subscribed again and no turn
   runs by then, it is shut down (everything said is stored) and ``thread/status/changed``
@@ -55,6 +58,7 @@ class Listener(Protocol):
 class Hub:
     def __init__(self, manager: ThreadManager, *, idle_unload_delay: float = DEFAULT_IDLE_UNLOAD_DELAY) -> None:
         self.manager = manager
+        manager.read_git = False  # a client's cwd is not ours to read (see the module documentation)
         self.registry = Registry()
         self.idle_unload_delay = idle_unload_delay
         self._members: list[Member] = []

@@ -76,7 +76,10 @@ def app_server_cmd(
 
         try:
             await serve(
-                ThreadManager(store, model=client, source=APP_SERVER_SOURCE), target, token=bearer, announce=announce
+                ThreadManager(store, model=client, source=APP_SERVER_SOURCE, read_git=False),
+                target,
+                token=bearer,
+                announce=announce,
             )
         finally:
             await client.aclose()

@@ -21,6 +21,7 @@ from threadstore._contract.features import RolloutFiles
 from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import (
     CreateThreadParams,
+    GitInfo,
     ReadThreadByRolloutPathParams,
     ReadThreadParams,
     ResumeThreadParams,
@@ -57,8 +58,13 @@ class ThreadManager:
     """The registry of running threads over one store.
 
     ``model`` answers every thread's turns (None means the offline :class:`BuiltinModel`);
-    ``source`` is recorded as the session source of threads it creates. Git facts of a new
-    thread's working directory are collected here, off the event loop, and handed to the store.
+    ``source`` is recorded as the session source of threads it creates.
+
+    ``read_git``: whether a new thread's git facts are read from its working directory on this
+    machine's disk (off the event loop) and handed to the store. A manager that serves remote
+    clients (the app server) sets it False: their working directories are theirs, not paths of
+    this machine, so nothing is read; a new thread then has no git facts until a client gives
+    them (``update_thread_metadata``), and a fork keeps its parent's.
     """
 
     def __init__(
@@ -67,10 +73,12 @@ class ThreadManager:
         *,
         model: ModelClient | None = None,
         source: SessionSource = "cli",
+        read_git: bool = True,
     ) -> None:
         self._store = store
         self._model = model if model is not None else BuiltinModel()
         self._source = validate_source(source)
+        self.read_git = read_git
         self._threads: dict[str, Thread] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -184,13 +192,18 @@ class ThreadManager:
         return await LiveThread.create(self._store, params) if params is not None else None
 
     async def _create_params(
-        self, thread_id: str, config: ThreadConfig, forked_from_id: str | None = None
+        self,
+        thread_id: str,
+        config: ThreadConfig,
+        forked_from_id: str | None = None,
+        parent_git: GitInfo | None = None,
     ) -> CreateThreadParams | None:
-        """How a new thread is created in the store (None for an ephemeral one)."""
+        """How a new thread is created in the store (None for an ephemeral one). Its git facts
+        are read from its cwd, or (without :attr:`read_git`) its parent's, if any."""
         if config.ephemeral:
             return None
         assert config.model_provider is not None
-        git_info = await asyncio.to_thread(collect_git_info, config.cwd)
+        git_info = await asyncio.to_thread(collect_git_info, config.cwd) if self.read_git else parent_git
         return CreateThreadParams(
             thread_id=thread_id,
             cwd=config.cwd,
@@ -298,7 +311,7 @@ class ThreadManager:
         else:
             config = self._resolve(config)
         new_id = new_thread_id()
-        params = await self._create_params(new_id, config, forked_from_id=thread_id)
+        params = await self._create_params(new_id, config, forked_from_id=thread_id, parent_git=stored.git_info)
         live = await LiveThread.create(self._store, params) if params is not None else None
         copied: list[Item] = items
         if params is not None and stored.history_mode == "paginated":
