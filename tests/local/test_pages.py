@@ -3,13 +3,12 @@ compressed rollouts, files other programs change, and reads bounded by the page.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import zstandard
@@ -184,34 +183,17 @@ async def test_a_damaged_page_index_is_rebuilt(tmp_path: Path) -> None:
         await store.close()
 
 
-class _Counting(io.RawIOBase):
-    """A file whose reads are counted."""
-
-    def __init__(self, inner: IO[bytes], counter: list[int]) -> None:
-        self._inner = inner
-        self._counter = counter
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
-        self._counter[0] += len(data)
-        return data
-
-
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the bytes the page reader takes from rollouts."""
     counter = [0]
-    original = lines_module._open_at
+    original = lines_module._blocks
 
-    def counting(path: Path, offset: int) -> Any:
-        import contextlib
+    def counting(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+        for block in original(path, start, end):
+            counter[0] += len(block)
+            yield block
 
-        @contextlib.contextmanager
-        def wrapped() -> Iterator[IO[bytes]]:
-            with original(path, offset) as f:
-                yield _Counting(f, counter)  # type: ignore[misc]
-
-        return wrapped()
-
-    monkeypatch.setattr(lines_module, "_open_at", counting)
+    monkeypatch.setattr(lines_module, "_blocks", counting)
     return counter
 
 

@@ -24,7 +24,7 @@ from threadstore._cli.runner import open_for, run_store, store_url
 from threadstore._contract.base import ThreadStore
 from threadstore._transfer import CopyOutcome, CopyReport, copy_threads
 
-__all__ = ["copy_cmd", "print_summary"]
+__all__ = ["copy_cmd", "finish", "print_summary"]
 
 
 def print_summary(report: CopyReport, verb: str = "copied") -> None:
@@ -92,13 +92,23 @@ def copy_cmd(
             await target.close()
 
     report = run_store(ctx, work)
+    finish(report, "copied", "copy_failed", as_json=as_json)
+
+
+def finish(report: CopyReport, verb: str, code: str, *, as_json: bool) -> None:
+    """Report a copy or an import: the summary (JSON with ``--json``); when some thread failed,
+    the failure (with ``--json``, ``{"error": {...}}`` beside the summary's members) and exit
+    status 1."""
     failed = len(report.with_status("failed"))
-    if as_json:
-        print_json(report.to_json())  # the result: it says which threads failed and why
-        if failed:
-            report_failure(CliFailure(f"{failed} thread(s) could not be copied"), as_json=False)
-            raise typer.Exit(1)
-    else:
-        print_summary(report)
-    if failed:
-        raise CliFailure(f"{failed} thread(s) could not be copied", "copy_failed")
+    failure = CliFailure(f"{failed} thread(s) could not be {verb}", code)
+    if not failed:
+        if as_json:
+            print_json(report.to_json())
+        else:
+            print_summary(report, verb)
+        return
+    if not as_json:
+        print_summary(report, verb)
+        raise failure
+    report_failure(failure, as_json=True, result=report.to_json())
+    raise typer.Exit(failure.exit_code)

@@ -29,9 +29,9 @@ import typer
 from threadstore import _json
 from threadstore._backends.registry import open_store
 from threadstore._cli.app import app, globals_of
-from threadstore._cli.copy import print_summary
+from threadstore._cli.copy import finish
 from threadstore._cli.errors import CliFailure
-from threadstore._cli.output import print_json, report_failure
+from threadstore._cli.output import print_json
 from threadstore._cli.progress import ProgressBar, progress_wanted
 from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import run_store, store_url
@@ -226,8 +226,8 @@ def import_cmd(
             for text in paths:
                 try:
                     found = _records(text)
-                except (InvalidRequest, ThreadStoreError) as exc:
-                    seen(CopyOutcome(text, "failed", str(exc)))
+                except ThreadStoreError as exc:
+                    seen(CopyOutcome(text, "failed", exc.message))
                     continue
                 if isinstance(found, Path):
                     async with open_store(f"local:{found}") as home:
@@ -240,13 +240,4 @@ def import_cmd(
         return CopyReport(outcomes)
 
     report = run_store(ctx, work, writes=True)
-    failed = len(report.with_status("failed"))
-    if as_json:
-        print_json(report.to_json())
-        if failed:
-            report_failure(CliFailure(f"{failed} thread(s) could not be imported"), as_json=False)
-            raise typer.Exit(1)
-    else:
-        print_summary(report, "imported")
-    if failed:
-        raise CliFailure(f"{failed} thread(s) could not be imported", "import_failed")
+    finish(report, "imported", "import_failed", as_json=as_json)

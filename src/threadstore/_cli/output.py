@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any, Final
 
 from rich.console import Console
@@ -42,10 +43,11 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def report_failure(failure: CliFailure, *, as_json: bool) -> None:
+def report_failure(failure: CliFailure, *, as_json: bool, result: Mapping[str, Any] | None = None) -> None:
     """``error: message`` (one line) on stderr and, with ``--json``, ``{"error": {"code",
-    "message"}}`` on stdout too."""
+    "message"}}`` on stdout too, beside the members of ``result`` when the command has one to
+    give all the same (what a copy or an import did before some of it failed)."""
     if as_json:
-        print_json({"error": {"code": failure.code, "message": failure.message}})
+        print_json({"error": {"code": failure.code, "message": failure.message}, **(result or {})})
     sys.stderr.write(f"error: {' '.join(failure.message.split())}\n")
     sys.stderr.flush()

@@ -3,22 +3,25 @@
 Reading is tolerant by design. Lines are split on ``\\n`` only (a raw U+2028 inside a string is
 data, not a line break). Blank lines are skipped. A line that does not parse — a torn tail after
 a crash, a run of NUL bytes after power loss, bytes that are not UTF-8 — is skipped and counted,
-and never hides the lines after it. NUL padding around an otherwise valid line is stripped.
-Pure functions over bytes; reading files is the caller's.
+and never hides the lines after it. NUL padding around an otherwise valid line is stripped. A
+line longer than :data:`~threadstore._compressed.MAX_LINE_BYTES` is skipped and counted too,
+without being parsed (:func:`line_pieces` never even holds it whole). Pure functions over bytes;
+reading files is the caller's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from threadstore import _json
+from threadstore._compressed import MAX_LINE_BYTES
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 
-__all__ = ["RolloutChunk", "encode_line", "loads_line", "parse_chunk", "parse_line"]
+__all__ = ["RolloutChunk", "encode_line", "line_pieces", "loads_line", "parse_chunk", "parse_line"]
 
 
 @dataclass(slots=True)
@@ -88,6 +91,9 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
     for raw in lines:
         if not raw:
             continue
+        if len(raw) > MAX_LINE_BYTES:
+            chunk.skipped += 1
+            continue
         value: Any = None
         if not wide(raw):  # (a line with a wide integer takes the exact path below)
             try:
@@ -116,6 +122,8 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
         # counts as consumed); anything else is a torn or still-growing line: it is counted as
         # skipped but not consumed, so an incremental reader looks at it again later.
         try:
+            if len(fragment) > MAX_LINE_BYTES:
+                raise ValueError("a line too long to read")
             parsed = _parse_line(fragment)
         except ValueError:
             parsed = None
@@ -127,6 +135,49 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
             stamps.append(parsed[1])
             chunk.end_offset = base_offset + len(data)
     return chunk
+
+
+def line_pieces(
+    blocks: Iterable[bytes], base: int = 0, max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[bytes, int, int]]:
+    """Regroup ``blocks`` (consecutive bytes that start at a line boundary, at offset ``base``)
+    into pieces for :func:`parse_chunk`: ``(piece, its offset, lines dropped just before it)``.
+
+    Every piece starts at a line boundary and all but the last end with a newline; the last
+    (always yielded, maybe empty) holds what follows the last newline. A line longer than
+    ``max_line`` is dropped as it is met, never held whole, and counted: memory stays bounded by
+    ``max_line`` plus one block, whatever the data."""
+    pending: list[bytes] = []
+    held = 0
+    position = base
+    dropped = 0
+    skipping = False  # inside a line being dropped
+    for block in blocks:
+        if skipping:
+            cut = block.find(b"\n")
+            if cut < 0:
+                position += len(block)
+                continue
+            position += cut + 1
+            block = block[cut + 1 :]
+            skipping = False
+        last = block.rfind(b"\n")
+        if last >= 0:
+            piece = b"".join((*pending, block[: last + 1]))
+            yield piece, position, dropped
+            position += len(piece)
+            dropped = 0
+            block = block[last + 1 :]
+            pending, held = [], 0
+        if block:
+            pending.append(block)
+            held += len(block)
+        if held > max_line:
+            position += held
+            pending, held = [], 0
+            dropped += 1
+            skipping = True
+    yield b"".join(pending), position, dropped
 
 
 def encode_line(item: Mapping[str, Any], timestamp: str, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> bytes:

@@ -32,7 +32,7 @@ from threadstore._backends.local.fill import Fill
 from threadstore._backends.local.index import Index, IndexRow, PageQuery, PageRow, is_corruption, is_full
 from threadstore._backends.local.indexer import Indexer
 from threadstore._backends.local.layout import Layout, is_compressed, thread_id_from_name
-from threadstore._backends.local.rollout import materialize_plain, read_resolved, read_rollout
+from threadstore._backends.local.rollout import UNREADABLE, materialize_plain, read_resolved, read_rollout
 from threadstore._backends.local.scanner import Scanner
 from threadstore._backends.local.writer import LocalWriter
 from threadstore._contract.features import ReindexReport
@@ -41,7 +41,7 @@ from threadstore._contract.types import StoredThread
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import RolloutChunk
 from threadstore._rollout.summary import FOLD_VERSION, ThreadSummary
-from threadstore.errors import Internal, InvalidRequest, ThreadStoreError
+from threadstore.errors import InvalidRequest, ThreadStoreError
 
 __all__ = ["Catalog"]
 
@@ -138,7 +138,7 @@ class Catalog:
             return None
         try:
             chunk = read_rollout(path)
-        except (InvalidRequest, Internal):
+        except UNREADABLE:
             return None
         return chunk.items, chunk.timestamps
 
@@ -316,7 +316,7 @@ class Catalog:
             if path is not None:
                 try:
                     row = self.indexer.index_file(Path(path), thread_id)
-                except (InvalidRequest, Internal):
+                except UNREADABLE:
                     row = None
         if row is None:
             return None

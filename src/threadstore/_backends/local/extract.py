@@ -7,7 +7,9 @@ three get the same row for the same file.
 
 A file is read in chunks of :data:`CHUNK` bytes split at line boundaries, each chunk folded into
 the summary and dropped before the next is read: memory stays bounded by the chunk size and the
-longest line, whatever the file's size. A rollout that forks by reference (its first line names
+longest line read (:data:`~threadstore._compressed.MAX_LINE_BYTES`; a longer one is skipped and
+counted), whatever the file's size. A compressed rollout is decompressed within the limits of
+:mod:`threadstore._compressed`: one over them is refused (``ResourceExhausted``, logged). A rollout that forks by reference (its first line names
 ``forked_from_id`` and ``forked_from_ordinal_exclusive``) needs its parent's lines, which only
 the index can find: :func:`read_facts` reads it whole when given a way to find them, else
 reports it (:class:`ForkReference`).
@@ -15,23 +17,25 @@ reports it (:class:`ForkReference`).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from threadstore._backends.local.layout import is_compressed, logical_path
 from threadstore._backends.local.rollout import read_resolved
+from threadstore._compressed import decompressed_chunks
 from threadstore._contract.patch import ThreadMetadataPatch, apply_patch
 from threadstore._contract.serialize import thread_from_fold
 from threadstore._contract.types import StoredThread
 from threadstore._rollout import forks
-from threadstore._rollout.jsonl import RolloutChunk, parse_chunk
+from threadstore._rollout.jsonl import RolloutChunk, line_pieces, parse_chunk
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import utc_now
-from threadstore.errors import Internal, InvalidRequest
+from threadstore.errors import Internal, InvalidRequest, ResourceExhausted
 
 __all__ = [
     "CHUNK",
@@ -43,6 +47,7 @@ __all__ = [
     "read_facts",
 ]
 
+_log: Final = logging.getLogger("threadstore.local")
 #: Bytes read at a time (a file of any size costs this much memory, plus its longest line).
 CHUNK: Final = 4 * 1024 * 1024
 #: Read beyond the size a file had (it may have grown since).
@@ -93,9 +98,23 @@ def read_facts(
 ) -> Facts:
     """Read the rollout at ``path`` (from offset ``since[1]`` on, continuing ``since[0]``, when
     given) and fold it. Raises ``InvalidRequest`` when the file is missing or not a file,
+    ``ResourceExhausted`` (logged) for a rollout over the limits of :mod:`threadstore._compressed`,
     ``Internal`` on other read errors. A rollout that forks by reference is read whole with its
     parent's lines (found through ``find_path``) when ``find_path`` is given, else raises
     :class:`ForkReference`."""
+    try:
+        return _read_facts(path, thread_id, since, find_path)
+    except ResourceExhausted as exc:
+        _log.warning("%s", exc)
+        raise
+
+
+def _read_facts(
+    path: Path | str,
+    thread_id: str,
+    since: tuple[ThreadSummary, int] | None,
+    find_path: Callable[[str], Path | None] | None,
+) -> Facts:
     try:
         return _read(path, thread_id, since)
     except ForkReference:
@@ -119,16 +138,16 @@ def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | N
     skipped = 0
     end = offset
     try:
-        with _open(path) as (stat, chunks):
+        with _open(path, offset) as (stat, chunks):
             first = since is None
-            for data, base in _lines(chunks, offset):
+            for data, base, dropped in line_pieces(chunks, offset):
                 chunk = parse_chunk(data, base)
                 if first and chunk.items:
                     first = False
                     if is_fork_reference(chunk.items[0]):
                         raise ForkReference(str(path))
                 fold_chunk(summary, chunk, texts)
-                skipped += chunk.skipped
+                skipped += chunk.skipped + dropped
                 end = chunk.end_offset
     except FileNotFoundError:
         raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
@@ -142,24 +161,28 @@ def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | N
 
 
 class _open:
-    """``with _open(path) as (stat, chunks)``: the file's stat and an iterator of its raw bytes
-    (decompressed for a ``.jsonl.zst`` rollout), read :data:`CHUNK` at a time."""
+    """``with _open(path, offset) as (stat, chunks)``: the file's stat and an iterator of its
+    bytes from ``offset`` on (decompressed for a ``.jsonl.zst`` rollout, within the limits of
+    :mod:`threadstore._compressed`), read :data:`CHUNK` at a time."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, offset: int) -> None:
         self.path = path
-        self.fd = -1
+        self.offset = offset
+        self.file: IO[bytes] | None = None
 
     def __enter__(self) -> tuple[os.stat_result, Iterator[bytes]]:
-        self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        stat = os.fstat(self.fd)
+        self.file = f = open(self.path, "rb")
+        stat = os.fstat(f.fileno())
         if not _is_regular(stat):
             raise IsADirectoryError(str(self.path))
         if is_compressed(self.path):
-            return stat, _decompressed(self.fd, self.path)
-        return stat, _raw(self.fd, stat.st_size)
+            return stat, decompressed_chunks(f, self.path, CHUNK, self.offset)
+        os.lseek(f.fileno(), self.offset, os.SEEK_SET)
+        return stat, _raw(f.fileno(), stat.st_size - self.offset)
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
+        if self.file is not None:
+            self.file.close()
 
 
 def _is_regular(stat: os.stat_result) -> bool:
@@ -181,45 +204,6 @@ def _raw(fd: int, size: int) -> Iterator[bytes]:
         yield data
         if len(data) < wanted:
             return
-
-
-def _decompressed(fd: int, path: Path | str) -> Iterator[bytes]:
-    import zstandard
-
-    reader = zstandard.ZstdDecompressor().stream_reader(os.fdopen(os.dup(fd), "rb"), closefd=True)
-    with reader:
-        try:
-            while data := reader.read(CHUNK):
-                yield data
-        except zstandard.ZstdError as exc:
-            raise Internal(f"rollout {path} is not valid zstd data: {exc}") from None
-
-
-def _lines(chunks: Iterator[bytes], offset: int) -> Iterator[tuple[bytes, int]]:
-    """The bytes from ``offset`` on, as pieces that start at a line boundary (at their offset):
-    every piece but the last ends with a newline; the last may end with an unterminated line."""
-    skip = offset
-    carry = b""
-    position = offset
-    for data in chunks:
-        if skip:
-            if len(data) <= skip:
-                skip -= len(data)
-                continue
-            data, skip = data[skip:], 0
-        if carry:
-            data, carry = carry + data, b""
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            carry = data
-            continue
-        if cut < len(data):
-            carry = data[cut:]
-            data = data[:cut]
-        yield data, position
-        position += len(data)
-    if carry or position == offset:
-        yield carry, position
 
 
 def compose_thread(

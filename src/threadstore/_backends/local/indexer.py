@@ -21,7 +21,7 @@ from threadstore._backends.local.extract import Facts, compose_thread, read_fact
 from threadstore._backends.local.files import stat_or_none
 from threadstore._backends.local.index import FileState, Index, IndexRow
 from threadstore._backends.local.layout import Layout, is_compressed, thread_id_from_name
-from threadstore._backends.local.rollout import read_first_line
+from threadstore._backends.local.rollout import UNREADABLE, read_first_line
 from threadstore._backends.local.writer import LocalWriter
 from threadstore._contract.types import StoredThread
 from threadstore._ids import validate_thread_id
@@ -162,7 +162,7 @@ class Indexer:
             return False
         try:
             self.index_file(Path(state.path), thread_id)
-        except (InvalidRequest, Internal):
+        except UNREADABLE:
             return False
         return True
 
@@ -232,7 +232,7 @@ class Indexer:
             return
         try:
             self.index_file(path, thread_id)
-        except (InvalidRequest, Internal):
+        except UNREADABLE:
             return
 
     def apply_names(self, update: NameUpdate) -> None:

@@ -8,12 +8,13 @@ is left for later. So the n-th record met here is the n-th item a whole read giv
 A history may span several files (a fork by reference reads its parent's first lines), so it is
 read as a list of :class:`Segment` s: byte ranges of files, the last one usually the thread's own
 rollout up to its end. Compressed rollouts (``….jsonl.zst``) are read through a decompressing
-stream (seeking forward decompresses and drops what lies before).
+stream (seeking forward decompresses and drops what lies before), within the limits of
+:mod:`threadstore._compressed`; a line longer than its ``MAX_LINE_BYTES`` is skipped, as a whole
+read skips it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
 from threadstore._backends.local.layout import is_compressed
+from threadstore._compressed import MAX_LINE_BYTES, decompressed_chunks
 from threadstore._rollout.items import Item
-from threadstore._rollout.jsonl import parse_line
+from threadstore._rollout.jsonl import line_pieces, parse_line
 
 __all__ = ["Line", "Segment", "iter_lines", "iter_segments"]
 
@@ -67,49 +69,50 @@ def _parse(raw: bytes) -> tuple[Item, str | None] | None:
         return None
 
 
-@contextlib.contextmanager
-def _open_at(path: Path, offset: int) -> Iterator[IO[bytes]]:
+def _blocks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+    """The bytes of ``path`` from ``start`` to ``end`` (None: the end of the data), in blocks
+    that start small and grow (a compressed rollout is read within the limits of
+    :mod:`threadstore._compressed`)."""
     with open(path, "rb") as f:
         if is_compressed(path):
-            import zstandard
-
-            reader: Any = zstandard.ZstdDecompressor().stream_reader(f)
-            if offset:
-                reader.seek(offset)
-            yield reader
+            source = decompressed_chunks(f, path, _MAX_BLOCK, start)
         else:
-            if offset:
-                f.seek(offset)
-            yield f
+            f.seek(start)
+            source = _growing(f)
+        position = start
+        for block in source:
+            if end is not None:
+                block = block[: max(end - position, 0)]
+            if not block:
+                return
+            position += len(block)
+            yield block
+
+
+def _growing(f: IO[bytes]) -> Iterator[bytes]:
+    size = _FIRST_BLOCK
+    while block := f.read(size):
+        yield block
+        size = min(size * 2, _MAX_BLOCK)
 
 
 def iter_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, Item, str | None]]:
     """(start, end, item, timestamp) of each record of ``path`` between byte ``start`` (a line
     boundary) and ``end`` (None: the end of the data; see the module documentation)."""
-    with _open_at(path, start) as f:
-        position = start
-        pending = b""
-        size = _FIRST_BLOCK
-        while True:
-            want = size if end is None else min(size, end - position - len(pending))
-            size = min(size * 2, _MAX_BLOCK)
-            block = f.read(want) if want > 0 else b""
-            data = pending + block
-            if not block:
-                break
-            lines = data.split(b"\n")
-            pending = lines.pop()
-            for raw in lines:
-                line_end = position + len(raw) + 1
-                if raw:
-                    parsed = _parse(raw)
-                    if parsed is not None:
-                        yield position, line_end, parsed[0], parsed[1]
-                position = line_end
-        if pending:
-            parsed = _parse(pending)
+    for piece, position, _ in line_pieces(_blocks(path, start, end), start):
+        lines = piece.split(b"\n")
+        fragment = lines.pop()  # empty but in the last piece
+        for raw in lines:
+            line_end = position + len(raw) + 1
+            if raw and len(raw) <= MAX_LINE_BYTES:
+                parsed = _parse(raw)
+                if parsed is not None:
+                    yield position, line_end, parsed[0], parsed[1]
+            position = line_end
+        if fragment and len(fragment) <= MAX_LINE_BYTES:
+            parsed = _parse(fragment)
             if parsed is not None:
-                yield position, position + len(pending), parsed[0], parsed[1]
+                yield position, position + len(fragment), parsed[0], parsed[1]
 
 
 def iter_segments(

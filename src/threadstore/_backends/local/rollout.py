@@ -16,18 +16,29 @@ from typing import Any, Final
 
 from threadstore._backends.local.files import os_error, replace_file
 from threadstore._backends.local.layout import is_compressed, logical_path
-from threadstore._compressed import decompress, read_file
+from threadstore._compressed import MAX_LINE_BYTES, decompress, read_file
 from threadstore._rollout import forks
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import RolloutChunk, loads_line, parse_chunk, parse_line
-from threadstore.errors import Internal, InvalidRequest
+from threadstore.errors import Internal, InvalidRequest, ResourceExhausted
 
-__all__ = ["history_base", "materialize_plain", "read_first_line", "read_resolved", "read_rollout"]
+__all__ = [
+    "UNREADABLE",
+    "history_base",
+    "materialize_plain",
+    "read_first_line",
+    "read_resolved",
+    "read_rollout",
+]
 
 _log: Final = logging.getLogger("threadstore.local")
 #: Longest line :func:`read_first_line` reads (a ``session_meta`` carries the thread's base
 #: instructions, which may be several megabytes); a longer first line counts as unreadable.
-MAX_FIRST_LINE_BYTES: Final = 64 * 1024 * 1024
+MAX_FIRST_LINE_BYTES: Final = MAX_LINE_BYTES
+#: What reading a rollout raises when it cannot be read: missing, broken, or over the limits of
+#: :mod:`threadstore._compressed` (such a file is counted as unreadable, the rest of the home
+#: unaffected).
+UNREADABLE: Final = (InvalidRequest, Internal, ResourceExhausted)
 
 
 def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
@@ -43,7 +54,7 @@ def read_first_line(path: Path) -> Item | None:
     if is_compressed(path):
         try:
             chunk = read_rollout(path)
-        except (InvalidRequest, Internal):
+        except UNREADABLE:
             return None
         return dict(chunk.items[0]) if chunk.items else None
     try:
@@ -77,7 +88,7 @@ def read_resolved(path: Path, find_path: Callable[[str], Path | None]) -> Rollou
             return None
         try:
             lines = read_rollout(parent)
-        except (InvalidRequest, Internal):
+        except UNREADABLE:
             return None
         return lines.items, lines.timestamps
 
@@ -107,8 +118,8 @@ def history_base(path: Path, parent_id: str, cut: int) -> dict[str, Any] | None:
     ``session_meta``. None when the file cannot be read or its own lines do not reach the cut
     (the cut falls in lines the parent itself inherits)."""
     try:
-        data = decompress(path) if is_compressed(path) else path.read_bytes()
-    except (OSError, Internal):
+        data = read_file(path)
+    except (OSError, *UNREADABLE):
         return None
     end: int | None = None
     offset = 0

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from threadstore._backends.local.extract import Facts, ForkReference, compose_thread, read_facts
 from threadstore._backends.local.index.rows import NewRow, row_values
+from threadstore._backends.local.rollout import UNREADABLE
 from threadstore._contract.patch import ThreadMetadataPatch
 from threadstore._rollout.summary import ThreadSummary
-from threadstore.errors import Internal, InvalidRequest
 
 if TYPE_CHECKING:
     from threadstore._backends.local.index.index import Index
@@ -113,7 +113,7 @@ def build_row(job: Job, default_provider: str) -> Result:
         facts = read_facts(job.path, job.thread_id)
     except ForkReference:
         return ("fork", job.path)
-    except (InvalidRequest, Internal):
+    except UNREADABLE:
         return ("error", job.path)
     return _row_of_facts(job, facts, default_provider)
 
@@ -123,7 +123,7 @@ def fork_row(job: Job, find_path: Callable[[str], Path | None], default_provider
     ``find_path`` (None when it cannot be read)."""
     try:
         facts = read_facts(job.path, job.thread_id, None, find_path)
-    except (ForkReference, InvalidRequest, Internal):
+    except (ForkReference, *UNREADABLE):
         return None
     return _row_of_facts(job, facts, default_provider)
 
