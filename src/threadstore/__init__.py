@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from threadstore._extras import import_module
 from threadstore._ids import new_thread_id
 from threadstore._version import __version__
 from threadstore.errors import (
@@ -157,7 +158,7 @@ def __getattr__(name: str) -> Any:
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module 'threadstore' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(import_module(module, f"threadstore.{name}"), name)
     globals()[name] = value
     return value
 

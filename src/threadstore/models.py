@@ -25,7 +25,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "OpenAIResponsesModel":
-        from threadstore._runtime.models.openai_responses import OpenAIResponsesModel
+        from threadstore._extras import import_module
 
-        return OpenAIResponsesModel
+        module = import_module("threadstore._runtime.models.openai_responses", "threadstore.models.OpenAIResponsesModel")
+        return module.OpenAIResponsesModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -160,7 +160,7 @@ def test_a_one_line_rollout_on_stdin_is_a_rollout_even_when_it_says_format(tmp_p
     target = f"local:{tmp_path / 'target'}"
     code, out, err = invoke(target, "import", "-", "--json", input=line + "\n")
     assert code == 0, err
-    assert json.loads(out)["copied"] == 1
-    code, out, err = invoke(target, "export", thread_id)
-    assert code == 0, err
-    assert json.loads(out)["payload"]["format"] == "markdown"
+    outcome = json.loads(out)["threads"][0]
+    assert outcome["thread_id"] == thread_id  # read as a rollout (not refused as a thread export)
+    assert outcome["status"] == "skipped"  # a session_meta alone: nothing a listing would show
+    assert "no user message" in outcome["reason"]

@@ -162,7 +162,7 @@ def test_a_full_page_tells_how_to_get_the_next(url: str) -> None:
     code, out, err = invoke(url, "list", "--limit", "1")
     assert code == 0
     assert len(out.splitlines()) == 2
-    assert err.startswith("more: threadstore list --cursor '")
+    assert err.startswith(f"more: threadstore --store {url} list --limit 1 --cursor '")
     cursor = err.split("'")[1]
     code, out, err = invoke(url, "list", "--limit", "1", "--cursor", cursor)
     assert "one" in out

@@ -93,8 +93,12 @@ def shot(page: Page, name: str) -> None:
 
 def test_list_filter_search_read_rename_archive_delete(store: str, browser: BrowserContext) -> None:
     page = browser.new_page()
-    with ui_process(store) as address:
-        page.goto(address)
+    refused: list[str] = []  # what the page's content security policy blocked (nothing, it must be)
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    with ui_process(store) as login:
+        assert "/?token=" in login  # a token even on loopback
+        address = login.split("?")[0]
+        page.goto(login)
         expect(page.locator("tr.thread")).to_have_count(2)
         expect(page.get_by_role("link", name="Storage work")).to_be_visible()
         shot(page, "01-list")
@@ -146,6 +150,7 @@ def test_list_filter_search_read_rename_archive_delete(store: str, browser: Brow
         shot(page, "06-after-delete")
         page.goto(f"{address}t/{IDS['caching']}")
         expect(page.locator("h1")).to_have_text("No such thread")
+    assert refused == []
     print(f"\nscreenshots: {SCREENSHOTS}")
 
 

@@ -7,6 +7,7 @@ or ``{"results": [{"thread", "snippet"}], "next_cursor"}`` (:mod:`.jsonout`).
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -80,9 +81,31 @@ def _cursor_failure(exc: InvalidRequest, cursor: str | None) -> CliFailure | Non
     return None
 
 
-def _more(next_cursor: str | None, command: str) -> None:
-    if next_cursor:
-        sys.stderr.write(f"more: {command} --cursor '{next_cursor}'\n")
+def _more(ctx: typer.Context, next_cursor: str | None) -> None:
+    """The command that shows the next page: this one again, with the same store and options
+    (but its token, which stays where it came from), and ``--cursor``."""
+    if not next_cursor:
+        return
+    words = ["threadstore"]
+    root = ctx.find_root()
+    for name in ("store", "home"):
+        value = root.params.get(name)
+        if value:
+            words += [f"--{name}", shlex.quote(str(value))]
+    words.append(ctx.command.name or "")
+    for param in ctx.command.params:  # (Typer's own copy of click: told apart by shape)
+        value = ctx.params.get(param.name or "")
+        if param.name in ("cursor", "as_json") or value in (None, (), param.default):
+            continue
+        if param.param_type_name == "argument":
+            words.append(shlex.quote(str(value)))
+        elif getattr(param, "is_flag", False):
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            for one in value if param.multiple else [value]:
+                words += [param.opts[0], shlex.quote(str(one.value if isinstance(one, StrEnum) else one))]
+    words += ["--cursor", shlex.quote(next_cursor)]
+    sys.stderr.write(f"more: {' '.join(words)}\n")
 
 
 @app.command("list")
@@ -139,7 +162,7 @@ def list_cmd(
         typer.echo(f"No {kind} match these filters." if filtered else f"No {kind}.")
     else:
         thread_table(out_console(), page.items)
-    _more(page.next_cursor, "threadstore list")
+    _more(ctx, page.next_cursor)
 
 
 @app.command("search")
@@ -153,6 +176,8 @@ def search_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Full-text search over the threads' messages; the matches are highlighted."""
+    if not term.strip():
+        raise CliFailure("give a text to search for: threadstore search TEXT", "usage")
     labels = label_filter(label)
 
     async def work(store: ThreadStore) -> SearchPage:
@@ -172,4 +197,4 @@ def search_cmd(
         typer.echo(f"No {'archived ' if archived else ''}threads mention {term!r}.")
     else:
         search_table(out_console(), page.items, term)
-    _more(page.next_cursor, f"threadstore search {term!r}")
+    _more(ctx, page.next_cursor)

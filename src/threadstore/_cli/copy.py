@@ -16,13 +16,15 @@ from rich.text import Text
 
 from threadstore._backends.registry import url_forms
 from threadstore._cli.app import app, globals_of
-from threadstore._cli.errors import CliFailure
+from threadstore._cli.errors import CliFailure, from_exception
 from threadstore._cli.output import out_console, print_json, report_failure
 from threadstore._cli.progress import ProgressBar, progress_wanted
 from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import open_for, run_store, store_url
 from threadstore._contract.base import ThreadStore
+from threadstore._contract.listing import ListThreadsParams
 from threadstore._transfer import CopyOutcome, CopyReport, copy_threads
+from threadstore.errors import ThreadStoreError
 
 __all__ = ["copy_cmd", "finish", "print_summary"]
 
@@ -78,6 +80,7 @@ def copy_cmd(
             bar.update(len(done), total[-1] if total else None, f"{outcome.status} {outcome.thread_id}")
 
         try:
+            await _reachable(target, to)
             ids = [await resolve_thread_id(source, t, where) for t in thread] if thread else None
             return await copy_threads(
                 source,
@@ -93,6 +96,15 @@ def copy_cmd(
 
     report = run_store(ctx, work)
     finish(report, "copied", "copy_failed", as_json=as_json)
+
+
+async def _reachable(target: ThreadStore, url: str) -> None:
+    """Stop with one failure when the target cannot be used at all (a server that is down, a
+    database that refuses us), instead of failing every thread on it."""
+    try:
+        await target.list_threads(ListThreadsParams(page_size=1))
+    except ThreadStoreError as exc:
+        raise from_exception(exc, url) from None
 
 
 def finish(report: CopyReport, verb: str, code: str, *, as_json: bool) -> None:

@@ -22,7 +22,7 @@ import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
@@ -43,6 +43,7 @@ from threadstore._transfer import (
     CopyReport,
     ThreadRecord,
     copy_threads,
+    is_listed,
     read_record,
     record_from_bytes,
     record_from_file,
@@ -184,6 +185,11 @@ def export_cmd(
         raise CliFailure(f"{len(failed)} thread(s) could not be exported", "export_failed")
 
 
+_UNLISTED: Final = (
+    "it has no user message: a thread without one is not listed nor found by an id prefix, so it was not imported"
+)
+
+
 def _records(path_text: str) -> list[ThreadRecord] | Path:
     """The records of one import argument, or the directory of a Codex home."""
     if path_text == "-":
@@ -234,6 +240,9 @@ def import_cmd(
                         await copy_threads(home, store, on_outcome=seen)
                     continue
                 for record in found:
+                    if not is_listed(record):
+                        seen(CopyOutcome(record.thread_id, "skipped", _UNLISTED))
+                        continue
                     seen(await write_record(store, record))
         finally:
             bar.close()

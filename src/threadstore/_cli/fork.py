@@ -27,8 +27,14 @@ async def check_cut(store: ThreadStore, thread_id: str, nth_user_message: int) -
     (0-based; rolled-back turns do not count)."""
     history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True))
     count = len(user_turn_positions(history.items))
+    if nth_user_message == 0:
+        raise CliFailure(
+            "--at 0 cuts before the first user message: the fork would hold no conversation, and a "
+            "thread without a user message is not listed (use --at 1 or more, or leave --at out)",
+            "usage",
+        )
     if nth_user_message >= count:
-        accepted = f"--at takes 0 to {count - 1}" if count else "it cannot be cut"
+        accepted = f"--at takes 1 to {count - 1}" if count > 1 else "it cannot be cut"
         raise CliFailure(
             f"--at {nth_user_message} is beyond thread {thread_id}: it has {count} user "
             f"message{'s' if count != 1 else ''}, so {accepted} (leave --at out to fork the whole thread)",

@@ -54,7 +54,8 @@ def _parse_failure(exc: Exception) -> CliFailure | None:
     format_message = getattr(exc, "format_message", None)
     if not isinstance(code, int) or not callable(format_message):
         return None
-    message = str(format_message())
+    # (Typer words a refused value as a validation library does: "Value error, 'x' is not...".)
+    message = str(format_message()).replace("Value error, ", "")
     if code != EXIT_USAGE:
         return CliFailure(message, "error", code or EXIT_ERROR)
     command_path = getattr(getattr(exc, "ctx", None), "command_path", None)

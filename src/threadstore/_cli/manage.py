@@ -42,10 +42,15 @@ def _done(as_json: bool, thread: StoredThread, message: str) -> None:
 def rename_cmd(
     ctx: typer.Context,
     thread_id: ThreadId,
-    name: Annotated[str, typer.Argument(help="The new name.")],
+    name: Annotated[str | None, typer.Argument(help="The new name (leave it out with --clear).")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the thread's name (its title is its preview again).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Give a thread a name."""
+    """Give a thread a name, or remove it (--clear)."""
+    if clear == (name is not None):
+        raise CliFailure("give a NAME, or --clear to remove the name", "usage")
+    if name is not None and not name.strip():
+        raise CliFailure("a name cannot be empty (to remove the name: threadstore rename ID --clear)", "usage")
     where = store_url(ctx)
 
     async def work(store: ThreadStore) -> StoredThread:
@@ -54,7 +59,7 @@ def rename_cmd(
         return await store.update_thread_metadata(UpdateThreadMetadataParams(resolved, patch, include_archived=True))
 
     thread = run_store(ctx, work)
-    _done(as_json, thread, f"renamed {thread.thread_id} to {name!r}")
+    _done(as_json, thread, f"renamed {thread.thread_id} to {name!r}" if name else f"removed the name of {thread.thread_id}")
 
 
 @app.command("label")

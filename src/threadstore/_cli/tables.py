@@ -1,8 +1,10 @@
 """Thread and search-result tables that fit the terminal: one line per thread, whatever the width.
 
 Columns are chosen by width. A listing always shows the id, the update time and the title (at
-least :data:`TITLE_MIN` cells); the directory, source, creation time and provider join in that
-order only while the title keeps :data:`TITLE_COMFORT` cells. A search always shows the id, the
+least :data:`TITLE_MIN` cells; a fork's title starts with :data:`FORK_MARK`); the parent a fork
+was made from (``fork of``, the first 8 characters of its id: a prefix commands take), the
+directory, source, creation time and provider join in that order only while the title keeps
+:data:`TITLE_COMFORT` cells. A search always shows the id, the
 title and the snippet around the match (the term highlighted), and the update time when there
 is room. Whatever does not fit in its cell ends in ``…``; a directory is cut
 from the left (``…/project/src``, ``~`` for the home directory); times are relative ("3 h ago").
@@ -23,7 +25,7 @@ from threadstore._contract.listing import StoredThreadSearchResult
 from threadstore._contract.types import StoredThread, source_kind
 from threadstore._view import labels_text, match_spans, relative_time, short_path, thread_title
 
-__all__ = ["TITLE_COMFORT", "TITLE_MIN", "search_table", "thread_table"]
+__all__ = ["FORK_MARK", "TITLE_COMFORT", "TITLE_MIN", "search_table", "thread_table"]
 
 SEP: Final = 2
 ID_WIDTH: Final = 36
@@ -32,6 +34,8 @@ TITLE_MIN: Final = 16
 TITLE_COMFORT: Final = 40
 SNIPPET_MIN: Final = 24
 _HIGHLIGHT: Final = "bold reverse"
+#: What a fork's title starts with (its parent has the same title until they part).
+FORK_MARK: Final = "↳ "
 
 
 @dataclass
@@ -84,7 +88,8 @@ def _longest(values: Sequence[str], header: str, cap: int) -> int:
 def thread_table(console: Console, threads: Sequence[StoredThread], now: datetime | None = None) -> None:
     """One line per thread in ``console``'s width (see the module documentation)."""
     now = now or datetime.now(UTC)
-    titles = [thread_title(t) for t in threads]
+    titles = [(FORK_MARK if t.forked_from_id else "") + thread_title(t) for t in threads]
+    parents = [(t.forked_from_id or "")[:8] for t in threads]
     sources = [source_kind(t.source) for t in threads]
     providers = [t.model_provider for t in threads]
     paths = [short_path(t.cwd) for t in threads]
@@ -103,8 +108,10 @@ def thread_table(console: Console, threads: Sequence[StoredThread], now: datetim
     ]
     if any(labels):
         optional.insert(1, _Column("labels", _longest(labels, "labels", 30), lambda r, w: Text(labels[r], style="green")))
+    if any(parents):
+        optional.insert(0, _Column("fork of", 8, lambda r, w: Text(parents[r], style="magenta")))
     chosen = _choose(console.width, [ident, updated, title], optional, title)
-    order = ["id", "updated", "created", "title", "labels", "source", "provider", "cwd"]
+    order = ["id", "updated", "created", "title", "fork of", "labels", "source", "provider", "cwd"]
     chosen.sort(key=lambda c: order.index(c.header))
     _render(console, chosen, len(threads))
 

@@ -1,9 +1,10 @@
 """``threadstore ui``: the web page (:mod:`threadstore._ui`) over the invocation's store.
 
-It listens on ``127.0.0.1:8765`` by default. On a loopback address no token is needed (one can
-be required with ``--auth-token``); on any other address a token is always required: the one
-given, or a random one. The first stdout line is the page's address (with ``?token=`` when one
-is required; with ``--json``: ``{"url", "store"}``).
+It listens on ``127.0.0.1:8765`` by default and requires a token, even on loopback (any local
+user could otherwise read and delete the threads): the one given with ``--auth-token``, or a
+random one. ``--no-auth`` serves without one, on a loopback address only. The first stdout line
+is the page's address (with ``?token=`` when one is required; with ``--json``: ``{"url",
+"store"}``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ def ui_cmd(
         str | None,
         typer.Option(
             "--auth-token",
-            help="Require this token from the browser (always required off loopback; a random one "
-            "is made when none is given) [default: $THREADSTORE_UI_TOKEN].",
+            help="Require this token from the browser (a random one is made when none is given) "
+            "[default: $THREADSTORE_UI_TOKEN].",
             show_default=False,
         ),
     ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option("--no-auth", help="Serve without a token (loopback only: then any local user can use the page)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the page's address as one JSON object.")] = False,
 ) -> None:
     """A local web page to list, filter, search and read threads, and rename, archive or delete them."""
@@ -52,9 +57,11 @@ def ui_cmd(
         host, _ = parse_listen(listen)
     except ValueError:
         raise CliFailure(f"--listen {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8765)", "usage") from None
-    token = auth_token or os.environ.get("THREADSTORE_UI_TOKEN") or None
-    if token is None and not is_loopback(host):
-        token = secrets.token_urlsafe(18)
+    if no_auth and auth_token:
+        raise CliFailure("give --auth-token or --no-auth, not both", "usage")
+    if no_auth and not is_loopback(host):
+        raise CliFailure(f"--no-auth is for loopback addresses only: {host} is reachable from elsewhere", "usage")
+    token = None if no_auth else auth_token or os.environ.get("THREADSTORE_UI_TOKEN") or secrets.token_urlsafe(18)
     url = store_url(ctx)
     options = globals_of(ctx)
     check_home(url, options.settings().store.origin, create=options.create)

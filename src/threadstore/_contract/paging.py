@@ -102,7 +102,8 @@ def _decode(cursor: object, kind: str) -> dict[str, Any]:
 
 
 def _natural(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A position a store can hold (a signed 64-bit integer, as databases and the wire keep it)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def encode_turn_cursor(seq: int, turn_id: str, *, include: bool) -> str:

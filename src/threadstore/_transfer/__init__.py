@@ -7,6 +7,7 @@ from threadstore._transfer.copy import CopyOutcome, CopyReport, copy_thread, cop
 from threadstore._transfer.record import (
     RECORD_FORMAT,
     ThreadRecord,
+    is_listed,
     read_record,
     record_from_bytes,
     record_from_file,
@@ -22,6 +23,7 @@ __all__ = [
     "ThreadRecord",
     "copy_thread",
     "copy_threads",
+    "is_listed",
     "read_record",
     "record_from_bytes",
     "record_from_file",

@@ -34,6 +34,7 @@ from threadstore.errors import InvalidRequest
 __all__ = [
     "RECORD_FORMAT",
     "ThreadRecord",
+    "is_listed",
     "read_record",
     "record_from_bytes",
     "record_from_file",
@@ -65,6 +66,16 @@ async def read_record(store: ThreadStore, thread_id: str) -> ThreadRecord:
     thread = await store.read_thread(ReadThreadParams(thread_id, include_archived=True))
     history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True, resolve_forks=False))
     return ThreadRecord(thread, history.lines())
+
+
+def is_listed(record: ThreadRecord) -> bool:
+    """Whether listings would show the thread: its lines hold its metadata and a user message
+    (as in Codex, a thread without one is not listed, nor found by an id prefix)."""
+    summary = ThreadSummary(record.thread_id)
+    for line in record.lines:
+        stamp = line.get("timestamp")
+        summary.add(line, stamp if isinstance(stamp, str) else None)
+    return summary.meta_seen and summary.has_user_message
 
 
 def rollout_bytes(record: ThreadRecord) -> bytes:

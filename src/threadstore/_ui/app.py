@@ -22,7 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from threadstore._contract.base import ThreadStore
 from threadstore._ui import routes
-from threadstore._ui.security import Guard
+from threadstore._ui.security import Guard, new_nonce, secure_headers
 from threadstore.errors import InvalidRequest, ThreadNotFound, ThreadStoreError
 
 __all__ = ["create_app"]
@@ -35,14 +35,15 @@ def _templates() -> Jinja2Templates:
 
 class _GuardMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request.state.csp_nonce = nonce = new_nonce()
         refused = request.app.state.guard.check(request)
-        return refused if refused is not None else await call_next(request)
+        return secure_headers(refused if refused is not None else await call_next(request), nonce)
 
 
 def _error_page(status: int, title: str) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handler(request: Request, exc: Exception) -> Response:
         message = exc.detail if isinstance(exc, InvalidRequest) else str(exc)
-        context = {"title": title, "message": message, "form_token": ""}
+        context = {"title": title, "message": message, "form_token": "", "csp_nonce": request.state.csp_nonce}
         response: Response = request.app.state.templates.TemplateResponse(
             request, "error.html", context, status_code=status
         )

@@ -41,7 +41,7 @@ def _guard(request: Request) -> Guard:
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    context = {"form_token": _guard(request).form_token, **context}
+    context = {"form_token": _guard(request).form_token, "csp_nonce": request.state.csp_nonce, **context}
     response: Response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
     return response
 
@@ -58,6 +58,7 @@ def _row(thread: StoredThread, now: datetime) -> dict[str, Any]:
         "provider": thread.model_provider,
         "archived": thread.archived,
         "labels": [(f"{key}={value}", urlencode({"label": f"{key}={value}"})) for key, value in sorted(thread.labels.items())],
+        "forked_from": thread.forked_from_id,
     }
 
 

@@ -23,6 +23,7 @@ here. :func:`remote_over` runs the suite through a real ``threadstore serve`` in
 backend.
 """
 
+from threadstore.testing import _requires  # noqa: F401  # first: names the extra when pytest is missing
 from threadstore.testing._backend import Backend, Capabilities
 from threadstore.testing._backends import UrlBackend, remote_over, schemes, url_backend
 from threadstore.testing._builders import append, create_params, new_thread, read_items, turn

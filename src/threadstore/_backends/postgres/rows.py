@@ -81,8 +81,21 @@ def fold(value: str) -> str:
     return pg_text(value.casefold())
 
 
+def _pg_json(value: Any) -> Any:
+    """``value`` as ``jsonb`` can hold it: NUL in its strings (which jsonb refuses) as U+FFFD."""
+    if isinstance(value, str):
+        return pg_text(value)
+    if isinstance(value, dict):
+        return {pg_text(str(k)): _pg_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pg_json(v) for v in value]
+    return value
+
+
 def source_json(source: SessionSource) -> Jsonb:
-    return Jsonb(source)
+    """The ``source_json`` listing column (and a source filter's value, mapped alike); the
+    thread's own JSON keeps the source exactly."""
+    return Jsonb(_pg_json(source))
 
 
 def compose(thread_id: str, summary: ThreadSummary, meta: ThreadMeta) -> StoredThread:

@@ -118,7 +118,7 @@ class PagedHistory(abc.ABC):
         total, size, anchor = self.turns, params.page_size, params.anchor
         ascending = params.sort_direction == "asc"
         if anchor is not None:
-            found = await self.spans(anchor.seq, anchor.seq + 1)
+            found = await self.spans(anchor.seq, anchor.seq + 1) if anchor.seq < total else []
             if not found or found[0].turn_id != anchor.turn_id:
                 raise InvalidRequest("invalid cursor: anchor turn is no longer present")
         if ascending:

@@ -1,21 +1,30 @@
 """Hostile input: every call either works or raises a store error (``InvalidRequest`` for bad
 input), and a refused call changes nothing (issue classes: values a datetime cannot hold, deep
-nesting, text that is not Unicode, NUL in search terms, oversized cursors)."""
+nesting, text that is not Unicode, NUL in search terms, oversized cursors, cursors naming
+positions no store holds), and odd but valid input is kept (NUL in a session source)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
+from threadstore._contract.paging import ListItemsParams, ListTurnsParams
 from threadstore._contract.types import ReadThreadParams
 from threadstore.errors import InvalidRequest, ThreadStoreError
 from threadstore.testing._builders import append, create_params, new_thread, read_items, turn
 
 OUT_OF_RANGE = ("9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00")
+
+
+def _cursor(fields: dict[str, object]) -> str:
+    """A page cursor as stores write them, holding ``fields``."""
+    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode("ascii").rstrip("=")
 
 
 def _nested(depth: int) -> object:
@@ -49,6 +58,31 @@ class HostileInputTests:
                     await store.list_threads(ListThreadsParams(cursor=cursor))
                 with pytest.raises(InvalidRequest, match="cursor"):
                     await store.search_threads(SearchThreadsParams(search_term="hello", cursor=cursor))
+
+    async def test_page_cursors_beyond_any_position_are_invalid(self, store: ThreadStore) -> None:
+        thread_id = await new_thread(store)
+        for cursor in (
+            _cursor({"k": "turn", "s": 2**63, "id": "t", "a": False}),
+            _cursor({"k": "turn", "s": 2**70, "id": "t", "a": True}),
+        ):
+            with pytest.raises(InvalidRequest, match="cursor"):
+                await store.list_turns(ListTurnsParams(thread_id, cursor=cursor))
+        beyond = _cursor({"k": "item", "o": 2**63, "id": "k", "a": False})
+        with pytest.raises(InvalidRequest, match="cursor"):
+            await store.list_items(ListItemsParams(thread_id, cursor=beyond))
+        # The largest position a cursor may name reaches the store, which finds no such turn.
+        largest = _cursor({"k": "turn", "s": 2**63 - 1, "id": "t", "a": False})
+        with pytest.raises(InvalidRequest, match="no longer present"):
+            await store.list_turns(ListTurnsParams(thread_id, cursor=largest))
+        with pytest.raises(InvalidRequest, match="cursor"):
+            await store.list_items(ListItemsParams(thread_id, cursor=_cursor({"k": "item", "o": 2**63 - 1, "id": "k", "a": False})))
+
+    async def test_nul_in_a_session_source_is_kept(self, store: ThreadStore) -> None:
+        for source in ("cli\x00x", {"custom": "a\x00b"}):
+            thread_id = await new_thread(store, source=source)
+            assert (await store.read_thread(ReadThreadParams(thread_id))).source == source
+            listed = await store.list_threads(ListThreadsParams(allowed_sources=[source]))
+            assert [t.thread_id for t in listed.items] == [thread_id]
 
     async def test_a_huge_invalid_cursor_is_not_echoed_whole(self, store: ThreadStore) -> None:
         with pytest.raises(InvalidRequest) as raised:
