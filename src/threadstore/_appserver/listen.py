@@ -11,10 +11,11 @@ send it as ``Authorization: Bearer <token>`` on the upgrade request.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from threadstore._net import is_loopback
 
 __all__ = ["Listen", "check_listen", "load_token", "parse_listen"]
 
@@ -29,12 +30,7 @@ class Listen:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def parse_listen(value: str) -> Listen:

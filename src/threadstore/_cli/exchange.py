@@ -18,6 +18,8 @@ failed.
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import sys
 from enum import StrEnum
@@ -77,14 +79,27 @@ async def _render(store: ThreadStore, record: ThreadRecord, fmt: Format) -> byte
     return markdown(record.thread, transcript(history.items)).encode()
 
 
+_LINK: Final = "it is a symbolic link, and export never writes through one"
+
+
 def _write(path: Path, data: bytes) -> None:
+    """Write ``path`` (created, or a regular file replaced): never through a symbolic link, which
+    could send the export anywhere the link points."""
     try:
-        path.write_bytes(data)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        reason = _LINK if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise CliFailure(f"cannot write {path}: {reason}", "os_error") from None
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
     except OSError as exc:
         raise CliFailure(f"cannot write {path}: {exc.strerror or exc}", "os_error") from None
 
 
 def _prepare_directory(output: Path) -> None:
+    if output.is_symlink():
+        raise CliFailure(f"cannot export into {output}: {_LINK}", "os_error")
     if output.exists() and not output.is_dir():
         raise CliFailure(f"--output {output} is a file; several threads need a directory", "usage")
     if output.is_dir() and any(output.iterdir()):

@@ -67,6 +67,10 @@ def serve_cmd(
             "back re-acquires it; 0 never releases).",
         ),
     ] = 1800.0,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Listen beyond loopback without a token anyway (anyone who reaches it can use it)."),
+    ] = False,
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log each request's content.")] = False,
@@ -103,6 +107,7 @@ def serve_cmd(
                 idle_writer_timeout=idle_writer_timeout or None,
                 log_format=log_format,
                 log_level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
+                insecure=insecure,
             )
         except InvalidRequest as exc:
             raise CliFailure(exc.detail, "usage") from None

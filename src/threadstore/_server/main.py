@@ -5,6 +5,10 @@
 The first line on stdout is ``listening on HOST:PORT`` once the server accepts connections (tests
 and scripts read it); the next says how to point clients and Codex at it. Errors are one line on
 stderr and exit status 1.
+
+A server that listens beyond loopback (``0.0.0.0``, a network address) without a token would let
+anyone who reaches it read, change and delete every thread: that is refused unless ``--insecure``
+is given, and then it says so on stderr.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 
 from threadstore._backends.registry import default_store_url, open_store
 from threadstore._contract.base import ThreadStore
-from threadstore._server.app import DEFAULT_MAX_MESSAGE_BYTES, RunningServer, TlsFiles, serve
+from threadstore._net import is_loopback
+from threadstore._server.app import DEFAULT_MAX_MESSAGE_BYTES, RunningServer, TlsFiles, serve, split_listen
 from threadstore._server.logs import configure_logging
 from threadstore.errors import InvalidRequest, ThreadStoreError
 
@@ -40,12 +45,25 @@ class ServeOptions:
     idle_writer_timeout: float | None = 1800.0
     log_format: str = "text"
     log_level: int = logging.INFO
+    #: Serve beyond loopback without a token all the same.
+    insecure: bool = False
 
     def __post_init__(self) -> None:
+        if self.open_to_all and not self.insecure:
+            raise InvalidRequest(
+                f"listening on {self.listen} without a token would let anyone who reaches it read, change and "
+                "delete every thread: give --token or --token-file (or --insecure to serve without one anyway)"
+            )
         if self.log_format not in ("text", "json"):
             raise InvalidRequest(f"--log-format must be text or json, not {self.log_format!r}")
         if self.max_message_bytes < 1024 * 1024:
             raise InvalidRequest("--max-message-mb must be at least 1")
+
+
+    @property
+    def open_to_all(self) -> bool:
+        """Whether the server listens beyond loopback without a token."""
+        return self.token is None and not is_loopback(split_listen(self.listen)[0])
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
@@ -89,6 +107,11 @@ def run(
     ``opener`` gives for the URL, announced by ``ready`` once it accepts connections. Raises
     :class:`~threadstore.errors.ThreadStoreError` for bad options or a failed start."""
     configure_logging("json" if options.log_format == "json" else "text", options.log_level)
+    if options.open_to_all:
+        sys.stderr.write(
+            f"warning: serving on {options.listen} without a token (--insecure): anyone who can reach it can read, "
+            "change and delete every thread\n"
+        )
 
     async def serve_store() -> None:
         # A server's event loop must never wait for the disk: a local store runs on its own thread.
@@ -126,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--default-model-provider", default="", help="provider of threads that name none")
     parser.add_argument("--idle-writer-timeout", type=float, default=1800.0, help="seconds; 0 never releases")
     parser.add_argument("--log-format", default="text", choices=("text", "json"))
+    parser.add_argument("--insecure", action="store_true", help="serve beyond loopback without a token anyway")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not log each request")
     parser.add_argument("--verbose", "-v", action="store_true", help="also log each request's content")
     return parser
@@ -144,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             idle_writer_timeout=args.idle_writer_timeout or None,
             log_format=args.log_format,
             log_level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO,
+            insecure=args.insecure,
         )
         run(options)
     except ThreadStoreError as exc:

@@ -22,7 +22,6 @@ token, the form token, same-origin redirects and the headers every answer carrie
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from typing import Final
@@ -31,21 +30,11 @@ from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from threadstore._net import is_loopback
+
 __all__ = ["COOKIE", "Guard", "is_loopback", "new_nonce", "same_origin_path", "secure_headers"]
 
 COOKIE: Final = "threadstore_ui"
-_LOCAL_NAMES: Final = frozenset({"localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and the addresses of 127.0.0.0/8 and ``::1``."""
-    name = host.strip("[]").lower()
-    if name in _LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def new_nonce() -> str:
