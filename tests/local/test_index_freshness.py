@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ async def _path(store: LocalThreadStore, tid: str, include_archived: bool = Fals
     return Path((await store.read_thread(ReadThreadParams(tid, include_archived=include_archived))).rollout_path or "")
 
 
-def _line(item: dict[str, object], ts: str) -> bytes:
+def _line(item: Mapping[str, object], ts: str) -> bytes:
     return json.dumps({"timestamp": ts, **item}).encode() + b"\n"
 
 

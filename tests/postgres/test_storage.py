@@ -23,6 +23,7 @@ from threadstore import (
 )
 from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres.schema import SCHEMA_VERSION
+from threadstore._rollout.items import Item
 
 from .._json_check import same_json_text
 from ._util import make_thread, sql
@@ -44,7 +45,7 @@ async def test_a_thread_that_persists_nothing_leaves_no_rows(pg_store: PostgresT
 async def test_items_are_stored_once_each_in_order_with_their_exact_json(
     pg_store: PostgresThreadStore, postgres_dsn: str
 ) -> None:
-    weird = [
+    weird: list[Item] = [
         {"type": "response_item", "payload": {"z": 1, "a": 2, "big": 2**80, "f": 0.1}, "zz": None},
         {
             "timestamp": "2020-01-02T03:04:05.678Z",

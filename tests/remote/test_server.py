@@ -49,7 +49,7 @@ async def raw_call(
             response_deserializer=spec.response.FromString,
         )
         try:
-            return await stub(request, metadata=metadata, timeout=10)  # type: ignore[no-any-return]
+            return await stub(request, metadata=metadata, timeout=10)
         except grpc.aio.AioRpcError as exc:
             return exc
 
@@ -198,11 +198,11 @@ async def test_one_log_line_per_request(client: RemoteThreadStore, caplog: pytes
         with pytest.raises(ThreadNotFound):
             await client.flush_thread(new_thread_id())
     records = [r for r in caplog.records if hasattr(r, "rpc")]
-    assert [r.rpc["method"] for r in records] == ["CreateThread", "FlushThread"]  # type: ignore[attr-defined]
-    assert records[0].rpc["thread_id"] == tid  # type: ignore[attr-defined]
-    assert records[0].rpc["status"] == "OK"  # type: ignore[attr-defined]
-    assert records[1].rpc["status"] == "NOT_FOUND"  # type: ignore[attr-defined]
-    assert "duration_ms" in records[1].rpc  # type: ignore[attr-defined]
+    assert [r.rpc["method"] for r in records] == ["CreateThread", "FlushThread"]
+    assert records[0].rpc["thread_id"] == tid
+    assert records[0].rpc["status"] == "OK"
+    assert records[1].rpc["status"] == "NOT_FOUND"
+    assert "duration_ms" in records[1].rpc
 
 
 async def test_stop_closes_the_store_and_flushes_live_threads(client_factory: ClientFactory, tmp_path: Path) -> None:
