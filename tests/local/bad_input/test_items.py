@@ -10,13 +10,7 @@ from typing import Any
 
 import pytest
 
-from threadstore import (
-    AppendThreadItemsParams,
-    CreateThreadParams,
-    ResourceExhausted,
-    ThreadStoreError,
-    new_thread_id,
-)
+from threadstore import AppendThreadItemsParams, CreateThreadParams, ResourceExhausted, ThreadStoreError, new_thread_id
 from threadstore._backends.local import LocalThreadStore
 
 from .._util import history, make_thread, numbered, numbers
