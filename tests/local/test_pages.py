@@ -18,6 +18,7 @@ from threadstore import AppendThreadItemsParams, ListThreadsParams, LoadThreadHi
 from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local import lines as lines_module
 from threadstore._contract.paging import ListItemsParams, ListTurnsParams, StoredTurn
+from threadstore._contract.types import SortDirection
 from threadstore._rollout.turns import build_stored_turns
 
 from ._util import make_thread
@@ -38,7 +39,9 @@ async def _expected(store: LocalThreadStore, tid: str) -> list[StoredTurn]:
     return build_stored_turns(history.items)
 
 
-async def _paged_turns(store: LocalThreadStore, tid: str, size: int, direction: str = "asc") -> list[StoredTurn]:
+async def _paged_turns(
+    store: LocalThreadStore, tid: str, size: int, direction: SortDirection = "asc"
+) -> list[StoredTurn]:
     out: list[StoredTurn] = []
     cursor = None
     while True:
@@ -48,7 +51,7 @@ async def _paged_turns(store: LocalThreadStore, tid: str, size: int, direction: 
                 include_archived=True,
                 cursor=cursor,
                 page_size=size,
-                sort_direction=direction,  # type: ignore[arg-type]
+                sort_direction=direction,
                 items_view="full",
             )
         )

@@ -23,8 +23,8 @@ from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import open_for, run_store, store_url
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams
-from threadstore._transfer import CopyOutcome, CopyReport, copy_threads
 from threadstore.errors import ThreadStoreError
+from threadstore.transfer import CopyOutcome, CopyReport, copy_threads
 
 __all__ = ["copy_cmd", "finish", "print_summary"]
 

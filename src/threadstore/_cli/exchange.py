@@ -39,13 +39,16 @@ from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import run_store, store_url
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.types import LoadThreadHistoryParams
-from threadstore._transfer import (
+from threadstore._transfer.copy import source_thread_ids
+from threadstore._transfer.record import is_listed
+from threadstore._view import markdown, transcript
+from threadstore.errors import InvalidRequest, ThreadStoreError
+from threadstore.transfer import (
     RECORD_FORMAT,
     CopyOutcome,
     CopyReport,
     ThreadRecord,
     copy_threads,
-    is_listed,
     read_record,
     record_from_bytes,
     record_from_file,
@@ -54,9 +57,6 @@ from threadstore._transfer import (
     rollout_bytes,
     write_record,
 )
-from threadstore._transfer.copy import source_thread_ids
-from threadstore._view import markdown, transcript
-from threadstore.errors import InvalidRequest, ThreadStoreError
 
 __all__ = ["export_cmd", "import_cmd"]
 
