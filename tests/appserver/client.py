@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from threadstore._appserver import AppServer, QueueTransport
+from threadstore._appserver.hub import DEFAULT_IDLE_UNLOAD_DELAY
 from threadstore._runtime import ThreadManager
 
 Message = dict[str, Any]
@@ -187,9 +188,9 @@ class StdioClient:
 class InProcessClient:
     """An :class:`AppServer` over queues in this event loop (for injecting a test model)."""
 
-    def __init__(self, manager: ThreadManager, **options: float) -> None:
+    def __init__(self, manager: ThreadManager, *, idle_unload_delay: float = DEFAULT_IDLE_UNLOAD_DELAY) -> None:
         self.transport = QueueTransport()
-        self.server = AppServer(manager, self.transport, shutdown_timeout=5.0, **options)
+        self.server = AppServer(manager, self.transport, shutdown_timeout=5.0, idle_unload_delay=idle_unload_delay)
         self.task = asyncio.create_task(self.server.serve())
         self.box = _Mailbox()
 

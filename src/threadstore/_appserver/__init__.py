@@ -17,7 +17,8 @@ each with one job:
 * :mod:`.listener` - one task per loaded thread turning runtime events into notifications;
 * :mod:`.convert` and :mod:`.views` - stored threads and rollout items as v2 objects;
 * :mod:`.server` - one stdio connection served to its end, then the orderly shutdown;
-* :mod:`.listen` - ``--listen`` and the bearer token.
+* :mod:`.listen` - ``--listen`` and the bearer token;
+* :mod:`.limits` - what one client may hold of the server's memory.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from collections.abc import Callable
 
 from threadstore._appserver.convert import build_turns, thread_json
 from threadstore._appserver.errors import RpcError
+from threadstore._appserver.limits import DEFAULT_LIMITS, ConnectionLimits
 from threadstore._appserver.listen import Listen, check_listen, load_token, parse_listen
 from threadstore._appserver.server import AppServer
 from threadstore._appserver.transport import QueueTransport, StdioTransport, Transport
 from threadstore._runtime.manager import ThreadManager
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "AppServer",
+    "ConnectionLimits",
     "Listen",
     "QueueTransport",
     "RpcError",
@@ -52,10 +56,10 @@ __all__ = [
 ]
 
 
-async def serve_stdio(manager: ThreadManager) -> None:
+async def serve_stdio(manager: ThreadManager, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
     """Serve one client on this process's stdin/stdout until stdin ends."""
-    transport = StdioTransport(sys.stdin.buffer, sys.stdout.buffer)
-    await AppServer(manager, transport).serve()
+    transport = StdioTransport(sys.stdin.buffer, sys.stdout.buffer, limits)
+    await AppServer(manager, transport, limits=limits).serve()
 
 
 async def serve(
@@ -64,18 +68,20 @@ async def serve(
     *,
     token: str | None = None,
     announce: Callable[[str], None] | None = None,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
 ) -> None:
     """Serve on ``listen``: stdio until stdin ends, or WebSocket clients until SIGINT or
     SIGTERM (then every loaded thread is shut down and everything said is stored).
     ``announce`` is called with the WebSocket URL once the server listens (the real port when
-    port 0 was asked for). Raises ``ValueError`` for an unsafe or meaningless combination."""
+    port 0 was asked for); ``limits`` bound what each client holds (:mod:`.limits`). Raises
+    ``ValueError`` for an unsafe or meaningless combination."""
     check_listen(listen, token)
     if listen.kind == "stdio":
-        await serve_stdio(manager)
+        await serve_stdio(manager, limits)
         return
     from threadstore._appserver.websocket import WebSocketAppServer
 
-    server = WebSocketAppServer(manager, listen.host, listen.port, token=token)
+    server = WebSocketAppServer(manager, listen.host, listen.port, token=token, limits=limits)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)

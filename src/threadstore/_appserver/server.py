@@ -11,6 +11,7 @@ from threadstore._appserver.connection import Connection
 from threadstore._appserver.dispatcher import Dispatcher
 from threadstore._appserver.handlers import Handlers
 from threadstore._appserver.hub import DEFAULT_IDLE_UNLOAD_DELAY, Hub
+from threadstore._appserver.limits import DEFAULT_LIMITS, ConnectionLimits
 from threadstore._appserver.transport import Transport
 from threadstore._runtime.manager import ThreadManager
 
@@ -22,7 +23,8 @@ class AppServer:
 
     ``request_grace`` bounds how long in-flight requests may run after end of input;
     ``shutdown_timeout`` bounds the shutdown of each loaded thread; ``idle_unload_delay`` is how
-    long a thread nobody is subscribed to stays loaded (see :mod:`.hub`)."""
+    long a thread nobody is subscribed to stays loaded (see :mod:`.hub`); ``limits`` bound what
+    the connection holds (see :mod:`.limits`: the transport's own queue is built with them)."""
 
     def __init__(
         self,
@@ -32,12 +34,13 @@ class AppServer:
         request_grace: float = 5.0,
         shutdown_timeout: float = 10.0,
         idle_unload_delay: float = DEFAULT_IDLE_UNLOAD_DELAY,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
     ) -> None:
         self.manager = manager
         self.transport = transport
         self.hub = Hub(manager, idle_unload_delay=idle_unload_delay)
         self.handlers = Handlers(self.hub)
-        self.connection = Connection(transport, Dispatcher(self.handlers))
+        self.connection = Connection(transport, Dispatcher(self.handlers), limits)
         self._request_grace = request_grace
         self._shutdown_timeout = shutdown_timeout
 

@@ -8,6 +8,10 @@ daemon thread (waiting for input never blocks the event loop nor the process's e
 each message as one line, flushed. :class:`QueueTransport` is the in-process variant (tests,
 embedding); :mod:`.websocket` has the WebSocket one. Writing to a peer that is gone drops the
 message (and every later one) with a warning; it never fails the sender.
+
+The queue of a :class:`QueuedWriter` is bounded as :mod:`.limits` says: past its limit the
+connection is told to read no more requests (:meth:`Transport.wait_writable`), and past twice its
+limit the writer drops its queue and aborts the transport (:meth:`Transport.abort`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import abc
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
 from threadstore._appserver.framing import encode
+from threadstore._appserver.limits import DEFAULT_LIMITS, ConnectionLimits
 from threadstore._lines import LineReader
 
 __all__ = ["QueueTransport", "QueuedWriter", "StdioTransport", "Transport"]
@@ -45,31 +51,82 @@ class Transport(abc.ABC):
         """Write what is queued and release the transport."""
         await self.drain()
 
+    async def wait_writable(self) -> bool:
+        """Wait until the output queued is down to where more requests may be read; False when
+        the client was disconnected instead, for leaving it unread (see :mod:`.limits`)."""
+        return True
+
+    def abort(self) -> None:
+        """Drop the connection at once (a client that does not read its output)."""
+
 
 class QueuedWriter:
-    """Writes queued messages in order from one task (started lazily on the running loop)."""
+    """Writes queued messages in order from one task (started lazily on the running loop),
+    within ``limits`` (see the module documentation); ``on_overflow`` aborts the transport."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ConnectionLimits = DEFAULT_LIMITS, on_overflow: Callable[[], None] | None = None) -> None:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.broken = False
+        self.limits = limits
+        self.on_overflow = on_overflow
+        #: Bytes queued and not written yet.
+        self.queued = 0
+        self._low = asyncio.Event()
+        self._low.set()
 
     def send(self, message: dict[str, Any]) -> None:
         if self.broken:
             return
-        self._queue.put_nowait(encode(message))
+        data = encode(message)
+        self._queue.put_nowait(data)
+        self.queued += len(data)
+        if self.queued > self.limits.max_queued_bytes:
+            self._low.clear()
+            if self.queued > 2 * self.limits.max_queued_bytes:
+                self.overflow(f"its client left {self.queued} bytes of output unread")
+                return
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="threadstore-appserver-writer")
+
+    def overflow(self, why: str) -> None:
+        """Drop everything queued, write nothing more and abort the transport."""
+        if self.broken:
+            return
+        logger.warning("disconnecting a client: %s", why)
+        self.broken = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+        self.queued = 0
+        self._low.set()
+        if self.on_overflow is not None:
+            self.on_overflow()
+
+    async def wait_writable(self) -> bool:
+        if self._low.is_set():
+            return not self.broken
+        patience = self.limits.stall_timeout
+        try:
+            await asyncio.wait_for(self._low.wait(), patience)
+        except TimeoutError:
+            self.overflow(f"its client did not read its output for {patience:g} s")
+            return False
+        return not self.broken
 
     async def _run(self) -> None:
         while True:
             data = await self._queue.get()
             try:
-                await self.write(data)
+                if not self.broken:
+                    await self.write(data)
             except (OSError, ValueError) as exc:
                 logger.warning("cannot write to the client (%s); dropping further output", exc)
                 self.broken = True
             finally:
+                self.queued = max(0, self.queued - len(data)) if not self.broken else 0
+                if self.queued <= self.limits.max_queued_bytes // 2:
+                    self._low.set()
                 self._queue.task_done()
 
     async def write(self, data: bytes) -> None:
@@ -87,14 +144,16 @@ class QueuedWriter:
 
 
 class StdioTransport(Transport):
-    """Newline-delimited JSON over a pair of binary streams (stdin/stdout by default)."""
+    """Newline-delimited JSON over a pair of binary streams (stdin/stdout by default). Aborted
+    (its client does not read stdout), it reads no more input: the server then stops."""
 
-    def __init__(self, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
         self._lines = LineReader(stdin, "threadstore-appserver-stdin")
-        self._writer = _StreamWriter(stdout)
+        self._writer = _StreamWriter(stdout, limits, self.abort)
+        self._aborted = False
 
     async def read_line(self) -> bytes | None:
-        return await self._lines.readline()
+        return None if self._aborted else await self._lines.readline()
 
     def send(self, message: dict[str, Any]) -> None:
         self._writer.send(message)
@@ -102,13 +161,19 @@ class StdioTransport(Transport):
     async def drain(self) -> None:
         await self._writer.drain()
 
+    async def wait_writable(self) -> bool:
+        return await self._writer.wait_writable()
+
+    def abort(self) -> None:
+        self._aborted = True
+
     async def close(self) -> None:
         await self._writer.stop()
 
 
 class _StreamWriter(QueuedWriter):
-    def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
+    def __init__(self, stream: BinaryIO, limits: ConnectionLimits, on_overflow: Callable[[], None]) -> None:
+        super().__init__(limits, on_overflow)
         self._stream = stream
 
     async def write(self, data: bytes) -> None:

@@ -14,6 +14,10 @@ The HTTP upgrade request is checked before any message is read:
 * a request carrying an ``Origin`` header (sent by web browsers, never by API clients) is
   refused with ``403``, so a web page cannot drive the threads of a server on this machine.
 
+Each connection keeps the :class:`~.limits.ConnectionLimits` the server was given (a client
+that floods is slowed, one that stops reading is disconnected), and no more than
+:data:`MAX_QUEUED_FRAMES` incoming frames wait to be read.
+
 A client that goes away loses its subscriptions; its threads stay loaded until they have been
 idle without subscribers for a while (see :mod:`.hub`). :meth:`WebSocketAppServer.close` stops
 accepting, closes every connection and shuts every loaded thread down (everything said is
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,6 +36,7 @@ from threadstore._appserver.connection import Connection
 from threadstore._appserver.dispatcher import Dispatcher
 from threadstore._appserver.handlers import Handlers
 from threadstore._appserver.hub import DEFAULT_IDLE_UNLOAD_DELAY, Hub
+from threadstore._appserver.limits import DEFAULT_LIMITS, ConnectionLimits
 from threadstore._appserver.transport import QueuedWriter, Transport
 from threadstore._runtime.manager import ThreadManager
 
@@ -44,6 +50,10 @@ logger: Final = logging.getLogger("threadstore.appserver")
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 """The largest message a client may send (a frame above it closes the connection)."""
+
+MAX_QUEUED_FRAMES: Final = 4
+"""Incoming frames buffered per connection while earlier ones are handled (then the socket is not
+read: the client is slowed)."""
 
 HEALTH_PATHS: Final = frozenset({"/healthz", "/readyz"})
 
@@ -59,8 +69,8 @@ def _websockets() -> Any:
 
 
 class _FrameWriter(QueuedWriter):
-    def __init__(self, connection: ServerConnection) -> None:
-        super().__init__()
+    def __init__(self, connection: ServerConnection, limits: ConnectionLimits, on_overflow: Callable[[], None]) -> None:
+        super().__init__(limits, on_overflow)
         self._connection = connection
 
     async def write(self, data: bytes) -> None:
@@ -76,9 +86,9 @@ class WebSocketTransport(Transport):
     """One WebSocket connection: each text (or binary) frame in is one message; each message
     out is one text frame."""
 
-    def __init__(self, connection: ServerConnection) -> None:
+    def __init__(self, connection: ServerConnection, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
         self._connection = connection
-        self._writer = _FrameWriter(connection)
+        self._writer = _FrameWriter(connection, limits, self.abort)
 
     async def read_line(self) -> bytes | None:
         from websockets.exceptions import ConnectionClosed
@@ -98,6 +108,13 @@ class WebSocketTransport(Transport):
     async def close(self) -> None:
         await self._writer.stop()
 
+    async def wait_writable(self) -> bool:
+        return await self._writer.wait_writable()
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (no closing handshake: the client is not reading)."""
+        self._connection.transport.abort()
+
 
 class WebSocketAppServer:
     """Serves WebSocket clients on ``host:port`` with the threads of ``manager``."""
@@ -112,7 +129,9 @@ class WebSocketAppServer:
         request_grace: float = 5.0,
         shutdown_timeout: float = 10.0,
         idle_unload_delay: float = DEFAULT_IDLE_UNLOAD_DELAY,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
     ) -> None:
+        self.limits = limits
         self.hub = Hub(manager, idle_unload_delay=idle_unload_delay)
         self.handlers = Handlers(self.hub)
         self._dispatcher = Dispatcher(self.handlers)
@@ -132,6 +151,7 @@ class WebSocketAppServer:
             self._port,
             process_request=self._check_request,
             max_size=MAX_MESSAGE_BYTES,
+            max_queue=MAX_QUEUED_FRAMES,
         )
 
     @property
@@ -170,8 +190,8 @@ class WebSocketAppServer:
         return None
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
-        transport = WebSocketTransport(websocket)
-        connection = Connection(transport, self._dispatcher)
+        transport = WebSocketTransport(websocket, self.limits)
+        connection = Connection(transport, self._dispatcher, self.limits)
         self.hub.join(connection)
         try:
             await connection.read_until_closed()

@@ -44,6 +44,20 @@ def app_server_cmd(
     base_url: BaseUrlOption = None,
     api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
     model_name: ModelNameOption = None,
+    max_in_flight: Annotated[
+        int,
+        typer.Option("--max-requests-in-flight", min=1, help="Requests of one client handled at once (more wait)."),
+    ] = 64,
+    max_queued_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-queued-mb", min=1, help="Output one client may leave unread before it is slowed, then disconnected."
+        ),
+    ] = 16,
+    stall_timeout: Annotated[
+        float,
+        typer.Option("--stall-timeout", min=0.1, help="Seconds a client may leave its output unread past the limit."),
+    ] = 30.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every refused request too.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Failures before serving as JSON (the protocol is JSON already).")
@@ -56,7 +70,7 @@ def app_server_cmd(
     stderr, where a WebSocket server also prints the URL it listens on. At the end every loaded
     thread is shut down (everything said is stored) and the command exits 0.
     """
-    from threadstore._appserver import check_listen, load_token, parse_listen
+    from threadstore._appserver import ConnectionLimits, check_listen, load_token, parse_listen
 
     try:
         target = parse_listen(listen)
@@ -70,6 +84,7 @@ def app_server_cmd(
     )
 
     client = model_client(model, base_url, api_key_env, model_name)  # a missing key fails here
+    limits = ConnectionLimits(max_in_flight, max_queued_mb * 1024 * 1024, stall_timeout)
 
     async def work(store: ThreadStore) -> None:
         from threadstore._appserver import serve
@@ -83,6 +98,7 @@ def app_server_cmd(
                 target,
                 token=bearer,
                 announce=announce,
+                limits=limits,
             )
         finally:
             await client.aclose()
