@@ -11,6 +11,13 @@ from contextlib import contextmanager
 @contextmanager
 def serve_process(store_url: str = "memory:", extra: Sequence[str] = ()) -> Iterator[str]:
     """Start a server on a free loopback port; yield its ``HOST:PORT``; kill it afterwards."""
+    with serving(store_url, extra) as (address, _):
+        yield address
+
+
+@contextmanager
+def serving(store_url: str = "memory:", extra: Sequence[str] = ()) -> Iterator[tuple[str, int]]:
+    """:func:`serve_process`, yielding the server's process id too."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -35,7 +42,7 @@ def serve_process(store_url: str = "memory:", extra: Sequence[str] = ()) -> Iter
             process.kill()
             _, err = process.communicate(timeout=10)
             raise RuntimeError(f"server did not start: {line!r} {err[-2000:]}")
-        yield line.split()[-1]
+        yield line.split()[-1], process.pid
     finally:
         if process.poll() is None:
             process.kill()

@@ -71,6 +71,23 @@ def serve_cmd(
         bool,
         typer.Option("--insecure", help="Listen beyond loopback without a token anyway (anyone who reaches it can use it)."),
     ] = False,
+    max_requests_in_flight: Annotated[
+        int, typer.Option("--max-requests-in-flight", help="Calls of one connection at once (more wait in the client).")
+    ] = 64,
+    keepalive: Annotated[
+        float,
+        typer.Option("--keepalive", help="Seconds between pings, and to answer one, before a silent client is dropped."),
+    ] = 20.0,
+    max_unread_mb: Annotated[
+        int, typer.Option("--max-unread-mb", help="Answers not read yet, in MiB (a quarter of it per connection).")
+    ] = 256,
+    history_builds: Annotated[int, typer.Option("--history-builds", help="Whole histories built at once.")] = 4,
+    max_held_mb: Annotated[
+        int, typer.Option("--max-held-mb", help="Creates waiting for their cwd (Codex's), in MiB; then carried out.")
+    ] = 64,
+    max_held_age: Annotated[
+        float, typer.Option("--max-held-age", help="Seconds a create holding items may wait for its cwd.")
+    ] = 60.0,
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log each request.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log each request's content.")] = False,
@@ -83,7 +100,7 @@ def serve_cmd(
     """
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
-        from threadstore._server.main import ServeOptions, announce, read_token, run, tls_files
+        from threadstore._server.main import ServeOptions, announce, read_token, run, server_limits, tls_files
     except ImportError as exc:
         raise CliFailure(f"the server needs the grpc extra (pip install 'threadstore[grpc]'): {exc}") from None
 
@@ -108,6 +125,14 @@ def serve_cmd(
                 log_format=log_format,
                 log_level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
                 insecure=insecure,
+                limits=server_limits(
+                    max_requests_in_flight=max_requests_in_flight,
+                    keepalive=keepalive,
+                    max_unread_mb=max_unread_mb,
+                    history_builds=history_builds,
+                    max_held_mb=max_held_mb,
+                    max_held_age=max_held_age,
+                ),
             )
         except InvalidRequest as exc:
             raise CliFailure(exc.detail, "usage") from None

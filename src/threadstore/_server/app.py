@@ -13,6 +13,12 @@ structured fields are also attached to the record as ``record.rpc`` (see
 With a ``token``, every call must carry the metadata ``authorization: Bearer <token>``
 (compared in constant time); others get ``UNAUTHENTICATED`` and never reach the store.
 Requests larger than ``max_message_bytes`` are refused by gRPC with ``RESOURCE_EXHAUSTED``.
+
+The server keeps its memory budget (:mod:`.limits`) whatever clients do: each connection has at
+most ``max_streams`` calls open (HTTP/2 ``SETTINGS_MAX_CONCURRENT_STREAMS``), keepalive pings
+close a connection whose client stops answering them while calls are open, and every answer is
+serialized here and counted against the answer budget (:mod:`.budget`) until its client has read
+it; history answers are built a few at a time.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError, Message
 
 from threadstore._contract.base import ThreadStore
+from threadstore._server.budget import AnswerBudget
 from threadstore._server.leases import caller_token
-from threadstore._server.service import Handler, ThreadStoreService
+from threadstore._server.limits import ServerLimits
+from threadstore._server.service import Handler, ThreadStoreService, builds_history
 from threadstore._wire.methods import METHODS, SERVICE, WRITER_METADATA_KEY
 from threadstore._wire.status import error_metadata, status_of
 from threadstore.errors import Internal, InvalidRequest, ThreadStoreError
@@ -99,12 +107,21 @@ def _writer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | N
     return None
 
 
-def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[..., Any]:
+def _wrap(method: str, impl: Handler, auth: _BearerAuth | None, budget: AnswerBudget) -> Callable[..., Any]:
     """The handler of one RPC: the token is checked before the request's bytes are parsed, a
-    request that does not parse is ``INVALID_ARGUMENT``, and only store errors leave it."""
+    request that does not parse is ``INVALID_ARGUMENT``, the answer is built within the budget
+    and counted until it was read, and only store errors leave it."""
     parse = METHODS[method].request.FromString
 
-    async def handle(raw: bytes, context: grpc.aio.ServicerContext[bytes, Message]) -> Message:
+    async def answer(request: Message, peer: str, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        data = (await impl(request)).SerializeToString()
+        size = len(data)
+        if await budget.reserve(peer, size):
+            # (the stubs declare a done callback as a class, not a protocol of callables)
+            context.add_done_callback(lambda _: budget.release(peer, size))  # type: ignore[arg-type]
+        return data
+
+    async def handle(raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         started = time.perf_counter()
         if auth is not None and not auth.allows(context.invocation_metadata()):
             _log(method, None, grpc.StatusCode.UNAUTHENTICATED, started, None)
@@ -120,7 +137,12 @@ def _wrap(method: str, impl: Handler, auth: _BearerAuth | None) -> Callable[...,
             thread_id = getattr(request, "thread_id", "") or None
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s request: %s", method, text_format.MessageToString(request, as_one_line=True)[:2000])
-            response = await impl(request)
+            peer = context.peer()
+            if builds_history(method, request):
+                async with budget.history_build(peer):
+                    response = await answer(request, peer, context)
+            else:
+                response = await answer(request, peer, context)
         except ThreadStoreError as exc:
             error = exc
         except asyncio.CancelledError:
@@ -148,14 +170,13 @@ def _bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _generic_handler(service: ThreadStoreService, auth: _BearerAuth | None) -> grpc.GenericRpcHandler:
+def _generic_handler(service: ThreadStoreService, auth: _BearerAuth | None, budget: AnswerBudget) -> grpc.GenericRpcHandler:
     impls = service.handlers()
-    handlers: dict[str, grpc.RpcMethodHandler[bytes, Message]] = {
-        # No request deserializer: the handler parses the bytes itself, after the token check.
-        name: grpc.unary_unary_rpc_method_handler(
-            _wrap(name, impls[name], auth), response_serializer=spec.response.SerializeToString
-        )
-        for name, spec in METHODS.items()
+    handlers: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
+        # No (de)serializers: the handler parses the request itself, after the token check, and
+        # serializes the answer itself, to count its bytes.
+        name: grpc.unary_unary_rpc_method_handler(_wrap(name, impls[name], auth, budget))
+        for name in METHODS
     }
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
@@ -196,7 +217,7 @@ class RunningServer:
             return
         self._stopped = True
         await self.server.stop(grace)
-        await self.service.leases.stop()
+        await self.service.stop()
         if close_store:
             await self.service.close()
 
@@ -210,21 +231,32 @@ async def start_server(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     default_model_provider: str = "",
     idle_writer_timeout: float | None = None,
+    limits: ServerLimits | None = None,
 ) -> RunningServer:
-    """Bind ``listen`` (``HOST:PORT``; port 0 picks a free one) and start serving ``store``."""
+    """Bind ``listen`` (``HOST:PORT``; port 0 picks a free one) and start serving ``store``
+    within ``limits`` (default: :class:`~.limits.ServerLimits`)."""
+    limits = limits or ServerLimits()
     host, _ = split_listen(listen)
     auth = _BearerAuth(token.encode("utf-8")) if token else None
     service = ThreadStoreService(
-        store, default_model_provider=default_model_provider, idle_writer_timeout=idle_writer_timeout
+        store,
+        default_model_provider=default_model_provider,
+        idle_writer_timeout=idle_writer_timeout,
+        held_limits=limits.held,
     )
+    keepalive_ms = int(limits.keepalive * 1000)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", -1),
             ("grpc.so_reuseport", 0),
+            ("grpc.max_concurrent_streams", limits.max_streams),
+            ("grpc.keepalive_time_ms", keepalive_ms),
+            ("grpc.keepalive_timeout_ms", keepalive_ms),
+            ("grpc.http2.max_pings_without_data", 0),
         ]
     )
-    server.add_generic_rpc_handlers((_generic_handler(service, auth),))
+    server.add_generic_rpc_handlers((_generic_handler(service, auth, AnswerBudget(limits.answers)),))
     try:
         if tls is not None:
             credentials = grpc.ssl_server_credentials([(tls.key.read_bytes(), tls.cert.read_bytes())])
@@ -238,7 +270,7 @@ async def start_server(
     if port == 0:
         raise InvalidRequest(f"cannot listen on {listen}")
     await server.start()
-    service.leases.start()
+    service.start()
     return RunningServer(server, service, host, port, tls is not None)
 
 
@@ -251,6 +283,7 @@ async def serve(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     default_model_provider: str = "",
     idle_writer_timeout: float | None = None,
+    limits: ServerLimits | None = None,
     ready: Callable[[RunningServer], None] | None = None,
 ) -> None:
     """Serve ``store`` on ``listen`` until SIGINT or SIGTERM, then shut down gracefully
@@ -264,6 +297,7 @@ async def serve(
         max_message_bytes=max_message_bytes,
         default_model_provider=default_model_provider,
         idle_writer_timeout=idle_writer_timeout,
+        limits=limits,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -19,17 +19,18 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from threadstore._backends.registry import default_store_url, open_store
 from threadstore._contract.base import ThreadStore
 from threadstore._net import is_loopback
 from threadstore._server.app import DEFAULT_MAX_MESSAGE_BYTES, RunningServer, TlsFiles, serve, split_listen
+from threadstore._server.limits import AnswerLimits, HeldLimits, ServerLimits
 from threadstore._server.logs import configure_logging
 from threadstore.errors import InvalidRequest, ThreadStoreError
 
-__all__ = ["ServeOptions", "announce", "main", "read_token", "run", "tls_files"]
+__all__ = ["ServeOptions", "announce", "main", "read_token", "run", "server_limits", "tls_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class ServeOptions:
     log_level: int = logging.INFO
     #: Serve beyond loopback without a token all the same.
     insecure: bool = False
+    #: The memory budget (see :mod:`threadstore._server.limits`).
+    limits: ServerLimits = field(default_factory=ServerLimits)
 
     def __post_init__(self) -> None:
         if self.open_to_all and not self.insecure:
@@ -64,6 +67,27 @@ class ServeOptions:
     def open_to_all(self) -> bool:
         """Whether the server listens beyond loopback without a token."""
         return self.token is None and not is_loopback(split_listen(self.listen)[0])
+
+
+def server_limits(
+    *,
+    max_requests_in_flight: int,
+    keepalive: float,
+    max_unread_mb: int,
+    history_builds: int,
+    max_held_mb: int,
+    max_held_age: float,
+) -> ServerLimits:
+    """The limits the flags of both commands give; ``InvalidRequest`` for a value out of range."""
+    try:
+        return ServerLimits(
+            max_streams=max_requests_in_flight,
+            keepalive=keepalive,
+            answers=AnswerLimits.of_server(max_unread_mb * 1024 * 1024, history_builds),
+            held=HeldLimits(max_bytes=max_held_mb * 1024 * 1024, max_age=max_held_age),
+        )
+    except ValueError as exc:
+        raise InvalidRequest(f"a limit must be positive: {exc}") from None
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
@@ -125,6 +149,7 @@ def run(
                 max_message_bytes=options.max_message_bytes,
                 default_model_provider=options.default_model_provider,
                 idle_writer_timeout=options.idle_writer_timeout,
+                limits=options.limits,
                 ready=lambda running: ready(running, options.store_url),
             )
         except BaseException:
@@ -150,6 +175,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-writer-timeout", type=float, default=1800.0, help="seconds; 0 never releases")
     parser.add_argument("--log-format", default="text", choices=("text", "json"))
     parser.add_argument("--insecure", action="store_true", help="serve beyond loopback without a token anyway")
+    parser.add_argument("--max-requests-in-flight", type=int, default=64, help="calls of one connection at once")
+    parser.add_argument("--keepalive", type=float, default=20.0, help="seconds a silent client's connection lasts")
+    parser.add_argument("--max-unread-mb", type=int, default=256, help="answers not read yet, in MiB")
+    parser.add_argument("--history-builds", type=int, default=4, help="whole histories built at once")
+    parser.add_argument("--max-held-mb", type=int, default=64, help="creates waiting for their cwd, in MiB")
+    parser.add_argument("--max-held-age", type=float, default=60.0, help="seconds a create with items may wait")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not log each request")
     parser.add_argument("--verbose", "-v", action="store_true", help="also log each request's content")
     return parser
@@ -169,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_format=args.log_format,
             log_level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO,
             insecure=args.insecure,
+            limits=server_limits(
+                max_requests_in_flight=args.max_requests_in_flight,
+                keepalive=args.keepalive,
+                max_unread_mb=args.max_unread_mb,
+                history_builds=args.history_builds,
+                max_held_mb=args.max_held_mb,
+                max_held_age=args.max_held_age,
+            ),
         )
         run(options)
     except ThreadStoreError as exc:

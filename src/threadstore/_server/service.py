@@ -17,15 +17,24 @@ from threadstore._contract.base import ThreadStore
 from threadstore._ids import validate_thread_id
 from threadstore._server.deferred import DeferredCreateStore
 from threadstore._server.leases import WriterLeases
+from threadstore._server.limits import HeldLimits
 from threadstore._wire import convert
 from threadstore._wire._proto import thread_store_pb2 as pb
 from threadstore.errors import InvalidRequest
 
-__all__ = ["Handler", "ThreadStoreService"]
+__all__ = ["Handler", "ThreadStoreService", "builds_history"]
 
 Handler = Callable[[Any], Awaitable[Message]]
 
 _EMPTY = pb.Empty()
+
+
+def builds_history(method: str, request: Message) -> bool:
+    """Whether answering ``request`` builds a whole history (its build takes a turn of the
+    answer budget: :mod:`threadstore._server.budget`)."""
+    if method == "LoadHistory":
+        return True
+    return method == "ReadThread" and bool(getattr(request, "include_history", False))
 
 
 class ThreadStoreService:
@@ -41,12 +50,24 @@ class ThreadStoreService:
         *,
         default_model_provider: str = "",
         idle_writer_timeout: float | None = None,
+        held_limits: HeldLimits | None = None,
     ) -> None:
         self.store = store
         #: The live calls, through the creates held until a Codex thread's cwd is known.
-        self.live = DeferredCreateStore(store, default_model_provider=default_model_provider)
+        self.live = DeferredCreateStore(
+            store, default_model_provider=default_model_provider, limits=held_limits or HeldLimits()
+        )
         #: Releases writers idle for longer than ``idle_writer_timeout`` seconds (see leases.py).
         self.leases = WriterLeases(self.live, idle_writer_timeout)
+
+    def start(self) -> None:
+        """Start the background work: releasing idle writers, carrying out creates held too long."""
+        self.leases.start()
+        self.live.start()
+
+    async def stop(self) -> None:
+        await self.leases.stop()
+        await self.live.stop()
 
     async def close(self) -> None:
         """Carry out the held creates, then close the store (live threads are flushed)."""
