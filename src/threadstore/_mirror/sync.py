@@ -1,0 +1,362 @@
+"""Bringing one thread of the target up to date with its rollout (the heart of the mirror).
+
+For one thread, :meth:`Syncer.sync`:
+
+1. finds out where the rollout stands in the target, once (:mod:`.position`): the thread's
+   checkpoint label, or, when there is none or it is ``open``, the target's lines compared with
+   the rollout's;
+2. reads the rollout from there (:func:`.reader.read_slice`), checking first that the bytes
+   before that point are still those it sent: a rollout that was rewritten or truncated is
+   reported and copied again whole (the target's thread is deleted and written anew), never
+   merged;
+3. appends the new lines exactly (``exact=True``), as ``copy`` writes them, each append keyed
+   (``idempotency_key``) by the source, the line it starts at and its content, so a retried
+   append is stored once; a new thread is created first, from its own first ``session_meta``
+   (a fork by reference after its parent);
+4. brings the metadata the lines do not carry to the target: the name of
+   ``session_index.jsonl``, memory mode and git facts of Codex's state database (threads with
+   paginated history), archived or not (where the rollout is), the ``host`` label.
+
+Before the first append of a burst, the thread's checkpoint is marked ``open``; once the
+thread has been quiet for ``idle`` seconds, :meth:`Syncer.settle` shuts its writer down (the
+lines are durable) and writes the exact checkpoint. So a mirror killed at any moment leaves
+either an exact checkpoint or an ``open`` one, and the next run finds its place exactly.
+
+Any store error inside an append leaves the thread *uncertain* (the lines may or may not be
+stored): the next attempt first reads where the target stands. Errors of the target as a whole
+become :class:`TargetTrouble` (retried with backoff by the engine), a writer held elsewhere
+:class:`ThreadBusy`; a refusal of the thread's content stops that thread alone, with a report.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from threadstore import _json
+from threadstore._contract.base import ThreadStore
+from threadstore._contract.patch import GitInfoPatch, ThreadMetadataPatch, UpdateThreadMetadataParams
+from threadstore._contract.serialize import thread_from_fold
+from threadstore._contract.types import AppendThreadItemsParams, ResumeThreadParams
+from threadstore._mirror.checkpoint import HOST_LABEL, checkpoints
+from threadstore._mirror.codex_state import StateFacts
+from threadstore._mirror.events import EventKind, MirrorEvent, SourceTrouble, TargetTrouble, ThreadBusy
+from threadstore._mirror.home import Home, SourceFile
+from threadstore._mirror.position import establish
+from threadstore._mirror.reader import Slice, read_slice
+from threadstore._mirror.track import Facts, Track
+from threadstore._rollout.forks import fork_reference
+from threadstore._rollout.items import Item
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._time import utc_now
+from threadstore._transfer.copy import create_params
+from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
+
+__all__ = ["BATCH_BYTES", "BATCH_LINES", "Settings", "Syncer"]
+
+#: Lines per append, and bytes (a remote target's requests stay well under its size limit).
+BATCH_LINES = 256
+BATCH_BYTES = 4 * 1024 * 1024
+
+DeletePolicy = Literal["keep", "follow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """``host``: the host label of new threads; ``keys``: each home's checkpoint label key;
+    ``final``: a one-off run (a rollout's last line is taken even without its newline);
+    ``idle``: seconds of quiet after which a thread's writer is closed."""
+
+    host: str
+    keys: tuple[str, ...]
+    delete_policy: DeletePolicy = "keep"
+    final: bool = False
+    idle: float = 2.0
+
+
+Emit = Callable[[MirrorEvent], None]
+StateOf = Callable[[int, str], StateFacts | None]
+BeforeFork = Callable[[int, str], Awaitable[None]]
+
+
+class Syncer:
+    """Syncs threads of ``homes`` into ``target`` (see the module documentation)."""
+
+    def __init__(
+        self,
+        target: ThreadStore,
+        homes: list[Home],
+        settings: Settings,
+        emit: Emit,
+        state_of: StateOf,
+        before_fork: BeforeFork,
+    ) -> None:
+        self.target = target
+        self.homes = homes
+        self.settings = settings
+        self._emit = emit
+        self._state_of = state_of
+        self._before_fork = before_fork
+
+    def emit(self, kind: EventKind, track: Track, lines: int = 0, lag: float | None = None, detail: str = "") -> None:
+        home = str(self.homes[track.home].root)
+        self._emit(MirrorEvent(kind, track.thread_id, home, lines, lag, detail or None))
+
+    # -- one thread ------------------------------------------------------------------------------
+
+    async def sync(self, track: Track) -> None:
+        """Bring the thread up to date (see the module documentation)."""
+        if track.stopped:
+            return
+        source = self.homes[track.home].locate(track.thread_id)
+        if source is None:
+            return  # gone: the engine decides (after a grace period) with gone()
+        try:
+            await establish(self, track, source)
+            if not track.stopped:
+                await self._send(track, source)
+            if not track.stopped and track.in_target:
+                await self._metadata(track, source)
+            if track.writer and self._quiet(source):
+                await self.settle(track)
+        except ThreadStoreError as exc:
+            await self._failed(track, exc)
+
+    def _quiet(self, source: SourceFile) -> bool:
+        """Whether the rollout has not been written for ``idle`` seconds (or the run is a
+        one-off): the thread's writer can be closed."""
+        if self.settings.final:
+            return True
+        try:
+            return time.time() - source.path.stat().st_mtime >= self.settings.idle
+        except OSError:
+            return True
+
+    async def _failed(self, track: Track, exc: ThreadStoreError) -> None:
+        """Sort a store error out (see the module documentation). The thread's place in the
+        target is looked up again before its next attempt."""
+        await self._release(track)
+        track.position = "unknown"
+        track.facts = None
+        if isinstance(exc, InvalidRequest | Unsupported):
+            track.stopped = f"the target refused it: {exc}"
+            self.emit("stopped", track, detail=track.stopped)
+            return
+        if isinstance(exc, Conflict | ThreadNotFound):
+            raise ThreadBusy(str(exc)) from exc
+        raise TargetTrouble(str(exc)) from exc
+
+    async def _release(self, track: Track) -> None:
+        """Drop our writer of the thread, whatever state it is in (best effort)."""
+        if track.writer:
+            track.writer = False
+            try:
+                await self.target.discard_thread(track.thread_id)
+            except ThreadStoreError:
+                pass
+
+    # -- lines -----------------------------------------------------------------------------------
+
+    async def _send(self, track: Track, source: SourceFile) -> None:
+        final = self.settings.final or source.compressed
+        while True:
+            try:
+                piece = read_slice(source.path, track.offset, track.tail if track.offset else None, final=final)
+            except OSError as exc:
+                raise SourceTrouble(str(exc)) from exc
+            if piece.rewritten:
+                await self.copy_again(track, source, f"its bytes before position {track.offset} changed")
+                return
+            if not piece.lines:
+                if piece.end != track.offset:  # only unreadable lines: passed over
+                    track.offset, track.tail = piece.end, piece.tail
+                return
+            if track.position == "behind":
+                track.stopped = "it went on in the target (from another home) and here too: not merged"
+                self.emit("stopped", track, detail=track.stopped)
+                return
+            if not await self._append(track, source, piece):
+                return
+            if piece.at_end:
+                return
+
+    async def copy_again(self, track: Track, source: SourceFile, reason: str) -> None:
+        """The rollout was rewritten: delete the target's thread and copy the rollout whole."""
+        self.emit("rewritten", track, detail=f"rollout rewritten ({reason}): copying it again whole")
+        await self._release(track)
+        try:
+            await self.target.delete_thread(track.thread_id)
+        except ThreadNotFound:
+            pass
+        track.forget_target()
+        await self._send(track, source)
+
+    async def _append(self, track: Track, source: SourceFile, piece: Slice) -> bool:
+        """Append the slice's lines; False when the thread cannot take them (stopped)."""
+        lines = piece.lines
+        created = not track.in_target
+        if created:
+            if not await self._create(track, lines):
+                return False
+        else:
+            if not track.writer:
+                await self.target.resume_thread(
+                    ResumeThreadParams(track.thread_id, include_archived=True, event_persistence_mode="extended")
+                )
+                track.writer = True
+            if track.saved is None or not track.saved.open:
+                if not await self._open_checkpoint(track):
+                    return False
+        for batch, digest in _batches(lines):
+            key = f"{self.settings.keys[track.home]}:{track.lines}:{len(batch)}:{digest:08x}"
+            track.uncertain = True
+            await self.target.append_items(AppendThreadItemsParams(track.thread_id, batch, exact=True, idempotency_key=key))
+            track.uncertain = False
+            track.lines += len(batch)
+            track.in_target = True
+        track.offset, track.tail = piece.end, piece.tail
+        track.last_sent = time.monotonic()
+        lag = _lag(source)
+        self.emit("created" if created else "appended", track, len(lines), lag)
+        if created:
+            labels = {HOST_LABEL: self.settings.host, self._key(track): track.checkpoint().opened().encode()}
+            await self._patch(track, ThreadMetadataPatch(labels=labels))
+            assert track.facts is not None
+            track.saved = track.checkpoint().opened()
+        return True
+
+    async def _create(self, track: Track, lines: list[Item]) -> bool:
+        first = lines[0]
+        payload = first.get("payload")
+        if first.get("type") != "session_meta" or not isinstance(payload, dict) or payload.get("id") != track.thread_id:
+            track.stopped = "the rollout does not start with the thread's own session_meta"
+            self.emit("stopped", track, detail=track.stopped)
+            return False
+        reference = fork_reference(lines)
+        if reference is not None:
+            await self._before_fork(track.home, reference[0])
+        summary = ThreadSummary(track.thread_id)
+        summary.add_all(
+            [{k: v for k, v in line.items() if k != "timestamp"} for line in lines],
+            [line.get("timestamp") if isinstance(line.get("timestamp"), str) else None for line in lines],
+        )
+        thread = thread_from_fold(summary, thread_id=track.thread_id, fallback_time=utc_now())
+        await self.target.create_thread(create_params(thread, payload))
+        track.writer = True
+        return True
+
+    async def _open_checkpoint(self, track: Track) -> bool:
+        """Mark the checkpoint open before appending; False (the thread stopped) when another
+        source carried the thread further than this one (its lines would be merged after
+        theirs)."""
+        opened = track.checkpoint().opened()
+        await self._patch(track, ThreadMetadataPatch(labels={self._key(track): opened.encode()}))
+        track.saved = opened
+        assert track.facts is not None
+        mine = self._key(track)
+        ahead = [key for key, cp in checkpoints(track.facts.labels).items() if key != mine and cp.lines > track.lines]
+        if ahead:
+            track.stopped = (
+                f"the thread went on in the target from another home ({ahead[0]}) and here too: not merged"
+            )
+            self.emit("stopped", track, detail=track.stopped)
+            await self.settle(track)
+            return False
+        return True
+
+    # -- metadata --------------------------------------------------------------------------------
+
+    def _key(self, track: Track) -> str:
+        return self.settings.keys[track.home]
+
+    async def _patch(self, track: Track, patch: ThreadMetadataPatch) -> None:
+        thread = await self.target.update_thread_metadata(
+            UpdateThreadMetadataParams(track.thread_id, patch, include_archived=True)
+        )
+        track.facts = Facts.of(thread)
+
+    async def _metadata(self, track: Track, source: SourceFile) -> None:
+        facts = track.facts
+        assert facts is not None
+        fields: dict[str, Any] = {}
+        name = self.homes[track.home].name_of(track.thread_id)
+        if name is not None and facts.name != (name or None):
+            fields["name"] = name or None
+        state = self._state_of(track.home, track.thread_id) if facts.paginated else None
+        if state is not None and state.memory_mode is not None and state.memory_mode != facts.memory_mode:
+            fields["memory_mode"] = state.memory_mode
+        if state is not None and state.git_info is not None and state.git_info != facts.git_info:
+            fields["git_info"] = GitInfoPatch.of(state.git_info)
+        if HOST_LABEL not in facts.labels:
+            fields["labels"] = {HOST_LABEL: self.settings.host}
+        if fields:
+            await self._patch(track, ThreadMetadataPatch(**fields))
+            self.emit("metadata", track, detail=", ".join(sorted(fields)))
+        if source.archived != facts.archived:
+            await self.settle(track)
+            try:
+                if source.archived:
+                    await self.target.archive_thread(track.thread_id)
+                else:
+                    await self.target.unarchive_thread(track.thread_id)
+            except InvalidRequest:  # it already was (someone else moved it meanwhile)
+                pass
+            facts.archived = source.archived
+            self.emit("archived" if source.archived else "unarchived", track)
+
+    async def settle(self, track: Track) -> None:
+        """Close the thread's writer (its lines are then durable) and write its exact
+        checkpoint."""
+        if track.writer:
+            await self.target.shutdown_thread(track.thread_id)
+            track.writer = False
+        checkpoint = track.checkpoint()
+        if track.in_target and track.position == "known" and track.saved != checkpoint:
+            await self._patch(track, ThreadMetadataPatch(labels={self._key(track): checkpoint.encode()}))
+            track.saved = checkpoint
+
+    async def gone(self, track: Track) -> None:
+        """The thread's rollout left the home: delete it from the target (``follow``) or keep
+        it there (``keep``)."""
+        try:
+            if track.writer:
+                await self.settle(track)
+            if self.settings.delete_policy == "follow" and track.in_target:
+                try:
+                    await self.target.delete_thread(track.thread_id)
+                except ThreadNotFound:
+                    pass
+                self.emit("deleted", track)
+            else:
+                self.emit("kept", track)
+        except ThreadStoreError as exc:
+            await self._failed(track, exc)
+
+
+def _batches(lines: list[Item]) -> list[tuple[list[Item], int]]:
+    """The lines in appends of at most :data:`BATCH_LINES` lines and about
+    :data:`BATCH_BYTES`, each with the CRC-32 of its lines (for its idempotency key)."""
+    batches: list[tuple[list[Item], int]] = []
+    current: list[Item] = []
+    size = crc = 0
+    for line in lines:
+        encoded = _json.dumps(line)
+        if current and (len(current) >= BATCH_LINES or size + len(encoded) > BATCH_BYTES):
+            batches.append((current, crc))
+            current, size, crc = [], 0, 0
+        current.append(line)
+        size += len(encoded)
+        crc = zlib.crc32(encoded, crc)
+    if current:
+        batches.append((current, crc))
+    return batches
+
+
+def _lag(source: SourceFile) -> float | None:
+    try:
+        return max(0.0, time.time() - source.path.stat().st_mtime)
+    except OSError:
+        return None

@@ -1,0 +1,89 @@
+"""What a mirror knows about one thread while it runs: where its rollout stands in the target
+(:class:`Track`) and the target's metadata of it, as last seen (:class:`Facts`).
+
+Only small values are kept (no history, no preview), so a mirror of a home of many thousands
+of threads stays small in memory however long it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from threadstore._contract.thread import GitInfo, StoredThread
+from threadstore._mirror.checkpoint import Checkpoint
+
+__all__ = ["Facts", "Track"]
+
+Position = Literal["unknown", "known", "behind"]
+
+
+@dataclass(slots=True)
+class Facts:
+    """The target's metadata of a thread that the mirror follows."""
+
+    archived: bool
+    name: str | None
+    memory_mode: str
+    git_info: GitInfo | None
+    paginated: bool
+    labels: dict[str, str]
+
+    @classmethod
+    def of(cls, thread: StoredThread) -> Facts:
+        return cls(
+            archived=thread.archived,
+            name=thread.name,
+            memory_mode=thread.memory_mode,
+            git_info=thread.git_info,
+            paginated=thread.history_mode == "paginated",
+            labels=dict(thread.labels),
+        )
+
+
+@dataclass(slots=True)
+class Track:
+    """One thread of one source home, as the mirror follows it.
+
+    ``lines`` / ``offset`` / ``tail``: the target holds the first ``lines`` lines of the
+    rollout, which end at byte ``offset``, whose tail checksum is ``tail``. ``position`` says
+    whether that is established (``known``), still to be found out (``unknown``: from the
+    target's checkpoint, or by reading the target), or whether the target already holds more
+    of the thread than this rollout (``behind``: it went on elsewhere). ``saved`` is the
+    checkpoint as last written to (or read from) the target."""
+
+    thread_id: str
+    home: int
+    position: Position = "unknown"
+    lines: int = 0
+    offset: int = 0
+    tail: int = 0
+    #: Whether the thread exists in the target (None: not asked yet).
+    in_target: bool | None = None
+    facts: Facts | None = None
+    saved: Checkpoint | None = None
+    #: Whether the mirror holds the thread's live writer in the target.
+    writer: bool = False
+    #: Monotonic time of the last append (or other change) sent.
+    last_sent: float = 0.0
+    #: An append failed without telling whether it was stored: read the target before going on.
+    uncertain: bool = False
+    #: Why the thread is not mirrored (a rollout the target cannot take, a thread that went on
+    #: differently in the target); cleared when the rollout changes identity or is rewritten.
+    stopped: str | None = None
+    #: The checkpoint the target should get once what was sent is durable.
+    pending: Checkpoint | None = field(default=None)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.lines, self.offset, self.tail)
+
+    def forget_target(self) -> None:
+        """Start over as if the target had never seen the thread (after deleting it there)."""
+        self.position = "known"
+        self.lines = self.offset = self.tail = 0
+        self.in_target = False
+        self.facts = None
+        self.saved = None
+        self.writer = False
+        self.uncertain = False
+        self.pending = None
