@@ -1,10 +1,15 @@
 """Derive a thread's metadata from its items.
 
 Every backend folds a thread's persisted items through :class:`ThreadSummary` to know its
-preview, first user message, creation time, cwd, provider, git facts, token usage and so on, so
-all backends report the same facts for the same history. The fold is incremental (items can be
-added later) and its state serializes to JSON, which lets the local index resume it where it
-stopped instead of re-reading a file.
+preview, first user message, creation time, cwd, provider, git facts, token usage, labels and so
+on, so all backends report the same facts for the same history. The fold is incremental (items
+can be added later) and its state serializes to JSON, which lets a store resume it where it
+stopped instead of re-reading a thread.
+
+A state carries the :data:`FOLD_VERSION` of the code that made it. When the fold learns
+something new (a field, a kind of line), the version goes up, and every store recomputes the
+states older than it from the stored lines on its own (:meth:`ThreadSummary.stale`), so a new
+field needs no hand-written back-fill.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from threadstore._time import parse_timestamp
 
 __all__ = [
     "CONTEXTUAL_PREFIXES",
+    "FOLD_VERSION",
     "USER_MESSAGE_BEGIN",
     "ThreadSummary",
     "message_text",
@@ -25,6 +31,9 @@ __all__ = [
 ]
 
 USER_MESSAGE_BEGIN: Final = "## My request for Codex:"
+
+FOLD_VERSION: Final = 2
+"""The version of the fold. 1: the fold before labels; 2: labels (``session_meta.labels``)."""
 
 CONTEXTUAL_PREFIXES: Final = (
     "<environment_context>",
@@ -158,6 +167,8 @@ _STATE_FIELDS: Final = (
     "last_timestamp",
     "history_mode",
     "last_ordinal",
+    "labels",
+    "fold_version",
 )
 
 
@@ -200,6 +211,10 @@ class ThreadSummary:
         self.history_mode: HistoryMode = "legacy"
         #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
         self.last_ordinal: int | None = None
+        #: The labels of the thread's own ``session_meta`` (an amendment replaces them).
+        self.labels: dict[str, str] = {}
+        #: The version of the fold that made this state (see the module documentation).
+        self.fold_version: int = FOLD_VERSION
 
     # -- state -------------------------------------------------------------------------------
 
@@ -209,10 +224,16 @@ class ThreadSummary:
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ThreadSummary:
         summary = cls()
+        summary.fold_version = 1  # a state from before versions were recorded
         for name in _STATE_FIELDS:
             if name in state:
                 setattr(summary, name, state[name])
         return summary
+
+    @property
+    def stale(self) -> bool:
+        """Whether an older fold made this state: it must be recomputed from the lines."""
+        return self.fold_version < FOLD_VERSION
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -275,6 +296,7 @@ class ThreadSummary:
                 self.memory_mode = "disabled"
             git = meta.get("git")
             self.git = dict(git) if isinstance(git, Mapping) else None
+            self._labels(meta)
             self._history_mode(meta)
             return
         if meta_id != self.thread_id:
@@ -287,6 +309,12 @@ class ThreadSummary:
         git = meta.get("git")
         if isinstance(git, Mapping):
             self.git = dict(git)
+        self._labels(meta)
+
+    def _labels(self, meta: Mapping[str, Any]) -> None:
+        labels = meta.get("labels")
+        if isinstance(labels, Mapping):
+            self.labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _history_mode(self, meta: Mapping[str, Any]) -> None:
         mode = meta.get("history_mode")
