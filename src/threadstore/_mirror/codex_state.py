@@ -64,9 +64,7 @@ def read_state_facts(home: Path) -> dict[str, StateFacts]:
         _log.debug("cannot open %s: %s", path, exc)
         return {}
     try:
-        rows = connection.execute(
-            "SELECT id, memory_mode, git_sha, git_branch, git_origin_url FROM threads"
-        ).fetchall()
+        rows = connection.execute("SELECT id, memory_mode, git_sha, git_branch, git_origin_url FROM threads").fetchall()
     except sqlite3.Error as exc:
         _log.debug("cannot read %s: %s", path, exc)
         return {}

@@ -19,6 +19,7 @@ in hand, then closes every writer the mirror holds and writes their checkpoints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import socket
@@ -38,7 +39,7 @@ from threadstore._mirror.follow import Follower
 from threadstore._mirror.home import Home
 from threadstore._mirror.queue import WorkQueue
 from threadstore._mirror.sync import DeletePolicy, Settings, Syncer
-from threadstore._mirror.track import Facts, Track
+from threadstore._mirror.track import Facts, Key, Track
 from threadstore._rollout.files import logical_path
 from threadstore.errors import ThreadStoreError
 
@@ -50,8 +51,6 @@ _log: Final = logging.getLogger("threadstore.mirror")
 MAX_BACKOFF: Final = 30.0
 #: How often one thread is retried when the target is up but fails on it.
 _THREAD_ATTEMPTS: Final = 6
-
-Key = tuple[int, str]
 
 #: The threads the current task is syncing (a fork syncs its parent first; no cycles).
 _chain: contextvars.ContextVar[frozenset[Key]] = contextvars.ContextVar("mirror_chain", default=frozenset())
@@ -153,7 +152,7 @@ class Mirror:
         self._initial: set[Key] = set()
         self._caught_up = False
         self._stop = asyncio.Event()
-        self.follower = Follower(self)
+        self.follower = Follower(self, sweep=self.options.sweep, poll=self.options.poll, idle=self.options.idle)
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -425,10 +424,8 @@ class Mirror:
     async def _wait_backoff(self) -> None:
         delay = self._backoff_until - time.monotonic()
         if delay > 0:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
 
 def _age(home: Home, thread_id: str) -> str:

@@ -19,15 +19,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
-from threadstore._mirror.codex_state import read_state_facts
+from threadstore._mirror.codex_state import StateFacts, read_state_facts
+from threadstore._mirror.home import Home
+from threadstore._mirror.queue import WorkQueue
+from threadstore._mirror.sync import Syncer
+from threadstore._mirror.track import Key, Track
 from threadstore.errors import ThreadStoreError
 
-if TYPE_CHECKING:
-    from threadstore._mirror.engine import Key, Mirror
-
-__all__ = ["GONE_AFTER", "Follower"]
+__all__ = ["GONE_AFTER", "Follower", "Followed"]
 
 _log: Final = logging.getLogger("threadstore.mirror")
 
@@ -36,12 +37,30 @@ _TICK: Final = 0.2
 _STATE_EVERY: Final = 1.0
 
 
-class Follower:
-    """Follows the homes of one :class:`~threadstore._mirror.engine.Mirror` (see the module
-    documentation)."""
+class Followed(Protocol):
+    """What following the homes needs of the mirror."""
 
-    def __init__(self, mirror: Mirror) -> None:
+    homes: list[Home]
+    tracks: dict[Key, Track]
+    queue: WorkQueue[Key]
+    syncer: Syncer
+
+    def touch(self, home: int, thread_id: str, *, hot: bool = True) -> None: ...
+
+    def forget(self, key: Key) -> None: ...
+
+    def lock(self, key: Key) -> asyncio.Lock: ...
+
+    def refresh_state(self, home: int, facts: dict[str, StateFacts]) -> None: ...
+
+
+class Follower:
+    """Follows the homes of one mirror (see the module documentation): ``sweep``, ``poll``
+    and ``idle`` are the mirror's options of those names."""
+
+    def __init__(self, mirror: Followed, *, sweep: float, poll: float, idle: float) -> None:
         self.mirror = mirror
+        self.sweep_every, self.poll_every, self.idle = sweep, poll, idle
         self._readers: set[int] = set()
         self._task: asyncio.Task[None] | None = None
         self._missing: dict[Key, float] = {}
@@ -118,10 +137,9 @@ class Follower:
     async def _tick(self) -> None:
         mirror = self.mirror
         now = time.monotonic()
-        options = mirror.options
         for index, home in enumerate(mirror.homes):
             watched = home.watcher is not None and home.watcher.healthy and home.fileno() in self._readers
-            every = options.sweep if watched else options.poll
+            every = self.sweep_every if watched else self.poll_every
             if now - self._swept[index] >= every:
                 self._sweep(index)
             if self._state_due[index] and now - self._state_at[index] >= _STATE_EVERY:
@@ -130,7 +148,11 @@ class Follower:
                 facts = await asyncio.to_thread(read_state_facts, home.root)
                 mirror.refresh_state(index, facts)
         for key, track in list(mirror.tracks.items()):
-            if track.writer and now - track.last_sent >= options.idle and now - self._checked.get(key, 0) >= options.idle:
+            if (
+                track.writer
+                and now - track.last_sent >= self.idle
+                and now - self._checked.get(key, 0) >= self.idle
+            ):
                 self._checked[key] = now
                 mirror.queue.put(key, hot=False)
         await self._handle_missing(now)

@@ -90,10 +90,7 @@ class Home:
 
     def still_there(self, thread_id: str) -> bool:
         """Whether a rollout of the thread exists (checked on disk, not from the last look)."""
-        for path in list(self._paths.get(thread_id, ())):
-            if os.path.exists(path):
-                return True
-        return False
+        return any(os.path.exists(path) for path in list(self._paths.get(thread_id, ())))
 
     # -- looking ---------------------------------------------------------------------------------
 

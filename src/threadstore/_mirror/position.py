@@ -19,24 +19,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from threadstore import _json
+from threadstore._contract.base import ThreadStore
 from threadstore._contract.types import LoadThreadHistoryParams, ReadThreadParams
 from threadstore._mirror.checkpoint import Checkpoint, checkpoints
-from threadstore._mirror.events import SourceTrouble
+from threadstore._mirror.events import EventKind, SourceTrouble
 from threadstore._mirror.home import SourceFile
 from threadstore._mirror.reader import numbered_lines, read_all, tail_of
 from threadstore._mirror.track import Facts, Track
 from threadstore.errors import ThreadNotFound
 
-if TYPE_CHECKING:
-    from threadstore._mirror.sync import Syncer
-
-__all__ = ["establish"]
+__all__ = ["Positioner", "establish"]
 
 
-async def establish(syncer: Syncer, track: Track, source: SourceFile) -> None:
+class Positioner(Protocol):
+    """What finding a thread's place needs of the syncer."""
+
+    target: ThreadStore
+
+    def key_of(self, track: Track) -> str:
+        """The checkpoint label key of the track's home."""
+        ...
+
+    def final(self, source: SourceFile) -> bool:
+        """Whether a last line without its newline counts (see :mod:`.reader`)."""
+        ...
+
+    def emit(
+        self, kind: EventKind, track: Track, lines: int = 0, lag: float | None = None, detail: str = ""
+    ) -> None: ...
+
+    async def copy_again(self, track: Track, source: SourceFile, reason: str) -> None: ...
+
+
+async def establish(syncer: Positioner, track: Track, source: SourceFile) -> None:
     """Find where the rollout stands in the target, unless that is known (see the module
     documentation)."""
     if track.position != "unknown" and not track.uncertain:
@@ -49,7 +67,7 @@ async def establish(syncer: Syncer, track: Track, source: SourceFile) -> None:
     track.in_target = True
     track.facts = Facts.of(thread)
     every = checkpoints(thread.labels)
-    mine = every.pop(syncer.settings.keys[track.home], None)
+    mine = every.pop(syncer.key_of(track), None)
     track.saved = mine
     if mine is not None and not mine.open and not track.uncertain:
         track.lines, track.offset, track.tail = mine.lines, mine.offset, mine.tail
@@ -59,7 +77,7 @@ async def establish(syncer: Syncer, track: Track, source: SourceFile) -> None:
 
 
 async def _compare(
-    syncer: Syncer, track: Track, source: SourceFile, mine: Checkpoint | None, others: list[Checkpoint]
+    syncer: Positioner, track: Track, source: SourceFile, mine: Checkpoint | None, others: list[Checkpoint]
 ) -> None:
     history = await syncer.target.load_history(
         LoadThreadHistoryParams(track.thread_id, include_archived=True, resolve_forks=False)
@@ -69,7 +87,7 @@ async def _compare(
         data = read_all(source.path)
     except OSError as exc:
         raise SourceTrouble(str(exc)) from exc
-    final = syncer.settings.final or source.compressed
+    final = syncer.final(source)
     matched = end = 0
     differs = False
     for line, line_end in numbered_lines(data, final=final):

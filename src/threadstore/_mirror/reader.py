@@ -98,7 +98,7 @@ class _Stream:
         if is_compressed(path):
             import zstandard
 
-            self._reader = zstandard.ZstdDecompressor().stream_reader(self._file)  # type: ignore[assignment]
+            self._reader = zstandard.ZstdDecompressor().stream_reader(self._file)
             skip = start
             while skip > 0:
                 got = self._reader.read(min(skip, _CHUNK))

@@ -30,6 +30,7 @@ become :class:`TargetTrouble` (retried with backoff by the engine), a writer hel
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -153,15 +154,13 @@ class Syncer:
         """Drop our writer of the thread, whatever state it is in (best effort)."""
         if track.writer:
             track.writer = False
-            try:
+            with contextlib.suppress(ThreadStoreError):
                 await self.target.discard_thread(track.thread_id)
-            except ThreadStoreError:
-                pass
 
     # -- lines -----------------------------------------------------------------------------------
 
     async def _send(self, track: Track, source: SourceFile) -> None:
-        final = self.settings.final or source.compressed
+        final = self.final(source)
         while True:
             try:
                 piece = read_slice(source.path, track.offset, track.tail if track.offset else None, final=final)
@@ -187,10 +186,8 @@ class Syncer:
         """The rollout was rewritten: delete the target's thread and copy the rollout whole."""
         self.emit("rewritten", track, detail=f"rollout rewritten ({reason}): copying it again whole")
         await self._release(track)
-        try:
+        with contextlib.suppress(ThreadNotFound):
             await self.target.delete_thread(track.thread_id)
-        except ThreadNotFound:
-            pass
         track.forget_target()
         await self._send(track, source)
 
@@ -207,13 +204,14 @@ class Syncer:
                     ResumeThreadParams(track.thread_id, include_archived=True, event_persistence_mode="extended")
                 )
                 track.writer = True
-            if track.saved is None or not track.saved.open:
-                if not await self._open_checkpoint(track):
-                    return False
+            if (track.saved is None or not track.saved.open) and not await self._open_checkpoint(track):
+                return False
         for batch, digest in _batches(lines):
             key = f"{self.settings.keys[track.home]}:{track.lines}:{len(batch)}:{digest:08x}"
             track.uncertain = True
-            await self.target.append_items(AppendThreadItemsParams(track.thread_id, batch, exact=True, idempotency_key=key))
+            await self.target.append_items(
+                AppendThreadItemsParams(track.thread_id, batch, exact=True, idempotency_key=key)
+            )
             track.uncertain = False
             track.lines += len(batch)
             track.in_target = True
@@ -222,7 +220,7 @@ class Syncer:
         lag = _lag(source)
         self.emit("created" if created else "appended", track, len(lines), lag)
         if created:
-            labels = {HOST_LABEL: self.settings.host, self._key(track): track.checkpoint().opened().encode()}
+            labels = {HOST_LABEL: self.settings.host, self.key_of(track): track.checkpoint().opened().encode()}
             await self._patch(track, ThreadMetadataPatch(labels=labels))
             assert track.facts is not None
             track.saved = track.checkpoint().opened()
@@ -253,15 +251,13 @@ class Syncer:
         source carried the thread further than this one (its lines would be merged after
         theirs)."""
         opened = track.checkpoint().opened()
-        await self._patch(track, ThreadMetadataPatch(labels={self._key(track): opened.encode()}))
+        await self._patch(track, ThreadMetadataPatch(labels={self.key_of(track): opened.encode()}))
         track.saved = opened
         assert track.facts is not None
-        mine = self._key(track)
+        mine = self.key_of(track)
         ahead = [key for key, cp in checkpoints(track.facts.labels).items() if key != mine and cp.lines > track.lines]
         if ahead:
-            track.stopped = (
-                f"the thread went on in the target from another home ({ahead[0]}) and here too: not merged"
-            )
+            track.stopped = f"the thread went on in the target from another home ({ahead[0]}) and here too: not merged"
             self.emit("stopped", track, detail=track.stopped)
             await self.settle(track)
             return False
@@ -269,8 +265,11 @@ class Syncer:
 
     # -- metadata --------------------------------------------------------------------------------
 
-    def _key(self, track: Track) -> str:
+    def key_of(self, track: Track) -> str:
         return self.settings.keys[track.home]
+
+    def final(self, source: SourceFile) -> bool:
+        return self.settings.final or source.compressed
 
     async def _patch(self, track: Track, patch: ThreadMetadataPatch) -> None:
         thread = await self.target.update_thread_metadata(
@@ -315,7 +314,7 @@ class Syncer:
             track.writer = False
         checkpoint = track.checkpoint()
         if track.in_target and track.position == "known" and track.saved != checkpoint:
-            await self._patch(track, ThreadMetadataPatch(labels={self._key(track): checkpoint.encode()}))
+            await self._patch(track, ThreadMetadataPatch(labels={self.key_of(track): checkpoint.encode()}))
             track.saved = checkpoint
 
     async def gone(self, track: Track) -> None:
@@ -325,10 +324,8 @@ class Syncer:
             if track.writer:
                 await self.settle(track)
             if self.settings.delete_policy == "follow" and track.in_target:
-                try:
+                with contextlib.suppress(ThreadNotFound):
                     await self.target.delete_thread(track.thread_id)
-                except ThreadNotFound:
-                    pass
                 self.emit("deleted", track)
             else:
                 self.emit("kept", track)

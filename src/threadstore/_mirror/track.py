@@ -13,9 +13,12 @@ from typing import Literal
 from threadstore._contract.thread import GitInfo, StoredThread
 from threadstore._mirror.checkpoint import Checkpoint
 
-__all__ = ["Facts", "Track"]
+__all__ = ["Facts", "Key", "Track"]
 
 Position = Literal["unknown", "known", "behind"]
+
+#: A thread of a home: (the home's index among the mirror's homes, the thread id).
+Key = tuple[int, str]
 
 
 @dataclass(slots=True)
