@@ -248,6 +248,9 @@ class Mirror:
             if not await self._preload():
                 return self.report
             self.follower.start(loop)
+            if not self._initial:
+                self._caught_up = True
+                self._emit(MirrorEvent("caught_up"))
             workers = [loop.create_task(self._worker(), name=f"mirror-{n}") for n in range(max(1, self.options.jobs))]
             if self.options.once:
                 done = loop.create_task(self.queue.drained())
