@@ -44,4 +44,4 @@ async def target(
 
 @pytest.fixture
 def local_target(tmp_path: Path) -> Iterator[str]:
-    yield f"local:{tmp_path / 'target'}"
+    return f"local:{tmp_path / 'target'}"

@@ -59,8 +59,16 @@ def append(path: Path, *lines: bytes) -> None:
             f.flush()
 
 
-def rename(home: Path, thread_id: str, name: str) -> None:
-    """Name a thread as Codex does in ``session_index.jsonl``."""
+def rename(home: Path, thread_id: str, name: str, *, legacy: bool) -> None:
+    """Name a thread as Codex does: in ``session_index.jsonl``, and for a thread of the 0.125
+    era first with a ``thread_name_updated`` line in its rollout."""
+    if legacy:
+        line = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "type": "event_msg",
+            "payload": {"type": "thread_name_updated", "thread_id": thread_id, "thread_name": name},
+        }
+        append(rollout_of(home, thread_id), json.dumps(line, separators=(",", ":")).encode() + b"\n")
     entry = {"id": thread_id, "thread_name": name, "updated_at": "2026-01-01T00:00:00Z"}
     with open(home / "session_index.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")
@@ -92,12 +100,12 @@ async def mirror_once(target: ThreadStore, *homes: Path, **options: Any) -> Mirr
     return await Mirror(target, list(homes), MirrorOptions(once=True, **options)).run()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Wait until ``check()`` is true (fails the test after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Wait until ``check()`` is true (fails the test after ``within`` seconds)."""
+    deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s")
+            raise AssertionError(f"not reached in {within} s")
         await asyncio.sleep(0.05)
 
 
@@ -111,7 +119,7 @@ class Running:
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
 
-    async def exact(self, target: ThreadStore, home: Path, timeout: float = 10.0) -> None:
+    async def exact(self, target: ThreadStore, home: Path, within: float = 10.0) -> None:
         """Wait until the target is an exact copy of ``home``."""
         last: list[str] = []
 
@@ -121,7 +129,7 @@ class Running:
             return not last
 
         try:
-            await eventually(check, timeout)
+            await eventually(check, within)
         except AssertionError:
             raise AssertionError(f"the target is not an exact copy: {last}") from None
 

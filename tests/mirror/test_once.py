@@ -4,6 +4,7 @@ run moves nothing."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,9 @@ async def test_every_thread_is_copied_exactly(target: ThreadStore, tmp_path: Pat
         thread = await target.read_thread(ReadThreadParams(thread_id, include_archived=True))
         assert thread.labels[HOST_LABEL] == "alpha"
         # The checkpoint: every line of the rollout, exactly where it ends.
+        data, stat = path.read_bytes(), path.stat()
         assert Checkpoint.decode(thread.labels[key]) == Checkpoint(
-            len(path.read_bytes().splitlines()), path.stat().st_size, _tail(path)
+            len(data.splitlines()), len(data), zlib.crc32(data[-4096:]), zlib.crc32(data), stat.st_ino, stat.st_mtime_ns
         )
     # The host label finds them.
     listed = await target.list_threads(ListThreadsParams(labels={HOST_LABEL: "alpha"}))
@@ -39,14 +41,9 @@ async def test_every_thread_is_copied_exactly(target: ThreadStore, tmp_path: Pat
     assert len(listed.items) == 4  # (the fifth is archived)
 
     again = await mirror_once(target, home, host_label="alpha")
-    assert again.ok and again.lines == 0
+    assert again.ok
+    assert again.lines == 0
     assert not {k for k, n in again.counts.items() if n and k != "caught_up"}
-
-
-def _tail(path: Path) -> int:
-    import zlib
-
-    return zlib.crc32(path.read_bytes()[-4096:])
 
 
 async def test_two_homes_of_two_machines_into_one_target(target: ThreadStore, tmp_path: Path) -> None:
@@ -54,7 +51,8 @@ async def test_two_homes_of_two_machines_into_one_target(target: ThreadStore, tm
     second = codex_home(CODEX_HOME_0169, tmp_path / "b")
     assert (await mirror_once(target, first, host_label="laptop")).ok
     assert (await mirror_once(target, second, host_label="desktop")).ok
-    assert await differences(target, first) == [] and await differences(target, second) == []
+    assert await differences(target, first) == []
+    assert await differences(target, second) == []
     laptop = await target.list_threads(ListThreadsParams(labels={HOST_LABEL: "laptop"}))
     desktop = await target.list_threads(ListThreadsParams(labels={HOST_LABEL: "desktop"}))
     assert {t.thread_id for t in laptop.items} <= set(rollouts(first))

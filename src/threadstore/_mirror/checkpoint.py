@@ -6,12 +6,13 @@
     continued there keeps it).
 ``mirror.<host>.<home>``
     One per source that mirrors the thread (a host and a home on it): how far that source's
-    rollout was mirrored, as ``lines=N bytes=B tail=T`` — the target holds the first ``N`` lines
-    of the rollout, which end at byte ``B`` of it, and the CRC-32 of the bytes before ``B`` is
-    ``T`` (see :mod:`.reader`). A source writes ``open`` after it before it appends more lines,
-    and the exact position again once they are durable: a checkpoint found ``open`` (a mirror
-    that stopped without finishing) may be behind the target, which is then read to find where
-    it stands.
+    rollout was mirrored, as ``lines=N bytes=B tail=T crc=C file=I:M`` — the target holds the
+    first ``N`` lines of the rollout, which end at byte ``B`` of it; the CRC-32 of the (up to
+    4 KiB of) bytes before ``B`` is ``T`` and that of all of them ``C`` (see :mod:`.reader`);
+    when they were read the file was inode ``I``, last written at ``M`` (nanoseconds). A source
+    writes ``open`` after it before it appends more lines, and the exact position again once
+    they are durable: a checkpoint found ``open`` (a mirror that stopped without finishing) may
+    be behind the target, which is then read to find where it stands.
 
 Because the state lives with the thread in the target, a mirror on a new machine, or on a home
 restored from a backup, carries on from the target's own account, and it goes with the thread
@@ -20,6 +21,7 @@ when the thread is deleted.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Mapping
@@ -32,7 +34,7 @@ __all__ = ["HOST_LABEL", "Checkpoint", "checkpoints", "source_key"]
 HOST_LABEL: Final = "host"
 _PREFIX: Final = "mirror."
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_-]+")
-_VALUE: Final = re.compile(r"^lines=(\d+) bytes=(\d+) tail=([0-9a-f]{8})( open)?$")
+_VALUE: Final = re.compile(r"^lines=(\d+) bytes=(\d+) tail=([0-9a-f]{8}) crc=([0-9a-f]{8}) file=(\d+):(\d+)( open)?$")
 
 
 def source_key(host: str, home: Path) -> str:
@@ -49,10 +51,16 @@ class Checkpoint:
     lines: int
     offset: int
     tail: int
+    crc: int = 0
+    inode: int = 0
+    written: int = 0
     open: bool = False
 
     def encode(self) -> str:
-        text = f"lines={self.lines} bytes={self.offset} tail={self.tail:08x}"
+        text = (
+            f"lines={self.lines} bytes={self.offset} tail={self.tail:08x} crc={self.crc:08x} "
+            f"file={self.inode}:{self.written}"
+        )
         return text + " open" if self.open else text
 
     @classmethod
@@ -61,10 +69,11 @@ class Checkpoint:
         match = _VALUE.match(text) if isinstance(text, str) else None
         if match is None:
             return None
-        return cls(int(match.group(1)), int(match.group(2)), int(match.group(3), 16), match.group(4) is not None)
+        lines, offset, tail, crc, inode, written, opened = match.groups()
+        return cls(int(lines), int(offset), int(tail, 16), int(crc, 16), int(inode), int(written), opened is not None)
 
     def opened(self) -> Checkpoint:
-        return Checkpoint(self.lines, self.offset, self.tail, True)
+        return dataclasses.replace(self, open=True)
 
 
 def checkpoints(labels: Mapping[str, str]) -> dict[str, Checkpoint]:

@@ -10,7 +10,8 @@ the target). Its parts:
 * when the target fails, it is asked whether it is up at all: if not, every worker waits with
   exponential backoff (up to :data:`MAX_BACKOFF` seconds) while the homes keep being followed
   and changes keep queuing; if it is, the thread alone is retried later (a few times, then
-  stopped and reported).
+  stopped and reported). A thread whose writer another program holds in the target is
+  retried, with backoff, until it is free.
 
 Stopping (:meth:`Mirror.stop`, or SIGTERM in the command) lets the workers finish the thread
 in hand, then closes every writer the mirror holds and writes their checkpoints.
@@ -333,8 +334,7 @@ class Mirror:
             return
         track.in_target, track.facts, track.saved = True, facts, checkpoint
         if not checkpoint.open:
-            track.lines, track.offset, track.tail = checkpoint.lines, checkpoint.offset, checkpoint.tail
-            track.position = "known"
+            track.take(checkpoint)
 
     async def _worker(self) -> None:
         while (key := await self.queue.get()) is not None:
@@ -375,8 +375,8 @@ class Mirror:
                 self._target_failed(str(exc))
                 self.queue.put(key)
             return
-        except ThreadBusy as exc:
-            self._retry_thread(key, track, str(exc))
+        except ThreadBusy as exc:  # another writer holds it: wait for it, however long
+            self._retry_thread(key, track, str(exc), quiet=True)
             return
         except SourceTrouble:
             self.follower.rescan(key[0])
@@ -411,9 +411,11 @@ class Mirror:
         elif self.options.once and now - self._down_since > self.options.give_up:
             self.report.error = f"the target is not answering: {reason}"
             self.stop()
+        if now < self._backoff_until:
+            return  # (several workers failing at once count as one failure)
         self._failures += 1
-        delay = min(MAX_BACKOFF, 0.25 * 2 ** min(self._failures, 10))
-        self._backoff_until = time.monotonic() + delay
+        delay = min(MAX_BACKOFF, 0.25 * 2 ** min(self._failures - 1, 10))
+        self._backoff_until = now + delay
         if self._down is None:
             self._down = reason
             self._emit(MirrorEvent("target_down", detail=f"{reason} (retrying)"))

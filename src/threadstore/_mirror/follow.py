@@ -148,11 +148,7 @@ class Follower:
                 facts = await asyncio.to_thread(read_state_facts, home.root)
                 mirror.refresh_state(index, facts)
         for key, track in list(mirror.tracks.items()):
-            if (
-                track.writer
-                and now - track.last_sent >= self.idle
-                and now - self._checked.get(key, 0) >= self.idle
-            ):
+            if track.writer and now - track.last_sent >= self.idle and now - self._checked.get(key, 0) >= self.idle:
                 self._checked[key] = now
                 mirror.queue.put(key, hot=False)
         await self._handle_missing(now)

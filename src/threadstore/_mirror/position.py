@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Protocol
 
 from threadstore import _json
@@ -70,8 +71,7 @@ async def establish(syncer: Positioner, track: Track, source: SourceFile) -> Non
     mine = every.pop(syncer.key_of(track), None)
     track.saved = mine
     if mine is not None and not mine.open and not track.uncertain:
-        track.lines, track.offset, track.tail = mine.lines, mine.offset, mine.tail
-        track.position = "known"
+        track.take(mine)
         return
     await _compare(syncer, track, source, mine, list(every.values()))
 
@@ -99,7 +99,8 @@ async def _compare(
         matched += 1
         end = line_end
     track.uncertain = False
-    track.lines, track.offset, track.tail = matched, end, tail_of(data[:end])
+    track.lines, track.offset, track.tail, track.crc = matched, end, tail_of(data[:end]), zlib.crc32(data[:end])
+    track.inode = track.written = 0  # (read again, and recorded, when lines are next read)
     if not differs and matched == len(theirs):
         track.position = "known"
         return

@@ -34,6 +34,7 @@ __all__ = [
     "Slice",
     "logical_size",
     "numbered_lines",
+    "prefix_crc",
     "read_all",
     "read_slice",
     "tail_of",
@@ -50,9 +51,9 @@ class Slice:
     """Lines read from ``start`` on: ``lines`` (each with its ``timestamp`` as its first field,
     the form an exact append takes), ``end`` (the position after the last line consumed),
     ``skipped`` (unreadable lines passed over), ``at_end`` (nothing complete is left after
-    ``end`` for now), ``tail`` (the tail checksum of ``end``) and ``rewritten`` (the bytes
-    before ``start`` are not those expected: the rollout was rewritten or truncated, and
-    nothing was read)."""
+    ``end`` for now), ``tail`` (the tail checksum of ``end``), ``crc`` (the CRC-32 of all the
+    bytes before ``end``) and ``rewritten`` (the bytes before ``start`` are not those expected:
+    the rollout was rewritten or truncated, and nothing was read)."""
 
     start: int
     end: int
@@ -60,6 +61,7 @@ class Slice:
     skipped: int = 0
     at_end: bool = True
     tail: int = 0
+    crc: int = 0
     rewritten: bool = False
 
 
@@ -135,12 +137,19 @@ def _read_bounded(stream: _Stream, max_bytes: int) -> tuple[bytes, bool]:
 
 
 def read_slice(
-    path: Path, start: int, expected_tail: int | None, *, final: bool, max_bytes: int = MAX_SLICE_BYTES
+    path: Path,
+    start: int,
+    expected_tail: int | None,
+    *,
+    final: bool,
+    crc: int = 0,
+    max_bytes: int = MAX_SLICE_BYTES,
 ) -> Slice:
     """The complete lines of the rollout at ``path`` from ``start`` (a line boundary) on, at
     most about ``max_bytes`` of them (see the module documentation), after checking that the
-    bytes before ``start`` still have the tail ``expected_tail`` (None: no check). ``OSError``
-    when the file cannot be read (a corrupt compressed file included)."""
+    bytes before ``start`` still have the tail ``expected_tail`` (None: no check). ``crc`` is
+    the CRC-32 of the bytes before ``start`` (carried on into the slice's). ``OSError`` when
+    the file cannot be read (a corrupt compressed file included)."""
     begin = max(0, start - TAIL_BYTES)
     stream = _open(path, begin)
     try:
@@ -160,6 +169,7 @@ def read_slice(
     out = Slice(start=start, end=end, lines=_lines_of(chunk.items, chunk.timestamps), skipped=chunk.skipped)
     out.at_end = reached_end
     out.tail = zlib.crc32((before + data[: end - start])[-TAIL_BYTES:])
+    out.crc = zlib.crc32(data[: end - start], crc)
     return out
 
 
@@ -186,6 +196,29 @@ def read_all(path: Path) -> bytes:
         raise OSError(f"cannot read {path}: {exc}") from None
     finally:
         stream.close()
+
+
+def prefix_crc(path: Path, length: int) -> int | None:
+    """The CRC-32 of the first ``length`` bytes of the rollout; None when it is shorter or
+    cannot be read."""
+    try:
+        stream = _open(path, 0)
+    except OSError:
+        return None
+    crc = 0
+    left = length
+    try:
+        while left > 0:
+            chunk = stream.read(min(left, _CHUNK))
+            if not chunk:
+                return None
+            crc = zlib.crc32(chunk, crc)
+            left -= len(chunk)
+    except Exception:
+        return None
+    finally:
+        stream.close()
+    return crc
 
 
 def tail_of(data: bytes) -> int:

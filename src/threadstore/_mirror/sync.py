@@ -6,16 +6,18 @@ For one thread, :meth:`Syncer.sync`:
    checkpoint label, or, when there is none or it is ``open``, the target's lines compared with
    the rollout's;
 2. reads the rollout from there (:func:`.reader.read_slice`), checking first that the bytes
-   before that point are still those it sent: a rollout that was rewritten or truncated is
-   reported and copied again whole (the target's thread is deleted and written anew), never
-   merged;
+   before that point are still those it sent — the last 4 KiB of them on every read, all of
+   them (their CRC-32) when the rollout is another file than the one last read or was written
+   without growing: a rollout that was rewritten or truncated is reported and copied again
+   whole (the target's thread is deleted and written anew), never merged;
 3. appends the new lines exactly (``exact=True``), as ``copy`` writes them, each append keyed
    (``idempotency_key``) by the source, the line it starts at and its content, so a retried
    append is stored once; a new thread is created first, from its own first ``session_meta``
    (a fork by reference after its parent);
-4. brings the metadata the lines do not carry to the target: the name of
-   ``session_index.jsonl``, memory mode and git facts of Codex's state database (threads with
-   paginated history), archived or not (where the rollout is), the ``host`` label.
+4. brings the metadata the lines do not carry to the target: for threads with paginated history
+   (the 0.169 era, whose renames, memory mode and git facts write no line), the name of
+   ``session_index.jsonl`` and the memory mode and git facts of Codex's state database;
+   archived or not (where the rollout is); the ``host`` label.
 
 Before the first append of a burst, the thread's checkpoint is marked ``open``; once the
 thread has been quiet for ``idle`` seconds, :meth:`Syncer.settle` shuts its writer down (the
@@ -47,7 +49,7 @@ from threadstore._mirror.codex_state import StateFacts
 from threadstore._mirror.events import EventKind, MirrorEvent, SourceTrouble, TargetTrouble, ThreadBusy
 from threadstore._mirror.home import Home, SourceFile
 from threadstore._mirror.position import establish
-from threadstore._mirror.reader import Slice, read_slice
+from threadstore._mirror.reader import Slice, prefix_crc, read_slice
 from threadstore._mirror.track import Facts, Track
 from threadstore._rollout.forks import fork_reference
 from threadstore._rollout.items import Item
@@ -161,9 +163,14 @@ class Syncer:
 
     async def _send(self, track: Track, source: SourceFile) -> None:
         final = self.final(source)
+        if self._changed_in_place(track, source) and prefix_crc(source.path, track.offset) != track.crc:
+            await self.copy_again(track, source, "its content changed")
+            return
         while True:
             try:
-                piece = read_slice(source.path, track.offset, track.tail if track.offset else None, final=final)
+                piece = read_slice(
+                    source.path, track.offset, track.tail if track.offset else None, final=final, crc=track.crc
+                )
             except OSError as exc:
                 raise SourceTrouble(str(exc)) from exc
             if piece.rewritten:
@@ -171,7 +178,8 @@ class Syncer:
                 return
             if not piece.lines:
                 if piece.end != track.offset:  # only unreadable lines: passed over
-                    track.offset, track.tail = piece.end, piece.tail
+                    track.offset, track.tail, track.crc = piece.end, piece.tail, piece.crc
+                self._note_file(track, source)
                 return
             if track.position == "behind":
                 track.stopped = "it went on in the target (from another home) and here too: not merged"
@@ -179,8 +187,32 @@ class Syncer:
                 return
             if not await self._append(track, source, piece):
                 return
+            self._note_file(track, source)
             if piece.at_end:
                 return
+
+    def _changed_in_place(self, track: Track, source: SourceFile) -> bool:
+        """Whether the rollout may have changed where the tail check does not look: it is
+        another file than the one last read, or it was written without growing (appends are
+        all Codex does)."""
+        if not track.offset or not track.inode:
+            return False
+        try:
+            stat = source.path.stat()
+        except OSError:
+            return False
+        if stat.st_ino != track.inode:
+            return True
+        return stat.st_mtime_ns != track.written and (source.compressed or stat.st_size <= track.offset)
+
+    @staticmethod
+    def _note_file(track: Track, source: SourceFile) -> None:
+        """Remember which file was read, and when it was last written."""
+        try:
+            stat = source.path.stat()
+        except OSError:
+            return
+        track.inode, track.written = stat.st_ino, stat.st_mtime_ns
 
     async def copy_again(self, track: Track, source: SourceFile, reason: str) -> None:
         """The rollout was rewritten: delete the target's thread and copy the rollout whole."""
@@ -215,7 +247,7 @@ class Syncer:
             track.uncertain = False
             track.lines += len(batch)
             track.in_target = True
-        track.offset, track.tail = piece.end, piece.tail
+        track.offset, track.tail, track.crc = piece.end, piece.tail, piece.crc
         track.last_sent = time.monotonic()
         lag = _lag(source)
         self.emit("created" if created else "appended", track, len(lines), lag)
@@ -281,7 +313,10 @@ class Syncer:
         facts = track.facts
         assert facts is not None
         fields: dict[str, Any] = {}
-        name = self.homes[track.home].name_of(track.thread_id)
+        # Threads of the 0.169 era keep these facts outside their lines; older ones record
+        # every change in the rollout (a rename also as a thread_name_updated line), which the
+        # exact copy carries already (and setting them would write lines the rollout lacks).
+        name = self.homes[track.home].name_of(track.thread_id) if facts.paginated else None
         if name is not None and facts.name != (name or None):
             fields["name"] = name or None
         state = self._state_of(track.home, track.thread_id) if facts.paginated else None
@@ -303,7 +338,8 @@ class Syncer:
                     await self.target.unarchive_thread(track.thread_id)
             except InvalidRequest:  # it already was (someone else moved it meanwhile)
                 pass
-            facts.archived = source.archived
+            assert track.facts is not None  # (settling may have read the thread anew)
+            track.facts.archived = source.archived
             self.emit("archived" if source.archived else "unarchived", track)
 
     async def settle(self, track: Track) -> None:

@@ -7,7 +7,7 @@ of threads stays small in memory however long it runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from threadstore._contract.thread import GitInfo, StoredThread
@@ -48,8 +48,10 @@ class Facts:
 class Track:
     """One thread of one source home, as the mirror follows it.
 
-    ``lines`` / ``offset`` / ``tail``: the target holds the first ``lines`` lines of the
-    rollout, which end at byte ``offset``, whose tail checksum is ``tail``. ``position`` says
+    ``lines`` / ``offset`` / ``tail`` / ``crc``: the target holds the first ``lines`` lines of
+    the rollout, which end at byte ``offset``, whose tail checksum is ``tail`` and whole
+    checksum ``crc``; ``inode`` / ``written``: the rollout's file and last write time when it
+    was last read. ``position`` says
     whether that is established (``known``), still to be found out (``unknown``: from the
     target's checkpoint, or by reading the target), or whether the target already holds more
     of the thread than this rollout (``behind``: it went on elsewhere). ``saved`` is the
@@ -61,6 +63,9 @@ class Track:
     lines: int = 0
     offset: int = 0
     tail: int = 0
+    crc: int = 0
+    inode: int = 0
+    written: int = 0
     #: Whether the thread exists in the target (None: not asked yet).
     in_target: bool | None = None
     facts: Facts | None = None
@@ -74,19 +79,27 @@ class Track:
     #: Why the thread is not mirrored (a rollout the target cannot take, a thread that went on
     #: differently in the target); cleared when the rollout changes identity or is rewritten.
     stopped: str | None = None
-    #: The checkpoint the target should get once what was sent is durable.
-    pending: Checkpoint | None = field(default=None)
 
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.lines, self.offset, self.tail)
+        return Checkpoint(self.lines, self.offset, self.tail, self.crc, self.inode, self.written)
+
+    def take(self, checkpoint: Checkpoint) -> None:
+        """Take the position a checkpoint gives."""
+        self.lines, self.offset, self.tail, self.crc = (
+            checkpoint.lines,
+            checkpoint.offset,
+            checkpoint.tail,
+            checkpoint.crc,
+        )
+        self.inode, self.written = checkpoint.inode, checkpoint.written
+        self.position = "known"
 
     def forget_target(self) -> None:
         """Start over as if the target had never seen the thread (after deleting it there)."""
         self.position = "known"
-        self.lines = self.offset = self.tail = 0
+        self.lines = self.offset = self.tail = self.crc = self.inode = self.written = 0
         self.in_target = False
         self.facts = None
         self.saved = None
         self.writer = False
         self.uncertain = False
-        self.pending = None
