@@ -24,18 +24,19 @@ from ..postgres_server import PostgresServer
 from .support import append, codex_home, codex_line, differences, rollouts
 
 
-def _mirror(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "threadstore", "mirror", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _mirror(log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``threadstore mirror ARGS`` as a process, its structured log going to ``log``."""
+    with open(log, "ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "threadstore", "mirror", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
-def _events(stderr: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+def _events(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
 def _differences(url: str, home: Path) -> list[str]:
@@ -126,11 +127,12 @@ def test_killed_mid_way_and_started_again_nothing_lost_or_doubled(
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        first = _mirror(str(home), "--to", dsn, "--host-label", "k")
+        first = _mirror(tmp_path / "first.log", str(home), "--to", dsn, "--host-label", "k")
         time.sleep(2.0)
         first.send_signal(signal.SIGKILL)  # mid-way: writers open, checkpoints open
-        first.communicate(timeout=10)
-        second = _mirror(str(home), "--to", dsn, "--host-label", "k")
+        first.wait(timeout=10)
+        log = tmp_path / "second.log"
+        second = _mirror(log, str(home), "--to", dsn, "--host-label", "k")
         time.sleep(1.5)
         stop.set()
         writer.join()
@@ -138,11 +140,11 @@ def test_killed_mid_way_and_started_again_nothing_lost_or_doubled(
         while _differences(dsn, home) and time.monotonic() < deadline:
             time.sleep(0.2)
         second.send_signal(signal.SIGTERM)
-        _, err = second.communicate(timeout=30)
-        assert second.returncode == 0, err
-        kinds = [e["event"] for e in _events(err)]
-        assert "rewritten" not in kinds, err
-        assert "stopped" not in kinds, err
+        assert second.wait(timeout=30) == 0, log.read_text()
+        kinds = [e["event"] for e in _events(log)]
+        assert "appended" in kinds
+        assert "rewritten" not in kinds
+        assert "stopped" not in kinds
         assert _differences(dsn, home) == []
         assert _open_checkpoints(dsn, home, "k") == []  # stopped cleanly: every checkpoint exact
     finally:
@@ -153,7 +155,7 @@ def test_killed_mid_way_and_started_again_nothing_lost_or_doubled(
 def test_one_mirror_of_the_same_homes_at_a_time(tmp_path: Path) -> None:
     home = codex_home(CODEX_HOME_0125, tmp_path / "home")
     url = f"local:{tmp_path / 'target'}"
-    first = _mirror(str(home), "--to", url)
+    first = _mirror(tmp_path / "mirror.log", str(home), "--to", url)
     try:
         time.sleep(1.0)
         second = subprocess.run(
@@ -166,6 +168,6 @@ def test_one_mirror_of_the_same_homes_at_a_time(tmp_path: Path) -> None:
         assert "already running" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=30)
+        first.wait(timeout=30)
     assert first.returncode == 0
     assert os.path.isdir(tmp_path / "target")

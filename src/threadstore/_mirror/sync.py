@@ -320,6 +320,12 @@ class Syncer:
         if name is not None and facts.name != (name or None):
             fields["name"] = name or None
         state = self._state_of(track.home, track.thread_id) if facts.paginated else None
+        if state is not None and facts.labels.get(HOST_LABEL, self.settings.host) != self.settings.host:
+            # A thread that came from another machine (checked out here): this home's database
+            # knows only what it saw itself, so only the changes made here carry over.
+            before, track.state_seen = track.state_seen, state
+            if before is None or before == state:
+                state = None  # seen for the first time (what the home knew), or unchanged
         if state is not None and state.memory_mode is not None and state.memory_mode != facts.memory_mode:
             fields["memory_mode"] = state.memory_mode
         if state is not None and state.git_info is not None and state.git_info != facts.git_info:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from threadstore._contract.thread import GitInfo, StoredThread
 from threadstore._mirror.checkpoint import Checkpoint
+from threadstore._mirror.codex_state import StateFacts
 
 __all__ = ["Facts", "Key", "Track"]
 
@@ -76,6 +77,8 @@ class Track:
     last_sent: float = 0.0
     #: An append failed without telling whether it was stored: read the target before going on.
     uncertain: bool = False
+    #: What Codex's state database said of a thread from another machine, when last looked at.
+    state_seen: StateFacts | None = None
     #: Why the thread is not mirrored (a rollout the target cannot take, a thread that went on
     #: differently in the target); cleared when the rollout changes identity or is rewritten.
     stopped: str | None = None
