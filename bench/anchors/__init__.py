@@ -1,4 +1,4 @@
-"""Runners for the anchors, the libraries agent developers use today (anchors.md).
+"""Runners for the anchors, the libraries agent developers use today (their figures published by their authors and users).
 
 Each module runs in the anchors' own environment (see :mod:`bench.envs`), never in the project's:
 ``python -m bench.anchors.<name> WORKLOAD PARAMS_JSON`` prints one JSON result line (see

@@ -1,6 +1,6 @@
-"""LiveThread (codex-thread-store §3.1): a thin lifecycle handle over the store, and
-LiveThreadInitGuard. Metadata is derived in one layer, the store's (§3.2 is implemented by
-``store.summary``); these tests check that the runtime adds no second derivation."""
+"""LiveThread: a thin lifecycle handle over the store, and LiveThreadInitGuard. Metadata is
+derived in one layer, the store's (the summary fold, ``_rollout.summary``); these tests check that
+the runtime adds no second derivation."""
 
 from __future__ import annotations
 

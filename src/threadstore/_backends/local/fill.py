@@ -136,23 +136,27 @@ class Fill:
         with self._lock:
             self._taken.add(thread_id)
 
-    def claim(self, thread_id: str) -> str | None:
+    async def claim(self, thread_id: str) -> str | None:
         """A rollout of ``thread_id`` the fill has not indexed (once every directory is listed:
         this waits for that), now the caller's to index (:meth:`take`)."""
-        self._wait_listed()
+        await self.listed()
         self.take(thread_id)
         return self.pending.path_of(thread_id)
 
-    def has(self, thread_id: str) -> bool:
+    async def has(self, thread_id: str) -> bool:
         """Whether a rollout of ``thread_id`` waits to be indexed (waits for the listing)."""
-        self._wait_listed()
+        await self.listed()
         return self.pending.path_of(thread_id) is not None
 
-    def _wait_listed(self) -> None:
+    async def listed(self) -> None:
+        """Return once every directory of the fill is listed (asking the fill to list the rest
+        first), or the fill ended."""
         self._list_request.set()
-        while not self._listed_all.wait(0.05):
-            if self.finished:
+        while True:
+            version = self.beacon.version
+            if self._listed_all.is_set() or self.finished:
                 return
+            await self.beacon.after(version)
 
     def collection_done(self, archived: bool) -> bool:
         return self.finished or self.pending.collection_done(archived)
@@ -316,6 +320,7 @@ class Fill:
         directory = self.pending.next_directory()
         if directory is None:
             self._listed_all.set()
+            self.beacon.moved()
             return False
         stat = stat_or_none(directory.path)
         on_disk = self.lister(directory.path) if stat is not None else None
