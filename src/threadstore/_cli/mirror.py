@@ -154,7 +154,8 @@ def mirror_cmd(
 
     async def main() -> MirrorReport:
         check_home(to, to, create=True)
-        target = open_store(to, environ=settings.environ(), writer_id=identity)
+        # (offload: a local target's disk waits never hold up the loop that follows the homes)
+        target = open_store(to, environ=settings.environ(), writer_id=identity, offload=True)
         mirror = Mirror(target, homes, mirror_options, on_event=output.event)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

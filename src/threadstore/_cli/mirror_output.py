@@ -6,8 +6,9 @@
   print above it.
 * Otherwise: structured logs, one JSON object per event on stderr
   (``{"time", "level", "event", "thread_id", "home", "lines", "lag_ms", "detail"}``).
-* ``--json``: the events go to stdout instead, one JSON object per line, for programs (a
-  one-off run prints a single summary object at the end instead; see :mod:`.mirror`).
+* ``--json``: the events go to stdout instead, one JSON object per line
+  (``{"time", "event", ...}``), for programs (a one-off run prints a single summary object at
+  the end instead; see :mod:`.mirror`).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class MirrorOutput:
             self._live = None
 
     def event(self, event: MirrorEvent) -> None:
+        stamp = datetime.fromtimestamp(event.at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         if self.events_to_stdout:
-            sys.stdout.write(_json.dumps_str(event.to_json()) + "\n")
+            sys.stdout.write(_json.dumps_str({"time": stamp, **event.to_json()}) + "\n")
             sys.stdout.flush()
             return
         if self.progress:
@@ -68,7 +70,7 @@ class MirrorOutput:
         if not self.logs:
             return
         record = {
-            "time": datetime.fromtimestamp(event.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": stamp,
             "level": "warning" if event.kind in _WARNINGS else "info",
             **event.to_json(),
         }

@@ -121,10 +121,12 @@ class Syncer:
             await establish(self, track, source)
             if not track.stopped:
                 await self._send(track, source)
+            quiet = self._quiet(source)
+            if track.writer and quiet:
+                await self.target.shutdown_thread(track.thread_id)  # (the lines are durable now)
+                track.writer = False
             if not track.stopped and track.in_target:
                 await self._metadata(track, source)
-            if track.writer and self._quiet(source):
-                await self.settle(track)
         except ThreadStoreError as exc:
             await self._failed(track, exc)
 
@@ -251,11 +253,8 @@ class Syncer:
         track.last_sent = time.monotonic()
         lag = _lag(source)
         self.emit("created" if created else "appended", track, len(lines), lag)
-        if created:
-            labels = {HOST_LABEL: self.settings.host, self.key_of(track): track.checkpoint().opened().encode()}
-            await self._patch(track, ThreadMetadataPatch(labels=labels))
-            assert track.facts is not None
-            track.saved = track.checkpoint().opened()
+        # (A thread this source created has no checkpoint yet: should the mirror stop before
+        # writing one, the next run compares the target's lines with the rollout's.)
         return True
 
     async def _create(self, track: Track, lines: list[Item]) -> bool:
@@ -276,6 +275,7 @@ class Syncer:
         thread = thread_from_fold(summary, thread_id=track.thread_id, fallback_time=utc_now())
         await self.target.create_thread(create_params(thread, payload))
         track.writer = True
+        track.facts = Facts.of(thread)  # what the target makes of these lines
         return True
 
     async def _open_checkpoint(self, track: Track) -> bool:
@@ -330,11 +330,21 @@ class Syncer:
             fields["memory_mode"] = state.memory_mode
         if state is not None and state.git_info is not None and state.git_info != facts.git_info:
             fields["git_info"] = GitInfoPatch.of(state.git_info)
+        labels: dict[str, str] = {}
         if HOST_LABEL not in facts.labels:
-            fields["labels"] = {HOST_LABEL: self.settings.host}
+            labels[HOST_LABEL] = self.settings.host
+        checkpoint = track.checkpoint()
+        if not track.writer and track.position == "known" and track.saved != checkpoint:
+            labels[self.key_of(track)] = checkpoint.encode()  # (the lines are durable: exact)
+        changed = sorted(fields)
+        if labels:
+            fields["labels"] = labels
         if fields:
             await self._patch(track, ThreadMetadataPatch(**fields))
-            self.emit("metadata", track, detail=", ".join(sorted(fields)))
+            if labels.get(self.key_of(track)):
+                track.saved = checkpoint
+        if changed:
+            self.emit("metadata", track, detail=", ".join(changed))
         if source.archived != facts.archived:
             await self.settle(track)
             try:
