@@ -45,7 +45,7 @@ from threadstore._backends.local.layout import Layout
 from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, listing_values
 from threadstore._backends.postgres.writer import new_thread_meta
-from threadstore._backends.shared.live import initial_session_meta
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._rollout.jsonl import encode_line
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import format_rfc3339

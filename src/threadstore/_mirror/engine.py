@@ -299,6 +299,9 @@ class Mirror:
                 await self._wait_backoff()
                 continue
             self._target_ok()
+            for track in self.tracks.values():
+                if track.in_target is None and track.position == "unknown":
+                    track.assume_new = True
             return True
         return False
 

@@ -1,6 +1,8 @@
 """Where a rollout stands in the target, found once per thread (and again after a failure).
 
-* The thread is not in the target: nothing of it was sent; everything will be.
+* The thread is not in the target: nothing of it was sent; everything will be. (A thread the
+  target's listing of this host's threads did not show is taken for new without asking; its
+  creation is refused if it exists after all, and then it is looked up.)
 * Its checkpoint for this source is exact (not ``open``): the target holds the first ``lines``
   lines, ending at byte ``bytes``; the next read checks the tail before going on.
 * Otherwise (no checkpoint: a thread checked out here, a mirror on a new machine, one killed
@@ -59,6 +61,10 @@ async def establish(syncer: Positioner, track: Track, source: SourceFile) -> Non
     """Find where the rollout stands in the target, unless that is known (see the module
     documentation)."""
     if track.position != "unknown" and not track.uncertain:
+        return
+    if track.assume_new and track.in_target is None and not track.uncertain:
+        track.forget_target()
+        track.assume_new = True  # (its creation tells: Conflict if it exists after all)
         return
     try:
         thread = await syncer.target.read_thread(ReadThreadParams(track.thread_id, include_archived=True))

@@ -120,7 +120,12 @@ class Syncer:
         try:
             await establish(self, track, source)
             if not track.stopped:
-                await self._send(track, source)
+                try:
+                    await self._send(track, source)
+                except _Exists:  # it was not new after all: find out where it stands, go on
+                    await establish(self, track, source)
+                    if not track.stopped:
+                        await self._send(track, source)
             quiet = self._quiet(source)
             if track.writer and quiet:
                 await self.target.shutdown_thread(track.thread_id)  # (the lines are durable now)
@@ -273,7 +278,14 @@ class Syncer:
             [line.get("timestamp") if isinstance(line.get("timestamp"), str) else None for line in lines],
         )
         thread = thread_from_fold(summary, thread_id=track.thread_id, fallback_time=utc_now())
-        await self.target.create_thread(create_params(thread, payload))
+        try:
+            await self.target.create_thread(create_params(thread, payload))
+        except Conflict:
+            if not track.assume_new:
+                raise
+            track.assume_new = False
+            track.position, track.in_target = "unknown", None
+            raise _Exists from None
         track.writer = True
         track.facts = Facts.of(thread)  # what the target makes of these lines
         return True
@@ -383,6 +395,10 @@ class Syncer:
                 self.emit("kept", track)
         except ThreadStoreError as exc:
             await self._failed(track, exc)
+
+
+class _Exists(Exception):
+    """A thread taken for new (not among the target's threads of this host) exists there."""
 
 
 def _batches(lines: list[Item]) -> list[tuple[list[Item], int]]:

@@ -67,6 +67,8 @@ class Track:
     crc: int = 0
     inode: int = 0
     written: int = 0
+    #: Taken for new: the target's listing of this host's threads did not show it.
+    assume_new: bool = False
     #: Whether the thread exists in the target (None: not asked yet).
     in_target: bool | None = None
     facts: Facts | None = None
@@ -102,6 +104,7 @@ class Track:
         self.position = "known"
         self.lines = self.offset = self.tail = self.crc = self.inode = self.written = 0
         self.in_target = False
+        self.assume_new = False
         self.facts = None
         self.saved = None
         self.writer = False
