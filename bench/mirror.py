@@ -8,6 +8,10 @@
   returned. Median, p90, p99 and max, on a local target and on PostgreSQL through
   ``threadstore serve`` (a process of its own, on a throwaway server). Afterwards every thread
   of the target is compared with its rollout, byte for byte.
+* **lag with real Codex** (``--only codex``): Codex 0.125.0 (npm, through the test suite's peer
+  harness) runs turns in a home while the mirror runs into PostgreSQL through the server; each
+  ``appended`` event says how long after the rollout's last write its append returned (the lag
+  of the newest line it carried).
 * **catch-up**: ``threadstore mirror --once`` on a never-mirrored home of N threads (16 lines
   each, ``bench/codex_home.py``), into a local target, into PostgreSQL directly and through
   ``threadstore serve``: wall time, threads and lines per second, and the mirror's peak resident
@@ -194,6 +198,39 @@ def measure_lag(url: str, work: Path, *, threads: int, turns: int, lines_per_tur
     }
 
 
+def measure_codex_lag(url: str, work: Path, turns: int) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.peers.codex_cli import CodexCli, ensure_codex, make_git_repo, write_codex_home
+    from tests.peers.fake_responses import FakeResponsesServer
+
+    home = work / "codex-home"
+    with FakeResponsesServer() as fake:
+        write_codex_home(home, base_url=fake.base_url)
+        cli = CodexCli(ensure_codex("0.125.0"), home, make_git_repo(work / "codex-work"))
+        first = cli.exec("warm up")
+        mirror = MirrorProcess(home, url)
+        try:
+            mirror.wait_for(lambda: any(e["event"] == "caught_up" for e in mirror.events), 120)
+            started = time.time()
+            for turn in range(turns):
+                assert first.thread_id is not None
+                cli.exec_resume(first.thread_id, f"turn {turn}") if turn % 2 else cli.exec(f"thread {turn}")
+            time.sleep(3)
+        finally:
+            code = mirror.stop()
+    found = [e["lag_ms"] / 1000 for e in mirror.events if e["event"] in ("appended", "created") and e["at"] >= started]
+    return {
+        "appends": len(found),
+        "lines": sum(e.get("lines", 0) for e in mirror.events if e["at"] >= started),
+        "median_ms": statistics.median(found) * 1000,
+        "p90_ms": _percentile(found, 0.90) * 1000,
+        "p99_ms": _percentile(found, 0.99) * 1000,
+        "max_ms": max(found) * 1000,
+        "clean_stop": code == 0,
+        "threads_differing": asyncio.run(_exact(url, home)),
+    }
+
+
 # -- catch-up -------------------------------------------------------------------------------------
 
 
@@ -260,6 +297,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["lag_local"] = measure_lag(f"local:{work / 'lag-local'}", work / "l1", **shape)
             with serve(make_db()) as url:
                 results["lag_postgres_server"] = measure_lag(url, work / "l2", **shape)
+        if "codex" in only:
+            with serve(make_db()) as url:
+                results["lag_codex_postgres_server"] = measure_codex_lag(url, work / "codex", args.turns)
         if "catchup" in only:
             home = work / "catch-up-home"
             written = write_home(home, args.threads, dataset="catchup", heavy=args.heavy)
@@ -277,7 +317,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=20_000, help="threads of the home caught up")
     parser.add_argument("--heavy", action="store_true", help="real-size session metadata (~32 KB a thread)")
     parser.add_argument("--turns", type=int, default=60, help="turns written while measuring the lag")
-    parser.add_argument("--only", help="lag,catchup")
+    parser.add_argument("--only", help="lag,codex,catchup (default: lag,catchup)")
     parser.add_argument("--workdir", help="where the homes and local targets go (default: a temporary directory)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -34,20 +34,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from threadstore import _json
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.patch import GitInfoPatch, ThreadMetadataPatch, UpdateThreadMetadataParams
+from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.serialize import thread_from_fold
 from threadstore._contract.types import AppendThreadItemsParams, ResumeThreadParams
-from threadstore._mirror.checkpoint import HOST_LABEL, checkpoints
+from threadstore._mirror.appends import append_key, batches
+from threadstore._mirror.checkpoint import checkpoints
 from threadstore._mirror.codex_state import StateFacts
 from threadstore._mirror.events import EventKind, MirrorEvent, SourceTrouble, TargetTrouble, ThreadBusy
 from threadstore._mirror.home import Home, SourceFile
+from threadstore._mirror.metadata import wanted
 from threadstore._mirror.position import establish
 from threadstore._mirror.reader import Slice, prefix_crc, read_slice
 from threadstore._mirror.track import Facts, Track
@@ -58,11 +58,7 @@ from threadstore._time import utc_now
 from threadstore._transfer.copy import create_params
 from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
 
-__all__ = ["BATCH_BYTES", "BATCH_LINES", "Settings", "Syncer"]
-
-#: Lines per append, and bytes (a remote target's requests stay well under its size limit).
-BATCH_LINES = 256
-BATCH_BYTES = 4 * 1024 * 1024
+__all__ = ["Settings", "Syncer"]
 
 DeletePolicy = Literal["keep", "follow"]
 
@@ -245,8 +241,8 @@ class Syncer:
                 track.writer = True
             if (track.saved is None or not track.saved.open) and not await self._open_checkpoint(track):
                 return False
-        for batch, digest in _batches(lines):
-            key = f"{self.settings.keys[track.home]}:{track.lines}:{len(batch)}:{digest:08x}"
+        for batch, digest in batches(lines):
+            key = append_key(self.key_of(track), track.lines, len(batch), digest)
             track.uncertain = True
             await self.target.append_items(
                 AppendThreadItemsParams(track.thread_id, batch, exact=True, idempotency_key=key)
@@ -324,39 +320,21 @@ class Syncer:
     async def _metadata(self, track: Track, source: SourceFile) -> None:
         facts = track.facts
         assert facts is not None
-        fields: dict[str, Any] = {}
-        # Threads of the 0.169 era keep these facts outside their lines; older ones record
-        # every change in the rollout (a rename also as a thread_name_updated line), which the
-        # exact copy carries already (and setting them would write lines the rollout lacks).
-        name = self.homes[track.home].name_of(track.thread_id) if facts.paginated else None
-        if name is not None and facts.name != (name or None):
-            fields["name"] = name or None
-        state = self._state_of(track.home, track.thread_id) if facts.paginated else None
-        if state is not None and facts.labels.get(HOST_LABEL, self.settings.host) != self.settings.host:
-            # A thread that came from another machine (checked out here): this home's database
-            # knows only what it saw itself, so only the changes made here carry over.
-            before, track.state_seen = track.state_seen, state
-            if before is None or before == state:
-                state = None  # seen for the first time (what the home knew), or unchanged
-        if state is not None and state.memory_mode is not None and state.memory_mode != facts.memory_mode:
-            fields["memory_mode"] = state.memory_mode
-        if state is not None and state.git_info is not None and state.git_info != facts.git_info:
-            fields["git_info"] = GitInfoPatch.of(state.git_info)
-        labels: dict[str, str] = {}
-        if HOST_LABEL not in facts.labels:
-            labels[HOST_LABEL] = self.settings.host
-        checkpoint = track.checkpoint()
-        if not track.writer and track.position == "known" and track.saved != checkpoint:
-            labels[self.key_of(track)] = checkpoint.encode()  # (the lines are durable: exact)
-        changed = sorted(fields)
-        if labels:
-            fields["labels"] = labels
-        if fields:
-            await self._patch(track, ThreadMetadataPatch(**fields))
-            if labels.get(self.key_of(track)):
-                track.saved = checkpoint
-        if changed:
-            self.emit("metadata", track, detail=", ".join(changed))
+        home = self.homes[track.home]
+        want = wanted(
+            track,
+            facts,
+            name=home.name_of(track.thread_id),
+            state=self._state_of(track.home, track.thread_id),
+            host=self.settings.host,
+            key=self.key_of(track),
+        )
+        if want.patch is not None:
+            await self._patch(track, want.patch)
+            if want.checkpoint is not None:
+                track.saved = want.checkpoint
+        if want.fields:
+            self.emit("metadata", track, detail=", ".join(want.fields))
         if source.archived != facts.archived:
             await self.settle(track)
             try:
@@ -399,25 +377,6 @@ class Syncer:
 
 class _Exists(Exception):
     """A thread taken for new (not among the target's threads of this host) exists there."""
-
-
-def _batches(lines: list[Item]) -> list[tuple[list[Item], int]]:
-    """The lines in appends of at most :data:`BATCH_LINES` lines and about
-    :data:`BATCH_BYTES`, each with the CRC-32 of its lines (for its idempotency key)."""
-    batches: list[tuple[list[Item], int]] = []
-    current: list[Item] = []
-    size = crc = 0
-    for line in lines:
-        encoded = _json.dumps(line)
-        if current and (len(current) >= BATCH_LINES or size + len(encoded) > BATCH_BYTES):
-            batches.append((current, crc))
-            current, size, crc = [], 0, 0
-        current.append(line)
-        size += len(encoded)
-        crc = zlib.crc32(encoded, crc)
-    if current:
-        batches.append((current, crc))
-    return batches
 
 
 def _lag(source: SourceFile) -> float | None:
