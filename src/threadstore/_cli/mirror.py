@@ -109,7 +109,7 @@ def _summary(report: MirrorReport) -> None:
 @app.command("mirror")
 def mirror_cmd(
     ctx: typer.Context,
-    sources: Annotated[list[Path], typer.Argument(metavar="SOURCE...", help="Codex homes to mirror (e.g. ~/.codex).")],
+    sources: Annotated[list[Path], typer.Argument(metavar="SOURCE", help="Codex homes to mirror (e.g. ~/.codex).")],
     to: Annotated[str, typer.Option("--to", help=f"Target store URL: {url_forms()}")],
     once: Annotated[bool, typer.Option("--once", help="Bring the target up to date, then exit (for cron).")] = False,
     delete_policy: Annotated[

@@ -50,6 +50,8 @@ _log: Final = logging.getLogger("threadstore.mirror")
 MAX_BACKOFF: Final = 30.0
 #: How often one thread is retried when the target is up but fails on it.
 _THREAD_ATTEMPTS: Final = 6
+#: How long a stopping mirror spends closing its writers, in all (seconds).
+_SETTLE_WITHIN: Final = 15.0
 
 #: The threads the current task is syncing (a fork syncs its parent first; no cycles).
 _chain: contextvars.ContextVar[frozenset[Key]] = contextvars.ContextVar("mirror_chain", default=frozenset())
@@ -211,14 +213,17 @@ class Mirror:
         return self.report
 
     async def _settle_all(self) -> None:
-        """Close every writer still open and write its checkpoint (what cannot be written now
-        stays ``open`` in the target: the next run reads the target to find its place)."""
+        """Close every writer still open and write its checkpoint, within
+        :data:`_SETTLE_WITHIN` seconds in all (what cannot be written now — the target is
+        down — stays ``open`` in the target: the next run reads the target to find its place)."""
+        deadline = time.monotonic() + _SETTLE_WITHIN
         for key, track in list(self.tracks.items()):
-            if not track.writer:
+            left = deadline - time.monotonic()
+            if not track.writer or left <= 0 or self._down is not None:
                 continue
             try:
                 async with self.lock(key):
-                    await asyncio.wait_for(self.syncer.settle(track), timeout=10)
+                    await asyncio.wait_for(self.syncer.settle(track), timeout=left)
             except (ThreadStoreError, TimeoutError) as exc:
                 _log.warning("thread %s: writer not closed cleanly: %s", track.thread_id, exc)
 
@@ -322,7 +327,7 @@ class Mirror:
             return
         except SourceTrouble:
             self.follower.rescan(key[0])
-            self._retry_thread(key, track, "the rollout could not be read", quiet=True)
+            self._retry_thread(key, track, "the rollout could not be read")
             return
         self._retries.pop(key, None)
         self._initial.discard(key)
