@@ -170,3 +170,14 @@ async def test_deleted_rollouts_follow_only_when_asked(tmp_path: Path, policy: s
     assert exists is (policy == "keep")
     assert len(rollouts(home)) == 4
     assert await differences(target, home) == []
+
+
+async def test_the_same_thread_in_two_homes_is_carried_by_the_first(tmp_path: Path) -> None:
+    target = InMemoryThreadStore()
+    first = codex_home(CODEX_HOME_0125, tmp_path / "a")
+    second = codex_home(CODEX_HOME_0125, tmp_path / "b")
+    append(rollout_of(second, THREAD_A_0125), codex_line("only in b"))
+    report = await mirror_once(target, first, second)
+    doubled = {e.thread_id for e in report.events if e.kind == "stopped"}
+    assert doubled == set(rollouts(first))
+    assert await differences(target, first) == []

@@ -84,6 +84,7 @@ class Mirror:
         self._on_event = on_event
         self._locks: dict[Key, asyncio.Lock] = {}
         self._owner: dict[str, int] = {}
+        self._doubles: set[Key] = set()
         self._state: list[dict[str, StateFacts]] = [{} for _ in self.homes]
         self._retries: dict[Key, int] = {}
         self._down: str | None = None
@@ -127,8 +128,12 @@ class Mirror:
     def touch(self, home: int, thread_id: str, *, hot: bool = True) -> None:
         """Queue a thread of a home to be looked at."""
         owner = self._owner.setdefault(thread_id, home)
-        if owner != home:
-            return  # the same thread in two homes: the first home given carries it
+        if owner != home:  # the same thread in two homes: the first home given carries it
+            if (home, thread_id) not in self._doubles:
+                self._doubles.add((home, thread_id))
+                detail = f"the same thread is in {self.homes[owner].root}, which carries it"
+                self._emit(MirrorEvent("stopped", thread_id, str(self.homes[home].root), detail=detail))
+            return
         key = (home, thread_id)
         if key not in self.tracks:
             self.tracks[key] = Track(thread_id, home)
@@ -303,17 +308,17 @@ class Mirror:
                     self._emit(MirrorEvent("caught_up"))
 
     async def _work(self, key: Key, track: Track) -> None:
-        if self.homes[key[0]].locate(track.thread_id) is None:
-            if not self.options.once:
-                self.follower.missing(key)
-                return
-            self.follower.rescan(key[0])  # a one-off run: gone unless it just moved
-            if self.homes[key[0]].locate(track.thread_id) is None:
-                await self.syncer.gone(track)
-                self.forget(key)
-            return
-        _chain.set(frozenset({key}))
         try:
+            if self.homes[key[0]].locate(track.thread_id) is None:
+                if not self.options.once:
+                    self.follower.missing(key)
+                    return
+                self.follower.rescan(key[0])  # a one-off run: gone unless it just moved
+                if self.homes[key[0]].locate(track.thread_id) is None:
+                    await self.syncer.gone(track)
+                    self.forget(key)
+                    return
+            _chain.set(frozenset({key}))
             await self.syncer.sync(track)
         except TargetTrouble as exc:
             if await self._target_up():

@@ -41,7 +41,7 @@ from typing import Literal
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.serialize import thread_from_fold
-from threadstore._contract.types import AppendThreadItemsParams, ResumeThreadParams
+from threadstore._contract.types import AppendThreadItemsParams, ReadThreadParams, ResumeThreadParams
 from threadstore._mirror.appends import append_key, batches
 from threadstore._mirror.checkpoint import checkpoints
 from threadstore._mirror.codex_state import StateFacts
@@ -365,6 +365,11 @@ class Syncer:
         try:
             if track.writer:
                 await self.settle(track)
+            if self.settings.delete_policy == "follow" and track.in_target is None:
+                # Never looked at: delete it only if this source mirrored it.
+                with contextlib.suppress(ThreadNotFound):
+                    thread = await self.target.read_thread(ReadThreadParams(track.thread_id, include_archived=True))
+                    track.in_target = self.key_of(track) in thread.labels
             if self.settings.delete_policy == "follow" and track.in_target:
                 with contextlib.suppress(ThreadNotFound):
                     await self.target.delete_thread(track.thread_id)
