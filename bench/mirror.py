@@ -41,7 +41,7 @@ from typing import Any
 from threadstore._backends.registry import open_store
 from threadstore._compressed import read_file
 from threadstore._rollout.files import thread_id_from_name
-from threadstore._transfer import read_record, rollout_bytes
+from threadstore._transfer.record import read_record, rollout_bytes
 
 from .codex_home import ITEMS_PER_THREAD, write_home
 from .postgres import databases

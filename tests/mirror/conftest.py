@@ -10,7 +10,7 @@ import pytest
 
 from threadstore import ThreadStore
 from threadstore._backends.registry import open_store
-from threadstore._server import start_server
+from threadstore._server.app import start_server
 
 from ..postgres_server import PostgresServer
 

@@ -14,10 +14,12 @@ from typing import Any
 
 from threadstore import ThreadStore
 from threadstore._compressed import read_file
-from threadstore._mirror import Mirror, MirrorEvent, MirrorOptions, MirrorReport
+from threadstore._mirror.engine import Mirror
+from threadstore._mirror.events import MirrorEvent
+from threadstore._mirror.options import MirrorOptions, MirrorReport
 from threadstore._rollout.files import thread_id_from_name
 from threadstore._rollout.session_index import parse_names
-from threadstore._transfer import read_record, rollout_bytes
+from threadstore._transfer.record import read_record, rollout_bytes
 
 
 def codex_home(fixture: Path, where: Path) -> Path:

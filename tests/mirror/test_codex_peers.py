@@ -28,7 +28,7 @@ import pytest
 
 from threadstore import ReadThreadParams
 from threadstore._backends.registry import open_store
-from threadstore._mirror import HOST_LABEL
+from threadstore._mirror.checkpoint import HOST_LABEL
 
 from ..peers.codex_cli import CodexCli, make_git_repo, require_codex, write_codex_home
 from ..peers.fake_responses import FakeResponsesServer

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from threadstore import ReadThreadParams
 from threadstore._backends.registry import open_store
-from threadstore._mirror import Checkpoint, source_key
+from threadstore._mirror.checkpoint import Checkpoint, source_key
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from ..postgres_server import PostgresServer

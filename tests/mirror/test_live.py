@@ -14,7 +14,7 @@ import zstandard
 
 from threadstore import InMemoryThreadStore, ReadThreadParams, ThreadStore
 from threadstore._contract.types import GitInfo
-from threadstore._mirror import HOST_LABEL, Checkpoint, source_key
+from threadstore._mirror.checkpoint import HOST_LABEL, Checkpoint, source_key
 from threadstore.errors import ThreadNotFound
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169

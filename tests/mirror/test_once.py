@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from threadstore import ListThreadsParams, ReadThreadParams, ThreadStore
-from threadstore._mirror import HOST_LABEL, Checkpoint, source_key
+from threadstore._mirror.checkpoint import HOST_LABEL, Checkpoint, source_key
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from .support import codex_home, differences, mirror_once, rollouts

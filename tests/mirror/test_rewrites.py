@@ -12,7 +12,7 @@ import zstandard
 
 from threadstore import InMemoryThreadStore, LoadThreadHistoryParams, ReadThreadParams, ThreadStore
 from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
-from threadstore._mirror import Checkpoint, source_key
+from threadstore._mirror.checkpoint import Checkpoint, source_key
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from .support import append, codex_home, codex_line, differences, mirror_once, rollout_of, rollouts

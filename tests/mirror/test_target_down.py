@@ -9,7 +9,7 @@ from pathlib import Path
 
 from threadstore import ReadThreadParams
 from threadstore._backends.registry import open_store
-from threadstore._server import start_server
+from threadstore._server.app import start_server
 
 from ..fixtures import CODEX_HOME_0125
 from ..postgres_server import PostgresServer

@@ -33,6 +33,8 @@ async def _takes_over(url: str) -> None:
         await stranger.resume_thread(ResumeThreadParams(thread_id, event_persistence_mode="extended"))
     again = open_store(url, writer_id="mirror-a")
     await again.resume_thread(ResumeThreadParams(thread_id, event_persistence_mode="extended"))
+    with pytest.raises(Conflict):  # the instance that holds it gets no second writer
+        await again.resume_thread(ResumeThreadParams(thread_id, event_persistence_mode="extended"))
     await again.append_items(AppendThreadItemsParams(thread_id, [items.user_message("after the restart")]))
     await again.shutdown_thread(thread_id)
     history = await again.load_history(LoadThreadHistoryParams(thread_id))

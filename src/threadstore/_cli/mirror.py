@@ -37,7 +37,8 @@ from threadstore._cli.mirror_output import MirrorOutput
 from threadstore._cli.output import out_console, print_json, report_failure
 from threadstore._cli.progress import progress_wanted
 from threadstore._cli.runner import check_home
-from threadstore._mirror import Mirror, MirrorOptions, MirrorReport
+from threadstore._mirror.engine import Mirror
+from threadstore._mirror.options import MirrorOptions, MirrorReport
 from threadstore.errors import ThreadStoreError
 
 __all__ = ["mirror_cmd"]

@@ -22,7 +22,8 @@ from rich.live import Live
 from rich.text import Text
 
 from threadstore import _json
-from threadstore._mirror import Mirror, MirrorEvent
+from threadstore._mirror.engine import Mirror
+from threadstore._mirror.events import MirrorEvent
 
 __all__ = ["MirrorOutput"]
 

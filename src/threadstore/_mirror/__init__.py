@@ -6,20 +6,3 @@ new lines travel, each append keyed so that it is stored once, and how far each 
 mirrored is kept in the target itself (:mod:`.checkpoint`). See :mod:`.engine` for how it runs,
 :mod:`.sync` for what it does to one thread.
 """
-
-from __future__ import annotations
-
-from threadstore._mirror.checkpoint import HOST_LABEL, Checkpoint, source_key
-from threadstore._mirror.engine import Mirror, MirrorOptions, MirrorReport, MirrorStatus
-from threadstore._mirror.events import MirrorEvent
-
-__all__ = [
-    "HOST_LABEL",
-    "Checkpoint",
-    "Mirror",
-    "MirrorEvent",
-    "MirrorOptions",
-    "MirrorReport",
-    "MirrorStatus",
-    "source_key",
-]

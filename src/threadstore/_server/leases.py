@@ -11,10 +11,12 @@ every later resume of that thread would get ``Conflict``. :class:`WriterLeases` 
 each live thread was last used; a writer idle for longer than ``timeout`` is shut down (its data
 flushed; discarded if the flush fails) and remembered as *released*.
 
-A client that comes back under the same token (a program restarted after a crash, with a
-writer id of its own) and creates or resumes a thread whose writer it still holds here takes
-that writer over: the old one is shut down (its data flushed; discarded if the flush fails)
-and the new call proceeds as if the thread had no writer.
+A client with a writer id of its own sends ``<writer id>/<instance>`` as its token (a new
+instance each time it starts). Such a client that comes back under the same writer id (a
+program restarted after a crash) and creates or resumes a thread whose writer a former instance
+still holds here takes that writer over: the old one is shut down (its data flushed; discarded
+if the flush fails) and the new call proceeds as if the thread had no writer. The instance that
+holds a writer is refused a second one (``Conflict``), as every client is.
 
 Release is transparent to a client that was merely quiet: its next live call on the thread
 (append, persist, flush) first resumes the thread with the same persistence mode. If another
@@ -54,6 +56,13 @@ class _Lease:
     owner: str | None
 
 
+def _former_instance(owner: str, caller: str) -> bool:
+    """Whether ``owner`` is another instance of the client ``caller`` (``id/instance`` tokens
+    with the same id)."""
+    identity, slash, _ = caller.partition("/")
+    return bool(slash) and owner != caller and owner.partition("/")[0] == identity
+
+
 class WriterLeases:
     """Last use of every live writer the server holds, and the writers released for idleness."""
 
@@ -88,7 +97,7 @@ class WriterLeases:
         token = caller_token.get()
         async with self._lock:
             lease = self._live.get(thread_id)
-            if token is None or lease is None or lease.owner != token:
+            if token is None or lease is None or lease.owner is None or not _former_instance(lease.owner, token):
                 return
             try:
                 await self.store.shutdown_thread(thread_id)
