@@ -21,9 +21,12 @@ import re
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .corpus import item_pairs, thread_created, thread_uuid, turn
+
+if TYPE_CHECKING:
+    from claude_agent_sdk import SessionStoreEntry
 
 __all__ = ["long_session", "mirrored_turn", "project_dir", "write_sessions"]
 
@@ -135,7 +138,7 @@ def long_session(config_dir: Path, project: Path, count: int) -> tuple[str, list
     return sid, messages
 
 
-def mirrored_turn(session_id: str, cwd: str, n: int) -> list[dict[str, Any]]:
+def mirrored_turn(session_id: str, cwd: str, n: int) -> list[SessionStoreEntry]:
     """The entries Claude Code mirrors to a session store for turn ``n`` of a session (what
     ``SessionStore.append`` receives once per turn): queue bookkeeping, the prompt, the context
     attachments of the turn, the thinking, one tool call and its result, the answer and the
@@ -161,4 +164,6 @@ def mirrored_turn(session_id: str, cwd: str, n: int) -> list[dict[str, Any]]:
     queue = {"type": "queue-operation", "operation": "enqueue", "timestamp": _stamp(moment), "sessionId": session_id}
     last = {"type": "last-prompt", "lastPrompt": texts.prompt, "sessionId": session_id}
     dequeue = {**queue, "operation": "dequeue"}
-    return [queue, dequeue, *entries, last]
+    # The SDK's entry type names only ``type``, ``uuid`` and ``timestamp``; every other key of an
+    # entry is JSON passed through, which a TypedDict cannot spell.
+    return cast("list[SessionStoreEntry]", [queue, dequeue, *entries, last])

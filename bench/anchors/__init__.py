@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ __all__ = ["runner_main"]
 Workload = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def runner_main(workloads: dict[str, Workload], self_test: Callable[[Path], list[tuple[str, dict[str, Any]]]]) -> None:
+def runner_main(workloads: Mapping[str, Workload], self_test: Callable[[Path], list[tuple[str, dict[str, Any]]]]) -> None:
     """The command line of an anchor runner."""
     if sys.argv[1:] == ["--self-test"]:
         with tempfile.TemporaryDirectory() as tmp:

@@ -94,10 +94,10 @@ def session_store(p: dict[str, Any]) -> dict[str, Any]:
     import statistics
     import time
 
-    from claude_agent_sdk import InMemorySessionStore
+    from claude_agent_sdk import InMemorySessionStore, SessionKey
 
     sid = "0b7d2a52-5a43-4a29-9d7e-2f2c0d6b8f10"
-    key: Any = {"project_key": "-srv-bench-project", "session_id": sid}
+    key: SessionKey = {"project_key": "-srv-bench-project", "session_id": sid}
     batches = [mirrored_turn(sid, "/srv/bench-project", n) for n in range(p["turns"])]
 
     async def main() -> dict[str, Any]:

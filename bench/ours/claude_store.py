@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadstore import ThreadStore
 from threadstore._backends.local import LocalThreadStore
@@ -20,6 +20,9 @@ from threadstore.integrations.claude_agent_sdk import ThreadSessionStore
 
 from ..claude_home import mirrored_turn
 from ..measure import time_async
+
+if TYPE_CHECKING:
+    from claude_agent_sdk import SessionKey
 
 __all__ = ["SESSION", "claude_store", "measure_session_store"]
 
@@ -31,7 +34,7 @@ async def measure_session_store(store: ThreadStore, turns: int) -> dict[str, flo
     """Median ms of one turn's ``append`` while a session grows to ``turns`` turns, and of a
     ``load`` of the whole session."""
     sessions = ThreadSessionStore(store)
-    key: Any = {"project_key": PROJECT, "session_id": SESSION}
+    key: SessionKey = {"project_key": PROJECT, "session_id": SESSION}
     batches = [mirrored_turn(SESSION, "/srv/bench-project", n) for n in range(turns)]
     times: list[float] = []
     for batch in batches:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench import ours
@@ -10,7 +11,9 @@ from bench.claude_home import mirrored_turn
 
 
 def test_mirrored_turns_chain_and_carry_uuids() -> None:
-    first, second = mirrored_turn("s", "/srv/p", 0), mirrored_turn("s", "/srv/p", 1)
+    # Read as the JSON objects they are (the SDK's entry type names only a few keys).
+    first: list[Mapping[str, object]] = [*mirrored_turn("s", "/srv/p", 0)]
+    second: list[Mapping[str, object]] = [*mirrored_turn("s", "/srv/p", 1)]
     assert len(first) == len(second) == 10
     chained = [e for e in second if "parentUuid" in e]
     assert chained[0]["parentUuid"] == [e for e in first if "parentUuid" in e][-1]["uuid"]

@@ -11,6 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from claude_agent_sdk import SessionKey, SessionStoreEntry
+
 from threadstore import LoadThreadHistoryParams, ReadThreadParams, SearchThreadsParams, ThreadStore
 from threadstore._backends.local import LocalThreadStore
 from threadstore._view.transcript import transcript
@@ -18,9 +20,10 @@ from threadstore.integrations.claude_agent_sdk import ThreadSessionStore
 from threadstore.integrations.claude_agent_sdk._keys import TranscriptKey
 
 from ..cli.helpers import invoke
+from .entries import entries, entry
 
 SID = "3f0e9c61-2c55-4c8e-8f0c-3f7b1d2a9e41"
-KEY: Any = {"project_key": "-srv-weather", "session_id": SID}
+KEY: SessionKey = {"project_key": "-srv-weather", "session_id": SID}
 CWD = "/srv/weather"
 
 
@@ -40,10 +43,10 @@ def _entry(kind: str, n: int, **fields: Any) -> dict[str, Any]:
     }
 
 
-def session() -> list[dict[str, Any]]:
+def session() -> list[SessionStoreEntry]:
     """One Claude Code turn with a tool call, then a title, in the CLI's shapes."""
     model = "claude-sonnet-4-5"
-    return [
+    return entries([
         {"type": "queue-operation", "operation": "enqueue", "sessionId": SID, "content": "will it rain?"},
         _entry("user", 0, message={"role": "user", "content": "Will it rain in Lisbon tomorrow?"}),
         _entry("user", 1, isMeta=True, message={"role": "user", "content": "<system-reminder>x</system-reminder>"}),
@@ -59,7 +62,7 @@ def session() -> list[dict[str, Any]]:
         ]}),
         {"type": "last-prompt", "lastPrompt": "Will it rain in Lisbon tomorrow?", "sessionId": SID},
         {"type": "custom-title", "customTitle": "Lisbon weather", "sessionId": SID, "uuid": "t1"},
-    ]
+    ])
 
 
 async def test_session_metadata_search_and_transcript(store: ThreadStore) -> None:
@@ -161,7 +164,7 @@ async def test_a_copied_session_serves_the_sdk_from_the_target(tmp_path: Path) -
         mirrored = ThreadSessionStore(source)
         await mirrored.append(KEY, session()[:4])
         await mirrored.append(KEY, session()[4:])
-        await mirrored.append({**KEY, "subpath": "subagents/agent-1"}, [{"type": "user", "uuid": "s1"}])
+        await mirrored.append({**KEY, "subpath": "subagents/agent-1"}, [entry({"type": "user", "uuid": "s1"})])
         report = await copy_threads(source, target)
         assert [o.status for o in report.outcomes] == ["copied", "copied"]
         copied = ThreadSessionStore(target)
@@ -172,7 +175,8 @@ async def test_a_copied_session_serves_the_sdk_from_the_target(tmp_path: Path) -
         )
         assert await copied.list_subkeys(KEY) == ["subagents/agent-1"]
         # The copy goes on where the original stopped (its uuids are known there too).
-        await copied.append(KEY, [*session()[-2:], {"type": "user", "uuid": "e999", "message": {"content": "more"}}])
+        more = entry({"type": "user", "uuid": "e999", "message": {"content": "more"}})
+        await copied.append(KEY, [*session()[-2:], more])
         loaded = await copied.load(KEY)
         assert loaded is not None
         assert loaded[-1]["uuid"] == "e999"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_agent_sdk import SessionStore
+from claude_agent_sdk import SessionKey, SessionStore, SessionStoreEntry
 from claude_agent_sdk._internal.session_store_validation import _store_implements
 from claude_agent_sdk.testing import run_session_store_conformance
 
@@ -19,8 +19,9 @@ from threadstore.integrations.claude_agent_sdk import ThreadSessionStore
 from threadstore.integrations.claude_agent_sdk._keys import TranscriptKey
 
 from .conftest import BACKENDS, wipe
+from .entries import entries, entry
 
-KEY: Any = {"project_key": "-srv-demo", "session_id": "0b7d2a52-5a43-4a29-9d7e-2f2c0d6b8f10"}
+KEY: SessionKey = {"project_key": "-srv-demo", "session_id": "0b7d2a52-5a43-4a29-9d7e-2f2c0d6b8f10"}
 
 OPTIONAL = ("list_sessions", "list_session_summaries", "delete", "list_subkeys")
 
@@ -38,8 +39,8 @@ async def test_sdk_conformance_with_nothing_skipped(store: ThreadStore) -> None:
     await run_session_store_conformance(fresh, skip_optional=frozenset())
 
 
-def _odd_entries() -> list[dict[str, Any]]:
-    return [
+def _odd_entries() -> list[SessionStoreEntry]:
+    return entries([
         {"uuid": "u1", "type": "user", "message": {"role": "user", "content": "héllo ✓ 🧵"}, "z": 1, "a": 2},
         {"type": "mode", "mode": "normal"},
         {
@@ -52,7 +53,7 @@ def _odd_entries() -> list[dict[str, Any]]:
             "big": 2**62 + 1,
             "control": "\u0000\u001f\u2028",
         },
-    ]
+    ])
 
 
 async def test_entries_round_trip_exactly(store: ThreadStore) -> None:
@@ -71,8 +72,8 @@ async def test_entries_round_trip_exactly(store: ThreadStore) -> None:
 
 async def test_uuid_entries_are_stored_once(store: ThreadStore) -> None:
     adapter = ThreadSessionStore(store)
-    e = [{"type": "user", "uuid": f"u{n}", "n": n} for n in range(4)]
-    untracked = {"type": "last-prompt", "lastPrompt": "p"}
+    e = entries({"type": "user", "uuid": f"u{n}", "n": n} for n in range(4))
+    untracked = entry({"type": "last-prompt", "lastPrompt": "p"})
     await adapter.append(KEY, [e[0], e[1], untracked])
     await adapter.append(KEY, [e[0], e[1], untracked])  # the same batch sent again: a retry
     await adapter.append(KEY, [e[1], e[2]])  # overlapping the last one
@@ -88,8 +89,8 @@ async def test_uuid_entries_are_stored_once(store: ThreadStore) -> None:
 async def test_a_retry_after_a_failure_stores_nothing_twice(store: ThreadStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """The batch lands, then the append fails (the sidecar update): the SDK retries it whole."""
     adapter = ThreadSessionStore(store)
-    await adapter.append(KEY, [{"type": "user", "uuid": "a", "message": {"role": "user", "content": "first"}}])
-    batch = [{"type": "assistant", "uuid": "b"}, {"type": "cost-state", "total": 1}]
+    await adapter.append(KEY, entries([{"type": "user", "uuid": "a", "message": {"role": "user", "content": "first"}}]))
+    batch = entries([{"type": "assistant", "uuid": "b"}, {"type": "cost-state", "total": 1}])
     original = store.update_thread_metadata
     calls = 0
 
@@ -115,9 +116,9 @@ async def test_a_retry_after_a_failure_stores_nothing_twice(store: ThreadStore, 
 
 async def test_subagent_transcripts_are_threads_linked_to_their_session(store: ThreadStore) -> None:
     adapter = ThreadSessionStore(store)
-    sub = {**KEY, "subpath": "subagents/agent-a1"}
-    await adapter.append(KEY, [{"type": "user", "uuid": "m", "message": {"role": "user", "content": "main task"}}])
-    await adapter.append(sub, [{"type": "user", "uuid": "s", "isSidechain": True, "message": {"content": "sub"}}])
+    sub: SessionKey = {**KEY, "subpath": "subagents/agent-a1"}
+    await adapter.append(KEY, entries([{"type": "user", "uuid": "m", "message": {"role": "user", "content": "main task"}}]))
+    await adapter.append(sub, entries([{"type": "user", "uuid": "s", "isSidechain": True, "message": {"content": "sub"}}]))
     main_id, sub_id = TranscriptKey.of(KEY).thread_id, TranscriptKey.of(sub).thread_id
     assert main_id != sub_id
     child = await store.read_thread(ReadThreadParams(sub_id))
@@ -134,7 +135,7 @@ async def test_subagent_transcripts_are_threads_linked_to_their_session(store: T
 async def test_project_listing_is_a_label_query(store: ThreadStore, monkeypatch: pytest.MonkeyPatch) -> None:
     adapter = ThreadSessionStore(store)
     for n in range(3):
-        await adapter.append({"project_key": "-srv-other", "session_id": f"o{n}"}, [{"type": "x", "n": n}])
+        await adapter.append({"project_key": "-srv-other", "session_id": f"o{n}"}, [entry({"type": "x", "n": n})])
     await adapter.append({"project_key": "-srv-mine", "session_id": "m0"}, [{"type": "x"}])
     seen: list[ListThreadsParams] = []
     original = store.list_threads
@@ -163,7 +164,7 @@ async def test_writers_on_two_machines_take_turns(backend_name: str, tmp_path: P
 
         async def write(adapter: ThreadSessionStore, who: str) -> None:
             for n in range(8):
-                await adapter.append(KEY, [{"type": "user", "uuid": f"{who}{n}.{i}", "n": i} for i in range(3)])
+                await adapter.append(KEY, entries({"type": "user", "uuid": f"{who}{n}.{i}", "n": i} for i in range(3)))
 
         await asyncio.gather(write(a, "a"), write(b, "b"))
         loaded = await a.load(KEY)

@@ -81,8 +81,7 @@ class FakeAnthropicServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def message_requests(self) -> list[JSON]:
         """The bodies of the ``/v1/messages`` requests so far."""
