@@ -200,7 +200,9 @@ def measure_lag(url: str, work: Path, *, threads: int, turns: int, lines_per_tur
 
 def measure_codex_lag(url: str, work: Path, turns: int) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.peers.codex_cli import CodexCli, ensure_codex, make_git_repo, write_codex_home
+    from tests.peers.codex_cli import CodexCli
+    from tests.peers.codex_home import make_git_repo, write_codex_home
+    from tests.peers.codex_install import ensure_codex
     from tests.peers.fake_responses import FakeResponsesServer
 
     home = work / "codex-home"

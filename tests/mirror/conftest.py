@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,8 +40,3 @@ async def target(
             await running.stop()
     finally:
         postgres_server.drop_database(dsn)
-
-
-@pytest.fixture
-def local_target(tmp_path: Path) -> Iterator[str]:
-    return f"local:{tmp_path / 'target'}"

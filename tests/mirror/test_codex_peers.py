@@ -30,7 +30,9 @@ from threadstore import ReadThreadParams
 from threadstore._backends.registry import open_store
 from threadstore._mirror.checkpoint import HOST_LABEL
 
-from ..peers.codex_cli import CodexCli, make_git_repo, require_codex, write_codex_home
+from ..peers.codex_cli import CodexCli
+from ..peers.codex_home import make_git_repo, write_codex_home
+from ..peers.codex_install import require_codex
 from ..peers.fake_responses import FakeResponsesServer
 from ..postgres_server import PostgresServer
 from ..remote.server_process import serve_process

@@ -43,8 +43,9 @@ def test_where_a_rollout_is(tmp_path: Path) -> None:
     assert home.locate(THREAD_A) == active
     active.path.unlink()
     assert home.scan() == {THREAD_A}
-    assert home.locate(THREAD_A) is not None
-    assert home.locate(THREAD_A).compressed  # type: ignore[union-attr]
+    packed_now = home.locate(THREAD_A)
+    assert packed_now is not None
+    assert packed_now.compressed
     home.close()
 
 
@@ -59,7 +60,9 @@ def test_the_watcher_reports_writes_moves_and_new_days(tmp_path: Path) -> None:
     assert _changes(home) == {THREAD_A}
     os.rename(rollout_of(root, THREAD_A), root / "archived_sessions" / rollout_of(root, THREAD_A).name)
     assert _changes(home) == {THREAD_A}
-    assert home.locate(THREAD_A).archived  # type: ignore[union-attr]
+    moved = home.locate(THREAD_A)
+    assert moved is not None
+    assert moved.archived
     day = root / "sessions" / "2031" / "01" / "02"
     day.mkdir(parents=True)
     new = "01a3c0de-0000-7000-8000-00000000000a"

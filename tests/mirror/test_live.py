@@ -34,9 +34,10 @@ def _new_rollout(home: Path, thread_id: str, *, fork_of: tuple[str, int] | None 
     payload.update(originator="codex_cli_rs", cli_version="0.171.0", source="cli", model_provider="fake")
     if fork_of is not None:
         payload.update(forked_from_id=fork_of[0], forked_from_ordinal_exclusive=fork_of[1], history_mode="paginated")
-    meta = {"timestamp": "2031-02-03T04:05:06.000Z", "type": "session_meta", "payload": payload}
+    meta: dict[str, object] = {"timestamp": "2031-02-03T04:05:06.000Z"}
     if fork_of is not None:
-        meta = {"timestamp": meta["timestamp"], "ordinal": fork_of[1], "type": "session_meta", "payload": payload}
+        meta["ordinal"] = fork_of[1]  # (as Codex numbers the lines of a paginated thread)
+    meta.update(type="session_meta", payload=payload)
     append(path, json.dumps(meta, separators=(",", ":")).encode() + b"\n")
     return path
 
@@ -80,8 +81,9 @@ async def test_what_codex_writes_follows_within_moments(target: ThreadStore, tmp
     assert thread.labels[HOST_LABEL] == "live"
     # Once stopped, every checkpoint is exact (not open).
     key = source_key("live", home.resolve())
-    assert Checkpoint.decode(thread.labels[key]) is not None
-    assert not Checkpoint.decode(thread.labels[key]).open  # type: ignore[union-attr]
+    checkpoint = Checkpoint.decode(thread.labels[key])
+    assert checkpoint is not None
+    assert not checkpoint.open
 
 
 def _state_database(home: Path) -> sqlite3.Connection:
