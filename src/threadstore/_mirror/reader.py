@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from threadstore._compressed import is_compressed
+from threadstore._compressed import decompressed_limit, is_compressed
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item
 from threadstore._rollout.jsonl import parse_chunk
+from threadstore.errors import ResourceExhausted
 
 __all__ = [
     "MAX_SLICE_BYTES",
@@ -81,14 +82,21 @@ def logical_size(path: Path) -> int:
             size = zstandard.frame_content_size(head)
         except zstandard.ZstdError:
             size = -1
+        limit = decompressed_limit(os.fstat(f.fileno()).st_size)
+        if size > limit:
+            raise OSError(f"rollout {path} claims {size} bytes once decompressed: more than {limit}")
         if size >= 0:
             return int(size)
-        f.seek(0)
+    stream = _open(path, 0)
+    try:
         total = 0
-        reader = zstandard.ZstdDecompressor().stream_reader(f)
-        while chunk := reader.read(_CHUNK):
+        while chunk := stream.read(_CHUNK):
             total += len(chunk)
         return total
+    except ResourceExhausted as exc:
+        raise OSError(str(exc)) from None
+    finally:
+        stream.close()
 
 
 class _Stream:
@@ -97,13 +105,18 @@ class _Stream:
     def __init__(self, path: Path, start: int) -> None:
         self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
         self._reader: BinaryIO = self._file
+        self._path = path
+        #: Decompressed bytes read so far, and the most a compressed rollout may stand for.
+        self._total = 0
+        self._limit: int | None = None
         if is_compressed(path):
             import zstandard
 
+            self._limit = decompressed_limit(os.fstat(self._file.fileno()).st_size)
             self._reader = zstandard.ZstdDecompressor().stream_reader(self._file)
             skip = start
             while skip > 0:
-                got = self._reader.read(min(skip, _CHUNK))
+                got = self.read(min(skip, _CHUNK))
                 if not got:
                     break
                 skip -= len(got)
@@ -111,7 +124,14 @@ class _Stream:
             self._file.seek(start)
 
     def read(self, size: int) -> bytes:
-        return self._reader.read(size)
+        """Up to ``size`` bytes; a compressed rollout past its limit (a compression bomb) raises
+        ``ResourceExhausted`` (see :mod:`threadstore._compressed`)."""
+        data = self._reader.read(size)
+        if self._limit is not None:
+            self._total += len(data)
+            if self._total > self._limit:
+                raise ResourceExhausted(f"rollout {self._path} holds more than {self._limit} bytes once decompressed")
+        return data
 
     def close(self) -> None:
         if self._reader is not self._file:
