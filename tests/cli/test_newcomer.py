@@ -90,6 +90,7 @@ def test_copy_and_import_failures_have_the_documented_shape(url: str, tmp_path: 
     result = json.loads(out)
     assert result["error"] == {"code": "copy_failed", "message": "1 thread(s) could not be copied"}
     assert (result["copied"], result["failed"]) == (1, 1)
+    assert result["threads"][1]["reason"] == f"thread {missing} not found"  # no API wording
     assert err == "error: 1 thread(s) could not be copied\n"
 
     (tmp_path / "bad.jsonl").write_text("not json\n")

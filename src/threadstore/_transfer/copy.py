@@ -160,7 +160,7 @@ async def copy_thread(
             return CopyOutcome(thread_id, "skipped", "already exists in the target")
         record = await read_record(source, thread_id)
     except ThreadStoreError as exc:
-        return CopyOutcome(thread_id, "failed", str(exc))
+        return CopyOutcome(thread_id, "failed", exc.message)
     return await _write_new(target, record)
 
 
@@ -252,7 +252,7 @@ async def write_record(target: ThreadStore, record: ThreadRecord) -> CopyOutcome
         if await _exists(target, record.thread_id):
             return CopyOutcome(record.thread_id, "skipped", "already exists in the target", len(record.lines))
     except ThreadStoreError as exc:
-        return CopyOutcome(record.thread_id, "failed", f"create: {exc}", len(record.lines))
+        return CopyOutcome(record.thread_id, "failed", f"create: {exc.message}", len(record.lines))
     return await _write_new(target, record)
 
 
@@ -267,7 +267,7 @@ async def _write_new(target: ThreadStore, record: ThreadRecord) -> CopyOutcome:
         meta = _first_meta(lines, thread_id)
         await target.create_thread(create_params(record.thread, meta or {}))
     except ThreadStoreError as exc:
-        return outcome("failed", f"create: {exc}")
+        return outcome("failed", f"create: {exc.message}")
     try:
         for start in range(0, len(lines), BATCH_LINES):
             batch = lines[start : start + BATCH_LINES]
@@ -276,7 +276,7 @@ async def _write_new(target: ThreadStore, record: ThreadRecord) -> CopyOutcome:
         await target.flush_thread(thread_id)
         await target.shutdown_thread(thread_id)
     except ThreadStoreError as exc:
-        return outcome("failed", f"append: {exc}{await _remove(target, thread_id)}")
+        return outcome("failed", f"append: {exc.message}{await _remove(target, thread_id)}")
     try:
         stored = await target.load_history(
             LoadThreadHistoryParams(thread_id, include_archived=True, resolve_forks=False)
@@ -294,7 +294,7 @@ async def _write_new(target: ThreadStore, record: ThreadRecord) -> CopyOutcome:
             await target.archive_thread(thread_id)
             copied = await target.read_thread(ReadThreadParams(thread_id, include_archived=True))
     except ThreadStoreError as exc:
-        return outcome("failed", f"metadata: {exc} (the lines were copied)")
+        return outcome("failed", f"metadata: {exc.message} (the lines were copied)")
     return outcome("copied", notes=[*notes, *_metadata_notes(record.thread, copied)])
 
 
@@ -306,5 +306,5 @@ async def _remove(target: ThreadStore, thread_id: str) -> str:
     except ThreadNotFound:
         return ""
     except ThreadStoreError as exc:
-        return f" (the partial copy could not be removed: {exc})"
+        return f" (the partial copy could not be removed: {exc.message})"
     return ""
