@@ -5,6 +5,9 @@ preview, first user message, creation time, cwd, provider, git facts, token usag
 all backends report the same facts for the same history. The fold is incremental (items can be
 added later) and its state serializes to JSON, which lets the local index resume it where it
 stopped instead of re-reading a file.
+
+History edits (:mod:`.edits`) are honoured: a preview or first user message that a pop or a
+clear took out of the history is forgotten, and the next user message gives the new one.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import HistoryMode, MemoryMode
 from threadstore._time import parse_timestamp
 
@@ -19,6 +23,7 @@ __all__ = [
     "CONTEXTUAL_PREFIXES",
     "USER_MESSAGE_BEGIN",
     "ThreadSummary",
+    "is_message",
     "message_text",
     "search_texts",
     "user_event_text",
@@ -48,6 +53,14 @@ def _strip_marker(text: str) -> str:
     if index >= 0:
         text = text[index + len(USER_MESSAGE_BEGIN) :]
     return text.strip()
+
+
+def is_message(payload: Mapping[str, Any]) -> bool:
+    """Whether a response-item payload is a ``message``: typed ``"type": "message"``, or the
+    Responses API's "easy" input message, ``{"role", "content"}`` without a type (the OpenAI
+    Agents SDK stores user input so; its ``content`` may be a plain string)."""
+    kind = payload.get("type")
+    return kind == "message" or (kind is None and "role" in payload and "content" in payload)
 
 
 def message_text(payload: Mapping[str, Any]) -> str:
@@ -97,7 +110,7 @@ def _response_user_text(item: Mapping[str, Any]) -> str | None:
     if item.get("type") != "response_item":
         return None
     payload = item.get("payload")
-    if not isinstance(payload, Mapping) or payload.get("type") != "message" or payload.get("role") != "user":
+    if not isinstance(payload, Mapping) or not is_message(payload) or payload.get("role") != "user":
         return None
     text = message_text(payload).strip()
     if not text or text.startswith(CONTEXTUAL_PREFIXES):
@@ -118,7 +131,7 @@ def search_texts(item: Mapping[str, Any]) -> list[str]:
             text = payload.get("message")
             return [_strip_marker(text)] if isinstance(text, str) and text.strip() else []
         return []
-    if kind == "response_item" and payload.get("type") == "message":
+    if kind == "response_item" and is_message(payload):
         role = payload.get("role")
         if role == "assistant":
             text = message_text(payload).strip()
@@ -158,6 +171,10 @@ _STATE_FIELDS: Final = (
     "last_timestamp",
     "history_mode",
     "last_ordinal",
+    "response_count",
+    "preview_at",
+    "first_user_at",
+    "response_preview_at",
 )
 
 
@@ -200,6 +217,13 @@ class ThreadSummary:
         self.history_mode: HistoryMode = "legacy"
         #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
         self.last_ordinal: int | None = None
+        #: How many response items are visible (history edits take some away), and how many
+        #: were when the preview, the first user message and the response preview were found:
+        #: an edit that leaves fewer takes them away too.
+        self.response_count = 0
+        self.preview_at = 0
+        self.first_user_at = 0
+        self.response_preview_at = 0
 
     # -- state -------------------------------------------------------------------------------
 
@@ -239,6 +263,8 @@ class ThreadSummary:
         payload = item.get("payload")
         if not isinstance(payload, Mapping):
             return
+        if kind == "response_item":
+            self.response_count += 1
         if kind == "session_meta":
             self._session_meta(payload)
         elif kind == "turn_context":
@@ -249,6 +275,7 @@ class ThreadSummary:
             text = _response_user_text(item)
             if text:
                 self.response_preview = _strip_marker(text) or None
+                self.response_preview_at = self.response_count
 
     def _session_meta(self, meta: Mapping[str, Any]) -> None:
         meta_id = meta.get("id")
@@ -311,7 +338,22 @@ class ThreadSummary:
         if "sandbox_policy" in ctx:
             self.sandbox_policy = ctx.get("sandbox_policy")
 
+    def _edit(self, edit: int) -> None:
+        """Forget what a history edit took away (see the module documentation)."""
+        left = -1 if edit == CLEAR or edit > self.response_count else self.response_count - edit
+        self.response_count = max(0, left)
+        if self.preview is not None and self.preview_at > left:
+            self.preview = None
+        if self.first_user_message is not None and self.first_user_at > left:
+            self.first_user_message = None
+        if self.response_preview is not None and self.response_preview_at > left:
+            self.response_preview = None
+
     def _event(self, item: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        edit = edit_of(item)
+        if edit is not None:
+            self._edit(edit)
+            return
         event = payload.get("type")
         user = user_event_text(item)
         if user is not None:
@@ -320,9 +362,9 @@ class ThreadSummary:
             preview = stripped or ("[Image]" if images else "")
             if preview:
                 if self.first_user_message is None:
-                    self.first_user_message = preview
+                    self.first_user_message, self.first_user_at = preview, self.response_count
                 if self.preview is None:
-                    self.preview = preview
+                    self.preview, self.preview_at = preview, self.response_count
             return
         if event == "token_count":
             info = payload.get("info")
@@ -335,7 +377,7 @@ class ThreadSummary:
             goal = payload.get("goal")
             objective = goal.get("objective") if isinstance(goal, Mapping) else None
             if isinstance(objective, str) and objective.strip():
-                self.preview = objective.strip()
+                self.preview, self.preview_at = objective.strip(), self.response_count
 
     # -- results -----------------------------------------------------------------------------
 

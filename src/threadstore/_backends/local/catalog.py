@@ -210,7 +210,7 @@ class Catalog(FillControl):
                 mtime_ns=facts.stat.st_mtime_ns,
                 ino=facts.stat.st_ino,
                 new_texts=facts.texts,
-                reset_texts=not incremental,
+                reset_texts=facts.whole,
             )
 
     def after_move(self, path: Path, thread_id: str) -> StoredThread:
@@ -251,6 +251,10 @@ class Catalog(FillControl):
         texts, writer.new_texts = writer.new_texts, []
         path = str(writer.path)
         known = self.index.location(writer.thread_id)
+        edited = writer.texts_edited
+        if edited:  # a history edit: the thread's texts are read again (some may be gone)
+            texts = self.read_facts(writer.path, writer.thread_id).texts
+            writer.texts_taken(texts)
         self.index.upsert(
             thread=thread,
             path=path,
@@ -260,7 +264,7 @@ class Catalog(FillControl):
             mtime_ns=stat.st_mtime_ns,
             ino=stat.st_ino,
             new_texts=texts,
-            reset_texts=known is not None and known[1] != stat.st_ino,
+            reset_texts=edited or (known is not None and known[1] != stat.st_ino),
         )
 
     def check_row(self, thread_id: str, state: FileState) -> bool:

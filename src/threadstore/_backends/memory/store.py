@@ -37,7 +37,8 @@ from threadstore._contract.types import (
 from threadstore._rollout import forks
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._rollout.texts import SearchTexts
 from threadstore._time import format_rfc3339, utc_now
 from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound, Unsupported
 
@@ -259,11 +260,12 @@ class InMemoryThreadStore(LiveWriterStore):
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
     def _first_snippet(self, thread: _Thread, term: str) -> str | None:
-        for item in self._history(thread).items:
-            for text in search_texts(item):
-                found = snippet(text, term)
-                if found is not None:
-                    return found
+        texts = SearchTexts()  # the texts of the history as history edits left it
+        texts.add_all(self._history(thread).items)
+        for text in texts.texts:
+            found = snippet(text, term)
+            if found is not None:
+                return found
         return None
 
     # -- updates ---------------------------------------------------------------------------------

@@ -21,6 +21,10 @@ Contract:
 * Idempotency keys are stored with the items they came with (``append_keys``, in the same
   statement), so an append sent again with its key is recognised by any writer of the thread,
   after a restart too: the statement then inserts nothing and the writer stores nothing.
+* A history edit (:mod:`threadstore._rollout.edits`) may take earlier lines out of the history:
+  in the transaction of the append that carries it, the thread's search texts are computed
+  again from its lines (:class:`~threadstore._rollout.texts.SearchTexts`), so a search never
+  finds what an edit removed.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from threadstore._contract.first_line import adopt_first_line
 from threadstore._rollout.items import Item, encode_item
 from threadstore._rollout.policy import EventPersistenceMode
 from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.texts import SearchTexts, has_edit
 from threadstore._time import now_rfc3339, utc_now
 from threadstore.errors import Conflict, Internal, ThreadStoreError
 
@@ -94,6 +99,14 @@ WITH lease AS (
 SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*) FROM added),
     (SELECT first_seq FROM seen)
 """
+
+_LINES: Final = "SELECT seq, body FROM threadstore.items WHERE thread_id = %s ORDER BY seq"
+_DROP_TEXTS: Final = "DELETE FROM threadstore.texts WHERE thread_id = %s"
+_ADD_TEXTS: Final = (
+    "INSERT INTO threadstore.texts (thread_id, seq, n, body, folded) "
+    "SELECT %s, x.seq, x.n, x.body, x.folded FROM unnest(%s::bigint[], %s::int[], %s::bytea[], %s::text[]) "
+    "AS x(seq, n, body, folded)"
+)
 
 _META_FOR_UPDATE: Final = (
     "SELECT overrides, archived_at, created_row, meta_version, next_seq FROM threadstore.threads "
@@ -214,7 +227,8 @@ class PostgresWriter(LiveWriter):
             return True
         limit = self.store.max_item_bytes
         batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
-        await self.store.db.run(lambda conn: self._append(conn, batch))
+        edited = has_edit(batch_items)
+        await self.store.db.run(lambda conn: self._append_edited(conn, batch) if edited else self._append(conn, batch))
         if batch.duplicate:
             return False
         self.summary = batch.summary
@@ -285,6 +299,31 @@ class PostgresWriter(LiveWriter):
         found = await cur.fetchone()
         if found is None or found[0] != self.next_seq + len(batch.seqs):
             raise Internal(f"thread {self.thread_id}: the stored history is not where this writer left it")
+
+    async def _append_edited(self, conn: Connection, batch: _Batch) -> None:
+        """:meth:`_append` for a batch carrying a history edit, and the thread's search texts
+        computed again, in one transaction."""
+        async with conn.transaction():
+            await self._append(conn, batch)
+            if batch.duplicate:
+                return
+            cur = await conn.execute(_LINES, (self._uuid,))
+            texts = SearchTexts()
+            for seq, body in await cur.fetchall():
+                texts.add(_json.loads(bytes(body)), seq)
+            entries = texts.entries
+            await conn.execute(_DROP_TEXTS, (self._uuid,))
+            await conn.execute(
+                _ADD_TEXTS,
+                (
+                    self._uuid,
+                    [e.seq for e in entries],
+                    [e.n for e in entries],
+                    [e.text.encode() for e in entries],
+                    [fold(e.text) for e in entries],
+                ),
+            )
+        batch.recent = texts.recent()
 
     async def _recompose(self, conn: Connection, summary: ThreadSummary, next_seq: int) -> None:
         """Rewrite the listing columns with fresh overrides (someone changed them meanwhile)."""
