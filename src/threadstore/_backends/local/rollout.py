@@ -22,12 +22,14 @@ from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import RolloutChunk, loads_line, parse_chunk, parse_line
 from threadstore.errors import Internal, InvalidRequest
 
-__all__ = ["history_base", "materialize_plain", "read_first_line", "read_resolved", "read_rollout"]
+__all__ = ["history_base", "materialize_plain", "read_first_line", "read_resolved", "read_rollout", "read_tail"]
 
 _log: Final = logging.getLogger("threadstore.local")
 #: Longest line :func:`read_first_line` reads (a ``session_meta`` carries the thread's base
 #: instructions, which may be several megabytes); a longer first line counts as unreadable.
 MAX_FIRST_LINE_BYTES: Final = 64 * 1024 * 1024
+#: The first block :func:`read_tail` reads from the end of a file (it doubles while needed).
+_TAIL_BLOCK: Final = 64 * 1024
 
 
 def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
@@ -62,6 +64,48 @@ def read_first_line(path: Path) -> Item | None:
                     return parsed[0]
     except OSError:
         return None
+
+
+def read_tail(path: Path, count: int, *, resolve_forks: bool = True) -> RolloutChunk | None:
+    """The last ``count`` readable lines of a plain rollout, read from its end: blocks of bytes
+    from the end back (doubling) until they hold that many lines or the file's start. Lines
+    are parsed as :func:`read_rollout` parses them (unreadable ones skipped, a torn last line
+    left out). None when only a whole read can answer: a compressed file, or (with
+    ``resolve_forks``) a file whose lines all fit and whose first line forks by reference.
+
+    Raises as :func:`read_rollout`."""
+    if is_compressed(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            block = _TAIL_BLOCK
+            while True:
+                start = max(0, size - block)
+                f.seek(start)
+                data = f.read(size - start)
+                if start > 0:
+                    newline = data.find(b"\n")
+                    data = data[newline + 1 :] if newline >= 0 else b""
+                    base = start + (newline + 1 if newline >= 0 else len(data))
+                else:
+                    base = 0
+                chunk = parse_chunk(data, base)
+                if len(chunk.items) >= count or start == 0:
+                    break
+                block *= 4
+    except FileNotFoundError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
+    except IsADirectoryError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: path is a directory") from None
+    except OSError as exc:
+        raise Internal(f"failed to read rollout {path}: {exc}") from None
+    if start == 0 and resolve_forks and forks.fork_reference(chunk.items) is not None:
+        return None
+    if len(chunk.items) > count:
+        del chunk.items[:-count]
+        del chunk.timestamps[:-count]
+    return chunk
 
 
 def read_resolved(path: Path, find_path: Callable[[str], Path | None]) -> RolloutChunk:

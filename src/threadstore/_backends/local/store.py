@@ -31,7 +31,7 @@ from threadstore._backends.local.layout import COMPRESSED_SUFFIX, Layout, thread
 from threadstore._backends.local.lock import ThreadLock
 from threadstore._backends.local.metadata import update_metadata
 from threadstore._backends.local.pages import LocalPages
-from threadstore._backends.local.rollout import read_first_line, read_rollout
+from threadstore._backends.local.rollout import read_first_line, read_rollout, read_tail
 from threadstore._backends.local.search import search_threads
 from threadstore._backends.local.writer import LocalWriter, WriterOptions
 from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
@@ -230,6 +230,9 @@ class LocalThreadStore(LiveWriterStore):
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         row = self._thread_row(params.thread_id, params.include_archived)
         path = Path(row.path)
+        tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks) if params.tail else None
+        if tail is not None:
+            return StoredThreadHistory(params.thread_id, tail.items, tail.timestamps)
         chunk = self._catalog.read_items(path) if params.resolve_forks else read_rollout(path)
         return StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
 

@@ -184,6 +184,9 @@ class InMemoryThreadStore(LiveWriterStore):
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         thread = self._get(params.thread_id, params.include_archived)
+        tail = params.tail
+        if tail is not None and (tail < len(thread.items) or forks.fork_reference(thread.items) is None):
+            return StoredThreadHistory(thread.thread_id, thread.items[-tail:], thread.stamps[-tail:])
         return self._history(thread, params.resolve_forks)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:

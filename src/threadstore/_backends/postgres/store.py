@@ -33,6 +33,7 @@ from threadstore._backends.postgres.pages import open_history
 from threadstore._backends.postgres.rowio import history_rows, lock_row, parse_items, save_meta
 from threadstore._backends.postgres.rows import ThreadMeta, compose, derived, thread_of
 from threadstore._backends.postgres.search import search_page
+from threadstore._backends.postgres.tail import read_tail
 from threadstore._backends.postgres.writer import PostgresWriter, new_thread_meta
 from threadstore._backends.shared.history_pages import PagedHistory
 from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
@@ -193,6 +194,9 @@ class PostgresThreadStore(LiveWriterStore):
     # -- reads -----------------------------------------------------------------------------------
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        tail = await read_tail(self.db, params) if params.tail is not None else None
+        if tail is not None:
+            return tail
         rows = await self.db.run(lambda conn: history_rows(conn, params.thread_id))
         if not rows:
             raise ThreadNotFound(params.thread_id)
