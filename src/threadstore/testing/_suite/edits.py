@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from threadstore import (
@@ -13,6 +15,7 @@ from threadstore import (
     ReadThreadParams,
     ResumeThreadParams,
     SearchThreadsParams,
+    StoredTurn,
     ThreadNotFound,
     ThreadStore,
     new_thread_id,
@@ -21,10 +24,10 @@ from threadstore._rollout.edits import history_cleared, items_popped
 from threadstore.testing._builders import append, create_params, read_items, turn
 
 
-def _texts(store_turns: list[object]) -> list[str]:
+def _texts(store_turns: Sequence[StoredTurn]) -> list[str]:
     shown: list[str] = []
     for stored in store_turns:
-        for item in getattr(stored, "items", []):
+        for item in stored.items:
             text = item.get("text")
             if isinstance(text, str):
                 shown.append(text)
