@@ -4,6 +4,8 @@ refused where it enters, before any store sees it."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +15,11 @@ from threadstore.errors import InvalidRequest
 
 __all__ = [
     "MAX_IDEMPOTENCY_KEY_CHARS",
+    "MAX_LABELS",
     "check_idempotency_key",
     "check_instant",
     "check_json",
+    "check_labels",
     "check_search_term",
     "check_text",
     "shown",
@@ -74,3 +78,33 @@ def check_idempotency_key(value: object) -> str:
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise InvalidRequest(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, got {len(key)}")
     return key
+
+
+#: The most labels a thread carries (and a filter names).
+MAX_LABELS = 64
+_LABEL_KEY = re.compile(r"[A-Za-z0-9._/:-]{1,100}")
+_MAX_LABEL_VALUE = 1000
+
+
+def check_labels(value: object, what: str = "labels", *, removals: bool = False) -> dict[str, Any]:
+    """Labels: an object of at most :data:`MAX_LABELS` keys (1 to 100 letters, digits and
+    ``._-/:``), each with a text value of at most 1,000 characters without NUL. With
+    ``removals`` (a patch), a value may also be None (remove the key). Returns a plain dict."""
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"{what} must be an object of key: value texts, got {type(value).__name__}")
+    if len(value) > MAX_LABELS:
+        raise InvalidRequest(f"{what}: at most {MAX_LABELS} labels, got {len(value)}")
+    checked: dict[str, Any] = {}
+    for key, text in value.items():
+        if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
+            raise InvalidRequest(
+                f"{what}: a label key is 1 to 100 letters, digits and ._-/: characters, got {shown(key)}"
+            )
+        if text is None and removals:
+            checked[key] = None
+            continue
+        check_text(text, f"label {key}")
+        if len(text) > _MAX_LABEL_VALUE or "\x00" in text:
+            raise InvalidRequest(f"label {key}: a value is at most {_MAX_LABEL_VALUE} characters, without NUL")
+        checked[key] = text
+    return checked

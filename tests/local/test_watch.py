@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from threadstore import ListThreadsParams, ReadThreadParams
-from threadstore._backends.local import LocalThreadStore
 from threadstore import _watch as watch_module
+from threadstore._backends.local import LocalThreadStore
 from threadstore._rollout.items import user_message
 from threadstore._watch import Watcher, open_watcher
 

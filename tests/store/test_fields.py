@@ -66,6 +66,7 @@ def _full_thread() -> StoredThread:
         Kind.MEMORY: "disabled",
         Kind.HISTORY_MODE: "paginated",
         Kind.HISTORY: None,
+        Kind.LABELS: {"host": "alpha", "team/area": "core"},
     }
     return StoredThread(**{spec.name: values[spec.kind] for spec in THREAD_FIELDS})
 

@@ -26,7 +26,7 @@ from threadstore._contract.listing import ThreadSearchPage as SearchPage
 from threadstore._contract.types import MAX_PAGE_SIZE, SessionSource
 from threadstore.errors import InvalidRequest
 
-__all__ = ["list_cmd", "search_cmd"]
+__all__ = ["label_filter", "list_cmd", "search_cmd"]
 
 
 class SortKey(StrEnum):
@@ -40,6 +40,23 @@ Cursor = Annotated[
     typer.Option("--cursor", metavar="CURSOR", help="Continue after this cursor (printed after a full page)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Labels = Annotated[
+    list[str] | None,
+    typer.Option("--label", "-l", metavar="KEY=VALUE", help="Only threads with this label (repeatable)."),
+]
+
+
+def label_filter(texts: list[str] | None) -> dict[str, str] | None:
+    """``--label KEY=VALUE`` options as a label filter (None when there are none)."""
+    if not texts:
+        return None
+    labels: dict[str, str] = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise CliFailure(f"--label {text!r}: write it KEY=VALUE", "usage")
+        labels[key] = value
+    return labels
 
 
 def _source(text: str) -> SessionSource:
@@ -84,6 +101,7 @@ def list_cmd(
     search: Annotated[
         str | None, typer.Option("--search", metavar="TEXT", help="Substring of the name or preview.")
     ] = None,
+    label: Labels = None,
     sort: Annotated[SortKey, typer.Option("--sort", help="Sort by creation or last update.")] = SortKey.created_at,
     ascending: Annotated[bool, typer.Option("--asc/--desc", help="Oldest first / newest first.")] = False,
     limit: Limit = 50,
@@ -91,7 +109,8 @@ def list_cmd(
     as_json: AsJson = False,
 ) -> None:
     """List threads, newest first: one line per thread, sized to the terminal."""
-    filtered = bool(source or provider or cwd or search)
+    filtered = bool(source or provider or cwd or search or label)
+    labels = label_filter(label)
 
     async def work(store: ThreadStore) -> ThreadPage:
         params = ListThreadsParams(
@@ -104,6 +123,7 @@ def list_cmd(
             cwd_filters=cwd or None,
             archived=archived,
             search_term=search,
+            labels=labels,
         )
         try:
             return await store.list_threads(params)
@@ -127,14 +147,18 @@ def search_cmd(
     ctx: typer.Context,
     term: Annotated[str, typer.Argument(help="Text to look for in the messages.")],
     archived: Annotated[bool, typer.Option("--archived", help="Search archived threads instead.")] = False,
+    label: Labels = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     as_json: AsJson = False,
 ) -> None:
     """Full-text search over the threads' messages; the matches are highlighted."""
+    labels = label_filter(label)
 
     async def work(store: ThreadStore) -> SearchPage:
-        params = SearchThreadsParams(search_term=term, page_size=limit, cursor=cursor, archived=archived)
+        params = SearchThreadsParams(
+            search_term=term, page_size=limit, cursor=cursor, archived=archived, labels=labels
+        )
         try:
             return await store.search_threads(params)
         except InvalidRequest as exc:

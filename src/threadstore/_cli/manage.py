@@ -23,9 +23,9 @@ from threadstore._contract.base import ThreadStore
 from threadstore._contract.features import Reindexable
 from threadstore._contract.patch import ThreadMetadataPatch, UpdateThreadMetadataParams
 from threadstore._contract.types import ReadThreadParams, StoredThread
-from threadstore._view import thread_title
+from threadstore._view import labels_text, thread_title
 
-__all__ = ["archive_cmd", "delete_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
+__all__ = ["archive_cmd", "delete_cmd", "label_cmd", "reindex_cmd", "rename_cmd", "unarchive_cmd"]
 
 ThreadId = Annotated[str, typer.Argument(help="Thread id, or its first 8 or more characters.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -55,6 +55,37 @@ def rename_cmd(
 
     thread = run_store(ctx, work)
     _done(as_json, thread, f"renamed {thread.thread_id} to {name!r}")
+
+
+@app.command("label")
+def label_cmd(
+    ctx: typer.Context,
+    thread_id: ThreadId,
+    labels: Annotated[
+        list[str], typer.Argument(metavar="KEY=VALUE|KEY-...", help="Set KEY to VALUE, or remove KEY (KEY-).")
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """Set or remove a thread's labels (filter on them with list --label KEY=VALUE)."""
+    where = store_url(ctx)
+    changes: dict[str, str | None] = {}
+    for text in labels:
+        key, sep, value = text.partition("=")
+        if sep and key:
+            changes[key] = value
+        elif text.endswith("-") and len(text) > 1:
+            changes[text[:-1]] = None
+        else:
+            raise CliFailure(f"{text!r}: write KEY=VALUE to set a label, KEY- to remove it", "usage")
+
+    async def work(store: ThreadStore) -> StoredThread:
+        resolved = await resolve_thread_id(store, thread_id, where)
+        patch = ThreadMetadataPatch(labels=changes)
+        return await store.update_thread_metadata(UpdateThreadMetadataParams(resolved, patch, include_archived=True))
+
+    thread = run_store(ctx, work)
+    shown = labels_text(thread.labels) or "none"
+    _done(as_json, thread, f"labels of {thread.thread_id}: {shown}")
 
 
 @app.command("archive")

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from threadstore._contract.listing import StoredThreadSearchResult
 from threadstore._contract.types import StoredThread, source_kind
-from threadstore._view import match_spans, relative_time, short_path, thread_title
+from threadstore._view import labels_text, match_spans, relative_time, short_path, thread_title
 
 __all__ = ["TITLE_COMFORT", "TITLE_MIN", "search_table", "thread_table"]
 
@@ -88,6 +88,7 @@ def thread_table(console: Console, threads: Sequence[StoredThread], now: datetim
     sources = [source_kind(t.source) for t in threads]
     providers = [t.model_provider for t in threads]
     paths = [short_path(t.cwd) for t in threads]
+    labels = [labels_text(t.labels) for t in threads]
     ident = _Column("id", ID_WIDTH, lambda r, w: Text(threads[r].thread_id, style="cyan"))
     title = _Column("title", TITLE_MIN, lambda r, w: Text(titles[r]))
     title.wants = max(0, _longest(titles, "title", 200) - TITLE_MIN)
@@ -100,8 +101,10 @@ def thread_table(console: Console, threads: Sequence[StoredThread], now: datetim
         _Column("created", TIME_WIDTH, lambda r, w: Text(relative_time(threads[r].created_at, now), style="dim")),
         _Column("provider", _longest(providers, "provider", 14), lambda r, w: Text(providers[r])),
     ]
+    if any(labels):
+        optional.insert(1, _Column("labels", _longest(labels, "labels", 30), lambda r, w: Text(labels[r], style="green")))
     chosen = _choose(console.width, [ident, updated, title], optional, title)
-    order = ["id", "updated", "created", "title", "source", "provider", "cwd"]
+    order = ["id", "updated", "created", "title", "labels", "source", "provider", "cwd"]
     chosen.sort(key=lambda c: order.index(c.header))
     _render(console, chosen, len(threads))
 

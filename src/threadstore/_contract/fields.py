@@ -55,6 +55,9 @@ class Kind(enum.Enum):
     HISTORY_MODE = "history_mode"
     #: The thread's history, when asked for.
     HISTORY = "history"
+    #: Labels: key -> text (empty when none); on the wire a ``map<string, string>``. A patch
+    #: merges its labels into them (a None value removes a key).
+    LABELS = "labels"
 
 
 PatchRule = Literal["user", "derived"]

@@ -38,6 +38,8 @@ def initial_session_meta(params: CreateThreadParams, timestamp: str) -> Item:
         fields["memory_mode"] = "disabled"
     if params.git_info is not None:
         fields["git"] = params.git_info.to_json()
+    if params.labels:
+        fields["labels"] = dict(params.labels)
     return session_meta(params.thread_id, timestamp=timestamp, cwd=params.cwd, **fields)
 
 

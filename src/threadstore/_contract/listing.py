@@ -7,11 +7,11 @@ the next page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from threadstore._checks import check_search_term, check_text
+from threadstore._checks import check_labels, check_search_term, check_text
 from threadstore._contract.types import (
     SessionSource,
     SortDirection,
@@ -34,7 +34,8 @@ class ListThreadsParams:
     ``allowed_sources`` empty means every source; ``model_providers`` None means every provider
     (an empty list too); ``cwd_filters`` None means every cwd while an empty list matches
     nothing; ``archived`` lists the archived collection *instead of* the active one;
-    ``search_term`` is a case-insensitive substring of the name, preview or first message.
+    ``search_term`` is a case-insensitive substring of the name, preview or first message;
+    ``labels`` keeps the threads that carry every one of the given labels (None or empty: all).
     """
 
     page_size: int = 50
@@ -46,8 +47,10 @@ class ListThreadsParams:
     cwd_filters: Sequence[str] | None = None
     archived: bool = False
     search_term: str | None = None
+    labels: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
+        _check_label_filter(self)
         check_page_size(self.page_size)
         check_sort(self.sort_key, self.sort_direction)
         if self.cursor is not None:
@@ -63,6 +66,11 @@ class ListThreadsParams:
             set_field(self, "cwd_filters", tuple(check_text(str(p), "cwd filter") for p in self.cwd_filters))
         if self.search_term is not None:
             check_search_term(self.search_term)
+
+
+def _check_label_filter(params: ListThreadsParams | SearchThreadsParams) -> None:
+    if params.labels is not None:
+        set_field(params, "labels", check_labels(params.labels, "label filter") or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +90,11 @@ class SearchThreadsParams:
     sort_key: ThreadSortKey = "created_at"
     sort_direction: SortDirection = "desc"
     allowed_sources: Sequence[SessionSource] = ()
+    #: Only threads that carry every one of these labels (None or empty: all).
+    labels: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
+        _check_label_filter(self)
         if not isinstance(self.search_term, str) or not self.search_term.strip():
             raise InvalidRequest("thread/search requires search_term")
         check_search_term(self.search_term)

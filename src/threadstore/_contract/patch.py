@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 
-from threadstore._checks import check_instant, check_json, check_text
+from threadstore._checks import check_instant, check_json, check_labels, check_text
 from threadstore._contract.fields import FieldSpec, Kind
 from threadstore._contract.serialize import value_to_json
 from threadstore._contract.thread import THREAD_FIELDS
@@ -41,6 +41,7 @@ __all__ = [
     "Unset",
     "UpdateThreadMetadataParams",
     "apply_patch",
+    "merge_labels",
     "reconcile_overrides",
 ]
 
@@ -163,6 +164,8 @@ class ThreadMetadataPatch:
     token_usage: TokenUsage | Unset = UNSET
     created_at: datetime | Unset = UNSET
     updated_at: datetime | Unset = UNSET
+    #: Labels to set (a None value removes the key); the others stay as they are.
+    labels: Mapping[str, str | None] | Unset = UNSET
 
     def __post_init__(self) -> None:
         _check_str(_TITLE, self.title, clearable=False)
@@ -171,6 +174,8 @@ class ThreadMetadataPatch:
             if value is UNSET or (spec.clearable and value is None):
                 continue
             _check_value(spec, value)
+        if self.labels is not UNSET:
+            object.__setattr__(self, "labels", check_labels(self.labels, "patch field labels", removals=True))
         new_name = self.name
         if isinstance(new_name, str) and not new_name.strip():
             raise InvalidRequest("a thread name must not be empty (clear the name instead)")
@@ -187,12 +192,19 @@ class ThreadMetadataPatch:
         changes = later.present()
         if isinstance(self.git_info, GitInfoPatch) and isinstance(later.git_info, GitInfoPatch):
             changes["git_info"] = self.git_info.merge(later.git_info)
+        if isinstance(self.labels, Mapping) and isinstance(later.labels, Mapping):
+            changes["labels"] = {**self.labels, **later.labels}
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def setting(cls, spec: FieldSpec, value: Any) -> ThreadMetadataPatch:
-        """The patch that sets the field ``spec`` describes to the thread value ``value``."""
-        changes: dict[str, Any] = {spec.name: GitInfoPatch.of(value) if spec.kind is Kind.GIT else value}
+    def setting(cls, spec: FieldSpec, value: Any, *, replacing: Any = None) -> ThreadMetadataPatch:
+        """The patch that sets the field ``spec`` describes to the thread value ``value`` (for
+        labels, ``replacing`` names the labels it replaces: those not in ``value`` go)."""
+        if spec.kind is Kind.GIT:
+            value = GitInfoPatch.of(value)
+        elif spec.kind is Kind.LABELS:
+            value = {**dict.fromkeys(replacing or ()), **value}
+        changes: dict[str, Any] = {spec.name: value}
         return cls(**changes)
 
     def without(self, *names: str) -> ThreadMetadataPatch:
@@ -236,6 +248,8 @@ class ThreadMetadataPatch:
                 if usage is None:
                     raise InvalidRequest(f"{name} must be an object")
                 fields[name] = usage
+            elif spec.kind is Kind.LABELS:
+                fields[name] = check_labels(raw, f"patch field {name}", removals=True)
             elif spec.kind is Kind.TIME:
                 parsed = parse_timestamp(raw)
                 if parsed is None:
@@ -265,8 +279,21 @@ def _check_value(spec: FieldSpec, value: object) -> None:
         check_instant(value, f"patch field {name}")
     elif kind is Kind.JSON:
         check_json(value, f"patch field {name}")
+    elif kind is Kind.LABELS:
+        check_labels(value, f"patch field {name}", removals=True)
     else:  # pragma: no cover - a kind the table gives a patchable field must be handled above
         raise InvalidRequest(f"patch field {name} cannot be set")
+
+
+def merge_labels(labels: Mapping[str, str], patch: Mapping[str, str | None]) -> dict[str, str]:
+    """``labels`` after a labels patch: its keys set, those given None removed."""
+    merged = dict(labels)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def apply_patch(thread: StoredThread, patch: ThreadMetadataPatch) -> StoredThread:
@@ -279,6 +306,8 @@ def apply_patch(thread: StoredThread, patch: ThreadMetadataPatch) -> StoredThrea
         if name == "git_info":
             assert isinstance(value, GitInfoPatch)
             changes["git_info"] = value.apply(thread.git_info)
+        elif name == "labels":
+            changes["labels"] = merge_labels(thread.labels, value)
         elif name == "updated_at":
             changes["updated_at"] = max(value, thread.updated_at)
         else:
@@ -305,6 +334,14 @@ def reconcile_overrides(
         if name == "updated_at":
             if value > derived.updated_at:
                 keep[name] = value
+        elif name == "labels":
+            before = merge_labels(derived.labels, current.labels if isinstance(current.labels, Mapping) else {})
+            result = merge_labels(before, value)
+            differing = {k: result.get(k) for k in {*result, *derived.labels} if result.get(k) != derived.labels.get(k)}
+            if differing:
+                keep[name] = differing
+            else:
+                drop.append(name)
         elif value == getattr(derived, name):
             drop.append(name)
         else:

@@ -21,7 +21,7 @@ from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, parse_timestamp
 from threadstore.errors import InvalidRequest
 
-__all__ = ["thread_from_fold", "thread_from_json", "thread_to_json", "value_from_json", "value_to_json"]
+__all__ = ["labels_of", "thread_from_fold", "thread_from_json", "thread_to_json", "value_from_json", "value_to_json"]
 
 
 def value_to_json(kind: Kind, value: Any) -> Any:
@@ -34,6 +34,8 @@ def value_to_json(kind: Kind, value: Any) -> Any:
         return value.to_json()
     if kind is Kind.HISTORY:
         return value.items
+    if kind is Kind.LABELS:
+        return dict(value)
     return value
 
 
@@ -67,7 +69,16 @@ def value_from_json(spec: FieldSpec, raw: Any, thread_id: str = "") -> Any:
         return "paginated" if raw == "paginated" else "legacy"
     if kind is Kind.HISTORY:
         return StoredThreadHistory(thread_id, list(raw)) if isinstance(raw, list) else None
+    if kind is Kind.LABELS:
+        return labels_of(raw)
     return raw
+
+
+def labels_of(raw: object) -> dict[str, str]:
+    """The usable labels of a JSON value: its text-valued keys (anything else is ignored)."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def thread_to_json(thread: StoredThread) -> dict[str, Any]:

@@ -191,6 +191,9 @@ class StoredThread:
     #: carry ordinals and its messages are ``item_completed`` events. Else ``"legacy"``.
     history_mode: HistoryMode = field(default="legacy", metadata=spec(
         Kind.HISTORY_MODE, wire=106, fold="history_mode"))
+    #: Key: value texts given at creation (in the first ``session_meta``) or by patches.
+    labels: Mapping[str, str] = field(default_factory=dict, metadata=spec(
+        Kind.LABELS, wire=107, fold="labels", patch=_USER, shown="labels"))
     history: StoredThreadHistory | None = field(default=None, metadata=spec(Kind.HISTORY, wire=23))
     # fmt: on
 

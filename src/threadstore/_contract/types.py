@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from threadstore._checks import check_idempotency_key, check_instant, check_json, check_text, shown
+from threadstore._checks import check_idempotency_key, check_instant, check_json, check_labels, check_text, shown
 from threadstore._contract.thread import (
     GitInfo,
     HistoryMode,
@@ -125,6 +125,8 @@ class CreateThreadParams:
     #: When the thread was created; None means now. Set it to keep the original time when a
     #: thread is copied from another store.
     created_at: datetime | None = None
+    #: Labels (key: value texts), written in the thread's first ``session_meta``.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_field(self, "thread_id", validate_thread_id(self.thread_id))
@@ -151,6 +153,7 @@ class CreateThreadParams:
                 raise InvalidRequest("each dynamic tool must be an object")
         check_json([dict(tool) for tool in tools], "dynamic_tools")
         set_field(self, "dynamic_tools", tools)
+        set_field(self, "labels", check_labels(self.labels))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,15 @@
 """Derive a thread's metadata from its items.
 
 Every backend folds a thread's persisted items through :class:`ThreadSummary` to know its
-preview, first user message, creation time, cwd, provider, git facts, token usage and so on, so
-all backends report the same facts for the same history. The fold is incremental (items can be
-added later) and its state serializes to JSON, which lets the local index resume it where it
-stopped instead of re-reading a file.
+preview, first user message, creation time, cwd, provider, git facts, token usage, labels and so
+on, so all backends report the same facts for the same history. The fold is incremental (items
+can be added later) and its state serializes to JSON, which lets a store resume it where it
+stopped instead of re-reading a thread.
+
+A state carries the :data:`FOLD_VERSION` of the code that made it. When the fold learns
+something new (a field, a kind of line), the version goes up, and every store recomputes the
+states older than it from the stored lines on its own (:meth:`ThreadSummary.stale`), so a new
+field needs no hand-written back-fill.
 
 History edits (:mod:`.edits`) are honoured: a preview or first user message that a pop or a
 clear took out of the history is forgotten, and the next user message gives the new one.
@@ -21,6 +26,7 @@ from threadstore._time import parse_timestamp
 
 __all__ = [
     "CONTEXTUAL_PREFIXES",
+    "FOLD_VERSION",
     "USER_MESSAGE_BEGIN",
     "ThreadSummary",
     "is_message",
@@ -30,6 +36,10 @@ __all__ = [
 ]
 
 USER_MESSAGE_BEGIN: Final = "## My request for Codex:"
+
+FOLD_VERSION: Final = 3
+"""The version of the fold. 1: the fold before labels; 2: labels (``session_meta.labels``); 3:
+history edits (:mod:`.edits`) and "easy" response messages (``{"role", "content"}``)."""
 
 CONTEXTUAL_PREFIXES: Final = (
     "<environment_context>",
@@ -171,6 +181,8 @@ _STATE_FIELDS: Final = (
     "last_timestamp",
     "history_mode",
     "last_ordinal",
+    "labels",
+    "fold_version",
     "response_count",
     "preview_at",
     "first_user_at",
@@ -217,6 +229,10 @@ class ThreadSummary:
         self.history_mode: HistoryMode = "legacy"
         #: The highest line ``ordinal`` seen (lines of paginated threads carry one).
         self.last_ordinal: int | None = None
+        #: The labels of the thread's own ``session_meta`` (an amendment replaces them).
+        self.labels: dict[str, str] = {}
+        #: The version of the fold that made this state (see the module documentation).
+        self.fold_version: int = FOLD_VERSION
         #: How many response items are visible (history edits take some away), and how many
         #: were when the preview, the first user message and the response preview were found:
         #: an edit that leaves fewer takes them away too.
@@ -233,10 +249,16 @@ class ThreadSummary:
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ThreadSummary:
         summary = cls()
+        summary.fold_version = 1  # a state from before versions were recorded
         for name in _STATE_FIELDS:
             if name in state:
                 setattr(summary, name, state[name])
         return summary
+
+    @property
+    def stale(self) -> bool:
+        """Whether an older fold made this state: it must be recomputed from the lines."""
+        return self.fold_version < FOLD_VERSION
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -302,6 +324,7 @@ class ThreadSummary:
                 self.memory_mode = "disabled"
             git = meta.get("git")
             self.git = dict(git) if isinstance(git, Mapping) else None
+            self._labels(meta)
             self._history_mode(meta)
             return
         if meta_id != self.thread_id:
@@ -314,6 +337,12 @@ class ThreadSummary:
         git = meta.get("git")
         if isinstance(git, Mapping):
             self.git = dict(git)
+        self._labels(meta)
+
+    def _labels(self, meta: Mapping[str, Any]) -> None:
+        labels = meta.get("labels")
+        if isinstance(labels, Mapping):
+            self.labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _history_mode(self, meta: Mapping[str, Any]) -> None:
         mode = meta.get("history_mode")

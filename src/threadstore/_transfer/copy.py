@@ -21,6 +21,7 @@ the fork that stands on it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -28,6 +29,7 @@ from typing import Any, Final, Literal
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.listing import ListThreadsParams
 from threadstore._contract.patch import USER_FIELDS, ThreadMetadataPatch, UpdateThreadMetadataParams
+from threadstore._contract.serialize import labels_of
 from threadstore._contract.types import (
     AppendThreadItemsParams,
     CreateThreadParams,
@@ -192,7 +194,7 @@ def create_params(thread: StoredThread, meta: Mapping[str, Any]) -> CreateThread
     source: SessionSource = kind if isinstance(kind, str | dict) and kind else thread.source
     tools = meta.get("dynamic_tools")
     originator = _str(meta, "originator")
-    return CreateThreadParams(
+    params = CreateThreadParams(
         thread_id=thread.thread_id,
         cwd=_str(meta, "cwd") or thread.cwd,
         model_provider=_str(meta, "model_provider") or thread.model_provider,
@@ -206,8 +208,9 @@ def create_params(thread: StoredThread, meta: Mapping[str, Any]) -> CreateThread
         git_info=GitInfo.from_json(meta.get("git")),
         cli_version=_str(meta, "cli_version") or thread.cli_version,
         created_at=thread.created_at,
-        **({"originator": originator} if originator is not None else {}),
+        labels=labels_of(meta.get("labels")),
     )
+    return params if originator is None else dataclasses.replace(params, originator=originator)
 
 
 def _metadata_patch(source: StoredThread, copied: StoredThread) -> ThreadMetadataPatch:
@@ -215,9 +218,9 @@ def _metadata_patch(source: StoredThread, copied: StoredThread) -> ThreadMetadat
     the fields the table marks ``user``) and last update time (only the fields that differ)."""
     explicit = ThreadMetadataPatch()
     for spec in USER_FIELDS:
-        value = getattr(source, spec.name)
-        if value != getattr(copied, spec.name):
-            explicit = explicit.merge(ThreadMetadataPatch.setting(spec, value))
+        value, now = getattr(source, spec.name), getattr(copied, spec.name)
+        if value != now:
+            explicit = explicit.merge(ThreadMetadataPatch.setting(spec, value, replacing=now))
     # An explicit change moves a thread's update time to now unless the patch gives one.
     if explicit.is_empty() and source.updated_at <= copied.updated_at:
         return explicit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -56,6 +57,7 @@ def _row(thread: StoredThread, now: datetime) -> dict[str, Any]:
         "source": source_kind(thread.source),
         "provider": thread.model_provider,
         "archived": thread.archived,
+        "labels": [(f"{key}={value}", urlencode({"label": f"{key}={value}"})) for key, value in sorted(thread.labels.items())],
     }
 
 
@@ -82,12 +84,16 @@ async def thread_list(request: Request) -> Response:
     search = query.get("search", "").strip()
     sort = "updated_at" if query.get("sort") == "updated_at" else "created_at"
     cursor = query.get("cursor") or None
+    labels = _labels(query.getlist("label"))
+    labels_query = "".join(f"&{urlencode({'label': f'{k}={v}'})}" for k, v in sorted((labels or {}).items()))
     now = datetime.now(UTC)
     store = _store(request)
     rows: list[dict[str, Any]] = []
     if search:
         found = await store.search_threads(
-            SearchThreadsParams(search_term=search, page_size=PAGE_SIZE, cursor=cursor, archived=archived)
+            SearchThreadsParams(
+                search_term=search, page_size=PAGE_SIZE, cursor=cursor, archived=archived, labels=labels
+            )
         )
         for hit in found.items:
             rows.append({**_row(hit.thread, now), "snippet": _parts(" ".join(hit.snippet.split()), search)})
@@ -100,6 +106,7 @@ async def thread_list(request: Request) -> Response:
                 sort_key=sort,  # type: ignore[arg-type]  # one of the two keys
                 archived=archived,
                 search_term=text_filter or None,
+                labels=labels,
             )
         )
         rows = [_row(t, now) for t in page.items]
@@ -111,8 +118,21 @@ async def thread_list(request: Request) -> Response:
         "search": search,
         "sort": sort,
         "next_cursor": next_cursor,
+        "labels": sorted((labels or {}).items()),
+        "labels_query": labels_query,
     }
     return _render(request, "list.html", context)
+
+
+def _labels(texts: list[str]) -> dict[str, str] | None:
+    """``?label=KEY=VALUE`` parameters as a label filter."""
+    labels: dict[str, str] = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise InvalidRequest(f"a label filter is KEY=VALUE, got {text!r}")
+        labels[key] = value
+    return labels or None
 
 
 def _thread_id(request: Request) -> str:

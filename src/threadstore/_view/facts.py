@@ -4,7 +4,7 @@ list these, so a field the table labels shows up in each of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -13,7 +13,7 @@ from threadstore._contract.fields import FieldSpec, Kind
 from threadstore._contract.thread import THREAD_FIELDS
 from threadstore._contract.types import StoredThread, source_kind
 
-__all__ = ["Fact", "thread_facts"]
+__all__ = ["Fact", "labels_text", "thread_facts"]
 
 _SHOWN: Final = tuple(spec for spec in THREAD_FIELDS if spec.shown is not None)
 
@@ -29,6 +29,11 @@ class Fact:
     literal: bool = False
 
 
+def labels_text(labels: Mapping[str, str]) -> str:
+    """Labels as people read them: ``key=value`` pairs by key, comma-separated."""
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
 def _text(spec: FieldSpec, value: Any, when: Callable[[datetime], str]) -> str:
     kind = spec.kind
     if value is None:
@@ -41,6 +46,8 @@ def _text(spec: FieldSpec, value: Any, when: Callable[[datetime], str]) -> str:
         return " ".join(v for v in (value.branch, (value.commit_hash or "")[:12], value.repository_url) if v)
     if kind is Kind.USAGE:
         return f"{value.total_tokens:,}" if value.total_tokens else ""
+    if kind is Kind.LABELS:
+        return labels_text(value)
     return str(value)
 
 

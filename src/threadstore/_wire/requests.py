@@ -57,6 +57,8 @@ def create_to_proto(params: CreateThreadParams) -> pb.CreateThreadRequest:
         metadata["git_info"] = params.git_info.to_json()
     if params.created_at is not None:
         metadata["created_at"] = format_rfc3339(params.created_at)
+    if params.labels:
+        metadata["labels"] = dict(params.labels)
     message = pb.CreateThreadRequest(
         thread_id=params.thread_id,
         source=source_to_proto(params.source),
@@ -130,6 +132,8 @@ def create_from_proto(message: pb.CreateThreadRequest) -> tuple[CreateThreadPara
         if parsed is None:
             raise InvalidRequest("metadata_json created_at must be an RFC 3339 timestamp")
         optional["created_at"] = parsed
+    if "labels" in metadata:
+        optional["labels"] = metadata["labels"]
     params = CreateThreadParams(
         thread_id=message.thread_id,
         cwd=cwd or "",
@@ -266,6 +270,8 @@ def list_to_proto(params: ListThreadsParams) -> pb.ListThreadsRequest:
         message.cwd_filter.CopyFrom(pb.CwdFilter(values=list(params.cwd_filters)))
     if params.search_term is not None:
         message.search_term = params.search_term
+    if params.labels:
+        message.label_filter.update(params.labels)
     return message
 
 
@@ -282,6 +288,7 @@ def list_from_proto(message: pb.ListThreadsRequest) -> ListThreadsParams:
         cwd_filters=list(message.cwd_filter.values) if message.HasField("cwd_filter") else None,
         archived=message.archived,
         search_term=optional_field(message, "search_term"),
+        labels=dict(message.label_filter) or None,
     )
 
 
@@ -296,6 +303,8 @@ def search_to_proto(params: SearchThreadsParams) -> pb.SearchThreadsRequest:
     )
     if params.cursor is not None:
         message.cursor = params.cursor
+    if params.labels:
+        message.label_filter.update(params.labels)
     return message
 
 
@@ -308,6 +317,7 @@ def search_from_proto(message: pb.SearchThreadsRequest) -> SearchThreadsParams:
         sort_key=sort_key_from_wire(message.sort_key),
         sort_direction=direction_from_wire(message.sort_direction),
         allowed_sources=[source_from_proto(s, for_filter=True) for s in message.allowed_sources],
+        labels=dict(message.label_filter) or None,
     )
 
 

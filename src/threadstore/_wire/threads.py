@@ -86,6 +86,8 @@ def _put(message: pb.StoredThread, spec: FieldSpec, value: Any) -> None:
     elif kind is Kind.HISTORY:
         if value is not None:
             message.history.CopyFrom(history_to_proto(value))
+    elif kind is Kind.LABELS:
+        message.labels.update(value)
     elif value is not None:
         setattr(message, name, value)
 
@@ -141,6 +143,8 @@ def _get(message: pb.StoredThread, spec: FieldSpec) -> Any:
         return "paginated" if optional_field(message, name) == "paginated" else "legacy"
     if kind is Kind.HISTORY:
         return history_from_proto(message.history) if message.HasField("history") else None
+    if kind is Kind.LABELS:
+        return dict(message.labels)
     if kind in (Kind.OPT_TEXT, Kind.OPT_ID):
         return optional_field(message, name)
     return getattr(message, name)

@@ -32,7 +32,7 @@ from threadstore._contract.types import StoredThread
 from threadstore._ids import validate_thread_id
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import RolloutChunk
-from threadstore._rollout.summary import ThreadSummary
+from threadstore._rollout.summary import FOLD_VERSION, ThreadSummary
 from threadstore.errors import Internal, InvalidRequest, ThreadStoreError
 
 __all__ = ["Catalog", "ReindexReport"]
@@ -64,6 +64,9 @@ class Catalog(FillControl):
         self.dirty: dict[str, LocalWriter] = {}
         #: Directory changes made by this process: path -> (mtime before, mtime after).
         self.own_dirs: dict[str, tuple[int, int]] = {}
+        dropped = index.drop_stale(FOLD_VERSION)
+        if dropped:
+            _log.info("%d index rows were made by an older fold: their rollouts are indexed again", dropped)
         self.scanner = Scanner(self)
         self.fill = None
         self._texts_checked = False

@@ -36,6 +36,7 @@ def search_threads(catalog: Catalog, params: SearchThreadsParams, where: PageFil
         narrowed = PageFilter(
             source_kinds=where.source_kinds,
             source_jsons=where.source_jsons,
+            labels=where.labels,
             text_fts=fts,
             pending_term=term if fts is not None else None,
             text_term=term if fts is None else None,

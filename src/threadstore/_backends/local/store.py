@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from threadstore import _json
@@ -271,7 +271,7 @@ class LocalThreadStore(LiveWriterStore):
             return ThreadPage(items=[], next_cursor=None)
         self._catalog.refresh()
         where = dataclasses.replace(
-            _source_filter(params.allowed_sources),
+            _source_filter(params.allowed_sources, params.labels),
             providers=tuple(params.model_providers or ()),
             cwds=tuple(normalize_cwd(c) for c in params.cwd_filters or ()),
             title_term=params.search_term or None,
@@ -304,7 +304,7 @@ class LocalThreadStore(LiveWriterStore):
         decode_cursor(params.cursor)
         self._catalog.refresh()
         await self._catalog.settle(archived=params.archived)
-        return search_threads(self._catalog, params, _source_filter(params.allowed_sources))
+        return search_threads(self._catalog, params, _source_filter(params.allowed_sources, params.labels))
 
     # -- metadata, archive, delete --------------------------------------------------------------
 
@@ -343,10 +343,11 @@ class LocalThreadStore(LiveWriterStore):
                 self._pages.close()
 
 
-def _source_filter(allowed: Sequence[SessionSource]) -> PageFilter:
+def _source_filter(allowed: Sequence[SessionSource], labels: Mapping[str, str] | None) -> PageFilter:
     """Threads whose source kind is one of the allowed strings, or whose whole source equals one
-    of the allowed objects (every source when none is given)."""
+    of the allowed objects (every source when none is given), carrying every label given."""
     return PageFilter(
         source_kinds=tuple(s for s in allowed if isinstance(s, str)),
         source_jsons=tuple(_json.dumps_str(s) for s in allowed if not isinstance(s, str)),
+        labels=tuple(sorted((labels or {}).items())),
     )

@@ -241,7 +241,7 @@ class InMemoryThreadStore(LiveWriterStore):
 
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
         ordered = self._ordered(params.archived, params.sort_key, params.sort_direction == "desc", params.cursor)
-        listing = ListThreadsParams(allowed_sources=params.allowed_sources)
+        listing = ListThreadsParams(allowed_sources=params.allowed_sources, labels=params.labels)
         hits: list[StoredThreadSearchResult] = []
         more = False
         for stored in ordered:

@@ -60,6 +60,8 @@ class Database:
         self._ready = False
         self._opening = asyncio.Lock()
         self._closed = False
+        #: Called once the pool is open and the schema up to date.
+        self.on_ready: Callable[[], None] | None = None
 
     async def _open(self) -> None:
         async with self._opening:
@@ -74,6 +76,8 @@ class Database:
                 raise map_error(exc) from None
             await self._attempts(migrate, idempotent=True)
             self._ready = True
+            if self.on_ready is not None:
+                self.on_ready()
 
     async def run(self, work: Callable[[Connection], Awaitable[T]], *, idempotent: bool = True) -> T:
         """Run ``work`` on a pooled connection (see the module documentation for retries)."""

@@ -10,9 +10,11 @@ listing ``search_term`` compares casefolded copies of the name, preview and firs
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from psycopg.types.json import Jsonb
 
 from threadstore._backends.postgres.rows import fold, pg_text, source_json
 from threadstore._backends.shared.query import decode_cursor, encode_cursor, normalize_cwd
@@ -20,7 +22,7 @@ from threadstore._contract.listing import ListThreadsParams
 from threadstore._contract.types import SessionSource
 from threadstore._time import from_ms
 
-__all__ = ["Page", "like_pattern", "page_query", "source_filter", "where_listing"]
+__all__ = ["Page", "label_filter", "like_pattern", "page_query", "source_filter", "where_listing"]
 
 #: Columns every page query returns first: id, cached thread JSON, sort timestamp.
 _SELECT: Final = "SELECT t.thread_id, t.thread_json, t.{column} FROM threadstore.threads t"
@@ -60,6 +62,11 @@ def source_filter(allowed: Sequence[SessionSource], page: Page) -> None:
     page.add(f"({' OR '.join(parts)})", *args)
 
 
+def label_filter(labels: Mapping[str, str], page: Page) -> None:
+    """Threads carrying every one of ``labels`` (a containment test the GIN index serves)."""
+    page.add("t.labels @> %s", Jsonb({key: pg_text(value) for key, value in labels.items()}))
+
+
 def where_listing(params: ListThreadsParams) -> Page:
     """The filter conditions of ``params`` (not the collection or the cursor)."""
     page = Page()
@@ -69,6 +76,8 @@ def where_listing(params: ListThreadsParams) -> Page:
         page.add("t.model_provider = ANY(%s)", [pg_text(p) for p in params.model_providers])
     if params.cwd_filters:
         page.add("t.cwd = ANY(%s)", [pg_text(normalize_cwd(c)) for c in params.cwd_filters])
+    if params.labels:
+        label_filter(params.labels, page)
     if params.search_term:
         pattern = like_pattern(params.search_term)
         page.add("(t.name_folded LIKE %s OR t.preview_folded LIKE %s OR t.first_folded LIKE %s)", *[pattern] * 3)

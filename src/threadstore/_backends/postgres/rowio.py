@@ -21,7 +21,7 @@ from threadstore._contract.types import StoredThread
 from threadstore._rollout.summary import ThreadSummary
 from threadstore.errors import ThreadNotFound
 
-__all__ = ["LockedRow", "history_rows", "lock_row", "parse_items", "save_meta"]
+__all__ = ["LockedRow", "fold_again", "history_rows", "lock_row", "parse_items", "save_meta"]
 
 _ROW_FOR_UPDATE: Final = (
     "SELECT summary, overrides, archived_at, created_row, meta_version, archived FROM threadstore.threads "
@@ -35,6 +35,15 @@ _HISTORY: Final = (
     "SELECT t.archived, i.body, i.written_at FROM threadstore.threads t "
     "LEFT JOIN threadstore.items i ON i.thread_id = t.thread_id WHERE t.thread_id = %s ORDER BY i.seq"
 )
+
+
+async def fold_again(conn: Connection, thread_id: str) -> ThreadSummary:
+    """A new fold of the thread's stored items (its own lines, as its writers fold them), for a
+    row whose summary an older fold made (see :mod:`.refold`)."""
+    items, stamps = parse_items(await history_rows(conn, thread_id))
+    summary = ThreadSummary(thread_id)
+    summary.add_all(items, stamps)
+    return summary
 
 
 async def history_rows(conn: Connection, thread_id: str) -> list[tuple[Any, ...]]:
@@ -77,6 +86,8 @@ async def lock_row(conn: Connection, thread_id: str) -> LockedRow:
     if row is None:
         raise ThreadNotFound(thread_id)
     summary = ThreadSummary.from_state(_json.loads(row[0]))
+    if summary.stale:
+        summary = await fold_again(conn, thread_id)
     return LockedRow(thread_id, summary, ThreadMeta.from_row(row[1], row[2], row[3], row[4]), bool(row[5]))
 
 

@@ -51,6 +51,8 @@ LISTING_COLUMNS: Final = (
     "preview_folded",
     "first_folded",
     "thread_json",
+    "labels",
+    "fold_version",
 )
 
 
@@ -108,6 +110,8 @@ def listing_values(thread: StoredThread, summary: ThreadSummary) -> tuple[Any, .
         fold(thread.preview),
         fold(thread.first_user_message or ""),
         _json.dumps(thread_to_json(thread)),
+        Jsonb(dict(thread.labels)),
+        summary.fold_version,
     )
 
 

@@ -28,6 +28,10 @@ Everything lives in the ``threadstore`` schema of the database:
 ``append_keys`` (version 2)
     The idempotency keys of appends (with the first sequence number they stored), so that an
     append retried with its key is recognised even by another writer after a restart.
+``labels``, ``fold_version`` (version 3)
+    The thread's labels (``jsonb``, under a GIN index for label filters), and the version of the
+    summary fold that made ``summary`` (:data:`~threadstore._rollout.summary.FOLD_VERSION`): rows
+    an older fold made are recomputed from their items (:mod:`.refold`).
 ``schema_version``
     The version of this schema.
 
@@ -136,8 +140,15 @@ CREATE TABLE threadstore.append_keys (
 );
 """
 
+_V3: Final = """
+ALTER TABLE threadstore.threads ADD COLUMN labels jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE threadstore.threads ADD COLUMN fold_version integer NOT NULL DEFAULT 1;
+CREATE INDEX threads_by_labels ON threadstore.threads USING gin (labels jsonb_path_ops) WHERE visible;
+CREATE INDEX threads_by_fold_version ON threadstore.threads (fold_version);
+"""
+
 #: Migration n (1-based) brings the schema from version n-1 to n. Append; never edit.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

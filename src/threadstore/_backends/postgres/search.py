@@ -22,7 +22,14 @@ import uuid
 from typing import Any, Final
 
 from threadstore._backends.postgres.db import Connection
-from threadstore._backends.postgres.listing import Page, like_pattern, next_cursor, page_query, source_filter
+from threadstore._backends.postgres.listing import (
+    Page,
+    label_filter,
+    like_pattern,
+    next_cursor,
+    page_query,
+    source_filter,
+)
 from threadstore._backends.postgres.rows import thread_of
 from threadstore._backends.shared.query import snippet
 from threadstore._contract.listing import SearchThreadsParams, StoredThreadSearchResult, ThreadSearchPage
@@ -42,6 +49,8 @@ async def search_page(conn: Connection, params: SearchThreadsParams) -> ThreadSe
     page = Page()
     if params.allowed_sources:
         source_filter(params.allowed_sources, page)
+    if params.labels:
+        label_filter(params.labels, page)
     page.add("EXISTS (SELECT 1 FROM threadstore.texts x WHERE x.thread_id = t.thread_id AND x.folded LIKE %s)", pattern)
     sql, args = page_query(
         page,

@@ -30,7 +30,8 @@ from threadstore._backends.postgres.db import Connection, Database
 from threadstore._backends.postgres.errors import map_error
 from threadstore._backends.postgres.listing import next_cursor, page_query, where_listing
 from threadstore._backends.postgres.pages import open_history
-from threadstore._backends.postgres.rowio import history_rows, lock_row, parse_items, save_meta
+from threadstore._backends.postgres.refold import refold_pass
+from threadstore._backends.postgres.rowio import fold_again, history_rows, lock_row, parse_items, save_meta
 from threadstore._backends.postgres.rows import ThreadMeta, compose, derived, thread_of
 from threadstore._backends.postgres.search import search_page
 from threadstore._backends.postgres.tail import read_tail
@@ -95,6 +96,8 @@ class PostgresThreadStore(LiveWriterStore):
         #: Who holds this store's leases (unique per store object).
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._renewal: asyncio.Task[None] | None = None
+        self._refold: asyncio.Task[int] | None = None
+        self.db.on_ready = self._start_refold
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -106,6 +109,10 @@ class PostgresThreadStore(LiveWriterStore):
     def _pg_writer(self, thread_id: str) -> PostgresWriter | None:
         writer = self._writers.get(thread_id)
         return writer if isinstance(writer, PostgresWriter) and not writer.closed else None
+
+    def _start_refold(self) -> None:
+        """Fold the summaries an older fold made again, in the background (:mod:`.refold`)."""
+        self._refold = asyncio.ensure_future(refold_pass(self.db))
 
     def _start_renewal(self) -> None:
         if self._renewal is None or self._renewal.done():
@@ -181,12 +188,15 @@ class PostgresThreadStore(LiveWriterStore):
 
         token, row = await self.db.run(work)
         self._start_renewal()
+        summary = ThreadSummary.from_state(_json.loads(row[2]))
+        if summary.stale:
+            summary = await self.db.run(lambda conn: fold_again(conn, thread_id))
         return PostgresWriter(
             self,
             thread_id,
             params.event_persistence_mode,
             token,
-            summary=ThreadSummary.from_state(_json.loads(row[2])),
+            summary=summary,
             next_seq=int(row[1]),
             meta=ThreadMeta.from_row(row[3], row[4], row[5], row[6]),
         )
@@ -386,9 +396,10 @@ class PostgresThreadStore(LiveWriterStore):
         try:
             await super()._close()
         finally:
-            renewal, self._renewal = self._renewal, None
-            if renewal is not None:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
+            for task in (self._renewal, self._refold):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._renewal = self._refold = None
             await self.db.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,7 @@ __all__ = [
     "Cursor",
     "decode_cursor",
     "encode_cursor",
+    "has_labels",
     "matches_filters",
     "normalize_cwd",
     "snippet",
@@ -77,6 +78,11 @@ def source_allowed(source: SessionSource, allowed: Sequence[SessionSource]) -> b
     return any(a == source or (isinstance(a, str) and a == kind) for a in allowed)
 
 
+def has_labels(thread: StoredThread, labels: Mapping[str, str]) -> bool:
+    """Whether ``thread`` carries every one of ``labels``."""
+    return all(thread.labels.get(key) == value for key, value in labels.items())
+
+
 def matches_filters(thread: StoredThread, params: ListThreadsParams) -> bool:
     """Whether ``thread`` passes every filter of ``params`` (not the cursor or collection)."""
     if not source_allowed(thread.source, params.allowed_sources):
@@ -87,6 +93,8 @@ def matches_filters(thread: StoredThread, params: ListThreadsParams) -> bool:
         wanted = {normalize_cwd(c) for c in params.cwd_filters}
         if normalize_cwd(thread.cwd) not in wanted:
             return False
+    if params.labels and not has_labels(thread, params.labels):
+        return False
     if params.search_term:
         term = params.search_term.casefold()
         fields = (thread.name or "", thread.preview, thread.first_user_message or "")

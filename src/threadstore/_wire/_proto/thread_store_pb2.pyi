@@ -171,7 +171,14 @@ class ReadThreadRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., include_history: _Optional[bool] = ...) -> None: ...
 
 class ListThreadsRequest(_message.Message):
-    __slots__ = ("page_size", "cursor", "sort_key", "allowed_sources", "model_provider_filter", "archived", "search_term", "cwd_filter", "use_state_db_only", "sort_direction")
+    __slots__ = ("page_size", "cursor", "sort_key", "allowed_sources", "model_provider_filter", "archived", "search_term", "cwd_filter", "use_state_db_only", "sort_direction", "label_filter")
+    class LabelFilterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     SORT_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +189,7 @@ class ListThreadsRequest(_message.Message):
     CWD_FILTER_FIELD_NUMBER: _ClassVar[int]
     USE_STATE_DB_ONLY_FIELD_NUMBER: _ClassVar[int]
     SORT_DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FILTER_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     cursor: str
     sort_key: ThreadSortKey
@@ -192,7 +200,8 @@ class ListThreadsRequest(_message.Message):
     cwd_filter: CwdFilter
     use_state_db_only: bool
     sort_direction: SortDirection
-    def __init__(self, page_size: _Optional[int] = ..., cursor: _Optional[str] = ..., sort_key: _Optional[_Union[ThreadSortKey, str]] = ..., allowed_sources: _Optional[_Iterable[_Union[SessionSource, _Mapping]]] = ..., model_provider_filter: _Optional[_Union[ModelProviderFilter, _Mapping]] = ..., archived: _Optional[bool] = ..., search_term: _Optional[str] = ..., cwd_filter: _Optional[_Union[CwdFilter, _Mapping]] = ..., use_state_db_only: _Optional[bool] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ...) -> None: ...
+    label_filter: _containers.ScalarMap[str, str]
+    def __init__(self, page_size: _Optional[int] = ..., cursor: _Optional[str] = ..., sort_key: _Optional[_Union[ThreadSortKey, str]] = ..., allowed_sources: _Optional[_Iterable[_Union[SessionSource, _Mapping]]] = ..., model_provider_filter: _Optional[_Union[ModelProviderFilter, _Mapping]] = ..., archived: _Optional[bool] = ..., search_term: _Optional[str] = ..., cwd_filter: _Optional[_Union[CwdFilter, _Mapping]] = ..., use_state_db_only: _Optional[bool] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ..., label_filter: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ModelProviderFilter(_message.Message):
     __slots__ = ("values",)
@@ -233,7 +242,14 @@ class StoredThreadHistory(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., timestamps: _Optional[_Iterable[str]] = ..., has_timestamps: _Optional[bool] = ...) -> None: ...
 
 class StoredThread(_message.Message):
-    __slots__ = ("thread_id", "forked_from_id", "preview", "name", "model_provider", "model", "created_at", "updated_at", "archived_at", "cwd", "cli_version", "source", "git_info", "agent_nickname", "agent_role", "agent_path", "reasoning_effort", "first_user_message", "rollout_path", "approval_mode_json", "sandbox_policy_json", "token_usage_json", "history", "parent_thread_id", "thread_source", "memory_mode", "created_at_micros", "updated_at_micros", "archived_at_micros", "history_mode")
+    __slots__ = ("thread_id", "forked_from_id", "preview", "name", "model_provider", "model", "created_at", "updated_at", "archived_at", "cwd", "cli_version", "source", "git_info", "agent_nickname", "agent_role", "agent_path", "reasoning_effort", "first_user_message", "rollout_path", "approval_mode_json", "sandbox_policy_json", "token_usage_json", "history", "parent_thread_id", "thread_source", "memory_mode", "created_at_micros", "updated_at_micros", "archived_at_micros", "history_mode", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     FORKED_FROM_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +280,7 @@ class StoredThread(_message.Message):
     UPDATED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
     HISTORY_MODE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     forked_from_id: str
     preview: str
@@ -294,7 +311,8 @@ class StoredThread(_message.Message):
     updated_at_micros: int
     archived_at_micros: int
     history_mode: str
-    def __init__(self, thread_id: _Optional[str] = ..., forked_from_id: _Optional[str] = ..., preview: _Optional[str] = ..., name: _Optional[str] = ..., model_provider: _Optional[str] = ..., model: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., archived_at: _Optional[int] = ..., cwd: _Optional[str] = ..., cli_version: _Optional[str] = ..., source: _Optional[_Union[SessionSource, _Mapping]] = ..., git_info: _Optional[_Union[GitInfo, _Mapping]] = ..., agent_nickname: _Optional[str] = ..., agent_role: _Optional[str] = ..., agent_path: _Optional[str] = ..., reasoning_effort: _Optional[str] = ..., first_user_message: _Optional[str] = ..., rollout_path: _Optional[str] = ..., approval_mode_json: _Optional[str] = ..., sandbox_policy_json: _Optional[str] = ..., token_usage_json: _Optional[str] = ..., history: _Optional[_Union[StoredThreadHistory, _Mapping]] = ..., parent_thread_id: _Optional[str] = ..., thread_source: _Optional[str] = ..., memory_mode: _Optional[_Union[ThreadMemoryMode, str]] = ..., created_at_micros: _Optional[int] = ..., updated_at_micros: _Optional[int] = ..., archived_at_micros: _Optional[int] = ..., history_mode: _Optional[str] = ...) -> None: ...
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, thread_id: _Optional[str] = ..., forked_from_id: _Optional[str] = ..., preview: _Optional[str] = ..., name: _Optional[str] = ..., model_provider: _Optional[str] = ..., model: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., archived_at: _Optional[int] = ..., cwd: _Optional[str] = ..., cli_version: _Optional[str] = ..., source: _Optional[_Union[SessionSource, _Mapping]] = ..., git_info: _Optional[_Union[GitInfo, _Mapping]] = ..., agent_nickname: _Optional[str] = ..., agent_role: _Optional[str] = ..., agent_path: _Optional[str] = ..., reasoning_effort: _Optional[str] = ..., first_user_message: _Optional[str] = ..., rollout_path: _Optional[str] = ..., approval_mode_json: _Optional[str] = ..., sandbox_policy_json: _Optional[str] = ..., token_usage_json: _Optional[str] = ..., history: _Optional[_Union[StoredThreadHistory, _Mapping]] = ..., parent_thread_id: _Optional[str] = ..., thread_source: _Optional[str] = ..., memory_mode: _Optional[_Union[ThreadMemoryMode, str]] = ..., created_at_micros: _Optional[int] = ..., updated_at_micros: _Optional[int] = ..., archived_at_micros: _Optional[int] = ..., history_mode: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SessionSource(_message.Message):
     __slots__ = ("kind", "custom", "sub_agent_parent_thread_id", "sub_agent_depth", "sub_agent_other", "sub_agent_path", "sub_agent_nickname", "sub_agent_role", "source_json")
@@ -381,7 +399,14 @@ class DeleteThreadRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ...) -> None: ...
 
 class SearchThreadsRequest(_message.Message):
-    __slots__ = ("search_term", "page_size", "cursor", "archived", "sort_key", "sort_direction", "allowed_sources")
+    __slots__ = ("search_term", "page_size", "cursor", "archived", "sort_key", "sort_direction", "allowed_sources", "label_filter")
+    class LabelFilterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SEARCH_TERM_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
@@ -389,6 +414,7 @@ class SearchThreadsRequest(_message.Message):
     SORT_KEY_FIELD_NUMBER: _ClassVar[int]
     SORT_DIRECTION_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FILTER_FIELD_NUMBER: _ClassVar[int]
     search_term: str
     page_size: int
     cursor: str
@@ -396,7 +422,8 @@ class SearchThreadsRequest(_message.Message):
     sort_key: ThreadSortKey
     sort_direction: SortDirection
     allowed_sources: _containers.RepeatedCompositeFieldContainer[SessionSource]
-    def __init__(self, search_term: _Optional[str] = ..., page_size: _Optional[int] = ..., cursor: _Optional[str] = ..., archived: _Optional[bool] = ..., sort_key: _Optional[_Union[ThreadSortKey, str]] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ..., allowed_sources: _Optional[_Iterable[_Union[SessionSource, _Mapping]]] = ...) -> None: ...
+    label_filter: _containers.ScalarMap[str, str]
+    def __init__(self, search_term: _Optional[str] = ..., page_size: _Optional[int] = ..., cursor: _Optional[str] = ..., archived: _Optional[bool] = ..., sort_key: _Optional[_Union[ThreadSortKey, str]] = ..., sort_direction: _Optional[_Union[SortDirection, str]] = ..., allowed_sources: _Optional[_Iterable[_Union[SessionSource, _Mapping]]] = ..., label_filter: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ThreadSearchResult(_message.Message):
     __slots__ = ("thread", "snippet")

@@ -16,6 +16,7 @@ from threadstore.testing._suite.edits import EditTests
 from threadstore.testing._suite.eras import EraTests
 from threadstore.testing._suite.hostile import HostileInputTests
 from threadstore.testing._suite.ids import IdTests
+from threadstore.testing._suite.labels import LabelTests
 from threadstore.testing._suite.lifecycle import LifecycleTests
 from threadstore.testing._suite.lines import LineTests
 from threadstore.testing._suite.metadata import MetadataTests
@@ -34,6 +35,7 @@ class ConformanceSuite(
     PageTests,
     RetryTests,
     MetadataTests,
+    LabelTests,
     IdTests,
     ResourceTests,
     HostileInputTests,

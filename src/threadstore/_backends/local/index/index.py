@@ -10,6 +10,7 @@ files; a rebuild keeps it. Every SQL statement of the local store is in this pac
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -323,7 +324,8 @@ class Index:
         """Refresh the cached thread (name and override changes) without touching the summary."""
         self._conn.execute(
             "UPDATE threads SET thread_json = ?, name = ?, updated_ms = ?, created_ms = ?, preview = ?, "
-            "first_user_message = ?, model_provider = ?, cwd = ?, source_kind = ?, source_json = ? WHERE thread_id = ?",
+            "first_user_message = ?, model_provider = ?, cwd = ?, source_kind = ?, source_json = ?, labels = ? "
+            "WHERE thread_id = ?",
             (
                 _json.dumps(thread_to_json(thread)),
                 thread.name,
@@ -335,6 +337,7 @@ class Index:
                 normalize_cwd(thread.cwd),
                 source_kind(thread.source),
                 _json.dumps_str(thread.source),
+                _json.dumps_str(dict(thread.labels)),
                 thread.thread_id,
             ),
         )
@@ -344,6 +347,23 @@ class Index:
         if row is not None:
             texts.delete_texts(self._conn, row[0])
             self._conn.execute("DELETE FROM threads WHERE num = ?", (row[0],))
+
+    def drop_stale(self, fold_version: int) -> int:
+        """Drop the rows an older fold made (``fold_version`` below the given one), and forget
+        their directories, so that the next scan indexes those rollouts again. Names and
+        overrides stay. Returns how many rows were dropped. (Cheap once done: the index notes
+        the version its rows are at.)"""
+        if self.get_meta("fold_version") == str(fold_version):
+            return 0
+        with self.transaction() as conn:
+            stale = conn.execute("SELECT num, path FROM threads WHERE fold_version < ?", (fold_version,)).fetchall()
+            for num, _ in stale:
+                texts.delete_texts(conn, num)
+            conn.execute("DELETE FROM threads WHERE fold_version < ?", (fold_version,))
+            for directory in {os.path.dirname(path) for _, path in stale}:
+                conn.execute("DELETE FROM dirs WHERE path = ?", (directory,))
+            self.set_meta("fold_version", str(fold_version))
+        return len(stale)
 
     def forget_thread(self, thread_id: str) -> None:
         """Remove every trace of a deleted thread (row, texts, name, overrides)."""

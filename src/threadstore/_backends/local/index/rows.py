@@ -37,6 +37,8 @@ THREAD_COLUMNS: tuple[str, ...] = (
     "file_size",
     "mtime_ns",
     "ino",
+    "labels",
+    "fold_version",
 )
 _THREAD_JSON = THREAD_COLUMNS.index("thread_json")
 _SUMMARY = THREAD_COLUMNS.index("summary")
@@ -65,6 +67,8 @@ def row_values(
         file_size,
         mtime_ns,
         ino,
+        _json.dumps_str(dict(thread.labels)),
+        summary.fold_version,
     )
 
 
@@ -131,6 +135,7 @@ class PageFilter:
 
     source_kinds: tuple[str, ...] = ()
     source_jsons: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
     providers: tuple[str, ...] = ()
     cwds: tuple[str, ...] = ()
     title_term: str | None = None
@@ -150,6 +155,10 @@ class PageFilter:
                 parts.append(f"source_json IN ({_marks(self.source_jsons)})")
                 args.extend(self.source_jsons)
             clauses.append(f"({' OR '.join(parts)})")
+        for key, value in self.labels:
+            # (Label keys are letters, digits and ._-/: only, so a quoted JSON path holds any.)
+            clauses.append("json_extract(labels, ?) = ?")
+            args.extend([f'$."{key}"', value])
         if self.providers:
             clauses.append(f"model_provider IN ({_marks(self.providers)})")
             args.extend(self.providers)

@@ -27,7 +27,18 @@ __all__ = [
     "is_full",
 ]
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
+
+#: Forward steps from an older schema version: version -> the script that brings it one
+#: version up. A version without a step (older ones) is deleted and rebuilt from the files,
+#: which loses the overrides; a step keeps every row.
+UPGRADES: Final[dict[int, str]] = {
+    5: (
+        "ALTER TABLE threads ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';"
+        "ALTER TABLE threads ADD COLUMN fold_version INTEGER NOT NULL DEFAULT 1;"
+        "DELETE FROM meta WHERE key = 'fold_version';"
+    ),
+}
 
 
 _OPEN_TIMEOUT: Final = 30.0
@@ -78,7 +89,9 @@ CREATE TABLE IF NOT EXISTS threads (
     file_size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     ino INTEGER NOT NULL,
-    text_count INTEGER NOT NULL DEFAULT 0
+    text_count INTEGER NOT NULL DEFAULT 0,
+    labels TEXT NOT NULL DEFAULT '{}',
+    fold_version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS threads_by_created ON threads (archived, visible, created_ms, thread_id);
 CREATE INDEX IF NOT EXISTS threads_by_updated ON threads (archived, visible, updated_ms, thread_id);
@@ -122,6 +135,26 @@ def delete_database(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
+def _upgrade(conn: sqlite3.Connection, found: int) -> int:
+    """Run the forward steps from ``found`` on (each in a transaction of its own); returns the
+    version reached."""
+    while found < SCHEMA_VERSION and found in UPGRADES:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current == found:  # (another process may have upgraded it meanwhile)
+                for statement in UPGRADES[found].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={found + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(found)
+
+
 def connect(path: Path, script: str = SCHEMA, version: int = SCHEMA_VERSION) -> sqlite3.Connection:
     """Open the index at ``path``, creating it (or recreating a corrupt or foreign one).
 
@@ -140,6 +173,8 @@ def connect(path: Path, script: str = SCHEMA, version: int = SCHEMA_VERSION) -> 
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             found = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION and found != 0:
+                found = _upgrade(conn, found)
             if found not in (0, version) and not rebuilt:
                 conn.close()
                 delete_database(path)
