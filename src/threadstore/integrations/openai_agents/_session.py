@@ -6,15 +6,13 @@ import asyncio
 import importlib.metadata
 import os
 import uuid
-import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 
-from threadstore._backends.registry import open_store
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.thread import SessionSource
 from threadstore._contract.types import (
@@ -27,6 +25,7 @@ from threadstore._rollout.edits import history_cleared, items_popped, scan_tail
 from threadstore._rollout.items import Item
 from threadstore.errors import InvalidRequest, ThreadNotFound
 from threadstore.integrations.openai_agents._lines import as_lines, visible_items
+from threadstore.integrations.openai_agents._loop import StoreLoop
 from threadstore.integrations.openai_agents._writer import hold_writer
 
 __all__ = ["DEFAULT_SOURCE", "SESSION_ID_LABEL", "THREAD_ID_NAMESPACE", "ThreadSession", "session_thread_id"]
@@ -43,6 +42,8 @@ DEFAULT_SOURCE: Final[dict[str, str]] = {"custom": "openai_agents"}
 """The ``session_meta.source`` of a session's thread unless ``source=`` says otherwise."""
 
 _MAX_LABEL_VALUE: Final = 1000
+
+T = TypeVar("T")
 
 
 def session_thread_id(session_id: str) -> str:
@@ -104,8 +105,9 @@ class ThreadSession:
     and the thread carries the session id as its label :data:`SESSION_ID_LABEL`. ``store`` is a
     :class:`~threadstore.ThreadStore` (the caller keeps it and closes it) or a store URL as the
     command line takes it (``memory:``, ``local:PATH``, ``postgresql://...``,
-    ``grpc://HOST:PORT``; opened with ``store_options``, once per event loop, since
-    ``Runner.run_sync`` runs each call in a loop of its own, and closed by :meth:`close`).
+    ``grpc://HOST:PORT``; opened with ``store_options`` in an event loop of the session's own,
+    so that any loop may call it, ``Runner.run_sync``'s new loop per run included; closed by
+    :meth:`close`: see :mod:`~threadstore.integrations.openai_agents._loop`).
 
     The thread is an ordinary one: its first ``session_meta`` names ``source`` (default
     :data:`DEFAULT_SOURCE`), ``cwd`` (default: the working directory) and ``model_provider``
@@ -152,46 +154,30 @@ class ThreadSession:
             cli_version=_sdk_version(),
             labels=labels,
         )
-        self._url: str | None = None
-        self._options = dict(store_options or {})
         self._given: ThreadStore | None = None
-        self._opened: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadStore] = weakref.WeakKeyDictionary()
+        self._loop: StoreLoop | None = None
         if isinstance(store, ThreadStore):
             self._given = store
         elif isinstance(store, str):
-            self._url = store
-            if store.strip().lower().startswith("memory:"):  # one store for every loop, or it starts empty
-                self._given = open_store(store, **self._options)
+            self._loop = StoreLoop(store, store_options or {})
         else:
             raise InvalidRequest(f"store must be a ThreadStore or a store URL, got {type(store).__name__}")
-        self._owned = isinstance(store, str)
 
     # -- the store -------------------------------------------------------------------------------
 
-    def _store(self) -> ThreadStore:
+    async def _run(self, work: Callable[[ThreadStore], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work`` on the store: directly on a store object, in the store's own loop for a
+        store this session opened from a URL."""
         if self._given is not None:
-            return self._given
-        assert self._url is not None
-        loop = asyncio.get_running_loop()
-        store = self._opened.get(loop)
-        if store is None:
-            store = self._opened[loop] = open_store(self._url, **self._options)
-        return store
+            return await work(self._given)
+        assert self._loop is not None
+        return await self._loop.run(work)
 
     async def close(self) -> None:
-        """Close the store this session opened from a URL (in this event loop; stores opened
-        in loops that have ended are dropped). A store given as an object is the caller's."""
-        if not self._owned:
-            return
-        stores = [self._given] if self._given is not None else []
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        mine = self._opened.pop(loop, None) if loop is not None else None
-        self._opened.clear()
-        for store in [*stores, *([mine] if mine is not None else [])]:
-            await store.close()
+        """Close the store this session opened from a URL (a store given as an object is the
+        caller's to close). Idempotent."""
+        if self._loop is not None:
+            await asyncio.to_thread(self._loop.close)
 
     async def __aenter__(self) -> ThreadSession:
         return self
@@ -210,7 +196,7 @@ class ThreadSession:
         wanted = limit if limit is not None else (self.session_settings.limit if self.session_settings else None)
         if wanted is not None and wanted <= 0:
             return []
-        found = await read_items(self._store(), self.thread_id, wanted)
+        found = await self._run(lambda store: read_items(store, self.thread_id, wanted))
         return cast(list[TResponseInputItem], found)
 
     async def add_items(self, items: Sequence[TResponseInputItem]) -> None:
@@ -218,19 +204,23 @@ class ThreadSession:
         if not items:
             return
         lines = as_lines(list(items))
-        store = self._store()
         # The lines are final as built here: no persistence policy may drop a session item.
         params = AppendThreadItemsParams(self.thread_id, lines, exact=True, idempotency_key=uuid.uuid4().hex)
 
-        async def append() -> None:
-            await store.append_items(params)
+        async def add(store: ThreadStore) -> None:
+            async def append() -> None:
+                await store.append_items(params)
 
-        await hold_writer(store, self._create, append, wait_timeout=self.wait_timeout)
+            await hold_writer(store, self._create, append, wait_timeout=self.wait_timeout)
+
+        await self._run(add)
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove the most recent item and return it (None when there is none): a
         ``thread_items_popped`` marker is appended; the item's line stays in the thread."""
-        store = self._store()
+        return cast(TResponseInputItem | None, await self._run(self._pop))
+
+    async def _pop(self, store: ThreadStore) -> dict[str, Any] | None:
         if not await read_items(store, self.thread_id, 1):
             return None  # nothing to pop: take no writer, create nothing
 
@@ -241,13 +231,14 @@ class ThreadSession:
             await store.append_items(AppendThreadItemsParams(self.thread_id, [items_popped(1)], exact=True))
             return last[0]
 
-        popped = await hold_writer(store, self._create, pop, wait_timeout=self.wait_timeout)
-        return cast(TResponseInputItem | None, popped)
+        return await hold_writer(store, self._create, pop, wait_timeout=self.wait_timeout)
 
     async def clear_session(self) -> None:
         """Remove every item: a ``thread_history_cleared`` marker is appended (nothing is
         deleted; the thread stays, out of listings until a new user message)."""
-        store = self._store()
+        await self._run(self._clear)
+
+    async def _clear(self, store: ThreadStore) -> None:
         if not await read_items(store, self.thread_id, 1):
             return
         marker: list[Item] = [history_cleared()]

@@ -26,6 +26,7 @@ included) even if the caller is cancelled, as the Agents SDK asks of session mut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import weakref
@@ -102,10 +103,8 @@ async def hold_writer(
                 result = await work()
                 await store.shutdown_thread(thread_id)
             except BaseException:
-                try:
+                with contextlib.suppress(ThreadStoreError):
                     await store.discard_thread(thread_id)
-                except ThreadStoreError:
-                    pass
                 raise
             return result
 
