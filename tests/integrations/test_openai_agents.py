@@ -67,7 +67,7 @@ async def test_runner_keeps_a_multi_turn_session_with_tool_calls(target: Target)
     ]
     assert seen[2]["output"] == "sunny in Zürich"
     stored = await session.get_items()
-    assert stored == seen + [second.new_items[-1].to_input_item()]
+    assert stored == [*seen, second.new_items[-1].to_input_item()]
     # Another session object (another worker) reads the same history.
     assert await ThreadSession("user-1", target.store).get_items() == stored
     # The session is an ordinary thread: listed with its preview and label, searched, shown.
@@ -253,4 +253,5 @@ async def test_a_limit_reads_only_the_tail(target: Target) -> None:
     counting = CountingStore(target.store)
     last = await session.get_items(limit=5)
     assert [i["content"] for i in last] == [f"item {n}" for n in range(94, 99)]
-    assert counting.tails and all(t is not None and t < 100 for t in counting.tails)
+    assert counting.tails
+    assert all(t is not None and t < 100 for t in counting.tails)
