@@ -9,6 +9,12 @@ writers on 16 threads; a page of 50 threads at N threads (the first page and the
 at 10,000 threads (a rare and a common term); reading a 10,000-item thread. The local store is
 measured on the same machine in the same run (``fsync=True`` for the durable figures).
 
+The OpenAI Agents SDK figures (:mod:`bench.agents_session`) put ``ThreadSession`` on the
+PostgreSQL store against the SDK's ``SQLAlchemySession`` (asyncpg) on the same server, each on a
+fresh database, the SDK in the anchors' environment (:mod:`bench.envs`): an Agents turn
+(``get_items`` + two ``add_items``, median of 50) and ``get_items(limit=50)`` of a 10,000-item
+session (``SQLiteSession`` on a file beside them, for the bar on the tail).
+
 Threads for the listing and search figures are seeded in bulk: for PostgreSQL with ``COPY`` of
 rows composed by the store's own code (:mod:`threadstore._backends.postgres.rows`), for the local
 store as rollout files that its index picks up, as it would a Codex home. Timings are medians.
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +52,7 @@ from threadstore._backends.local.layout import Layout
 from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, listing_values
 from threadstore._backends.postgres.writer import new_thread_meta
-from threadstore._backends.shared.live import initial_session_meta
+from threadstore._contract.first_line import initial_session_meta
 from threadstore._rollout.jsonl import encode_line
 from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import format_rfc3339
@@ -222,6 +229,30 @@ def databases(dsn: str | None) -> Iterator[Callable[[], str]]:
             server.stop()
 
 
+def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Path) -> dict[str, Any]:
+    """ThreadSession on PostgreSQL against SQLAlchemySession on the same server (and
+    SQLiteSession on a file), each in a process of its own."""
+    from .envs import anchors_python, run_module
+
+    def ours(workload: str, params: dict[str, Any]) -> dict[str, float]:
+        return run_module(sys.executable, "bench.ours", [workload, json.dumps(params)]).metrics
+
+    def theirs(workload: str, params: dict[str, Any]) -> dict[str, float]:
+        return run_module(anchors_python(), "bench.anchors.openai_sessions", [workload, json.dumps(params)]).metrics
+
+    out: dict[str, Any] = {}
+    out["agents_turn_pg_ms"] = ours("agents_turns", {"dsn": make_db(), "count": turns})["turn_ms"]
+    out["agents_turn_sqlalchemy_pg_ms"] = theirs("turns", {"dsn": make_db(), "count": turns})["turn_ms"]
+    out["agents_turn_sqlite_ms"] = theirs("turns", {"work": str(work / "sqlite-turns"), "count": turns})["turn_ms"]
+    out["agents_turn_pg_vs_sqlalchemy"] = out["agents_turn_pg_ms"] / out["agents_turn_sqlalchemy_pg_ms"]
+    out["agents_tail50_pg_ms"] = ours("agents_tail", {"dsn": make_db(), "count": items})["tail50_ms"]
+    out["agents_tail50_sqlalchemy_pg_ms"] = theirs("tail", {"dsn": make_db(), "count": items})["tail50_ms"]
+    out["agents_tail50_sqlite_ms"] = theirs("tail", {"work": str(work / "sqlite-tail"), "count": items})["tail50_ms"]
+    out["agents_tail50_pg_vs_sqlite"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlite_ms"]
+    out["agents_tail50_pg_vs_sqlalchemy"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlalchemy_pg_ms"]
+    return out
+
+
 async def run(make_db: Callable[[], str], threads: int, search_threads: int, history_items: int) -> dict[str, Any]:
     results: dict[str, Any] = {"threads": threads, "search_threads": search_threads, "history_items": history_items}
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,10 +262,10 @@ async def run(make_db: Callable[[], str], threads: int, search_threads: int, his
             results["pg_read_10k_items_ms"] = await read_long(pg, history_items)
             results["pg_append_round_trip_ms"] = await append_round_trip(pg)
             results["pg_16_writers_appends_per_s"] = await concurrent_appends(pg)
-        async with LocalThreadStore(base / "durable", fsync=True, collect_git_info=False) as local:
+        async with LocalThreadStore(base / "durable", fsync=True) as local:
             results["local_fsync_append_round_trip_ms"] = await append_round_trip(local)
             results["local_fsync_16_writers_appends_per_s"] = await concurrent_appends(local)
-        async with LocalThreadStore(base / "fast", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "fast") as local:
             results["local_append_round_trip_ms"] = await append_round_trip(local)
             results["local_read_10k_items_ms"] = await read_long(local, history_items)
         results["pg_read_vs_local"] = results["pg_read_10k_items_ms"] / results["local_read_10k_items_ms"]
@@ -244,7 +275,7 @@ async def run(make_db: Callable[[], str], threads: int, search_threads: int, his
         async with PostgresThreadStore(dsn) as pg:
             results["pg_list_first_page_ms"], results["pg_list_page_100_ms"] = await pages(pg)
         seed_local(base / "list", threads)
-        async with LocalThreadStore(base / "list", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "list") as local:
             await local.list_threads(ListThreadsParams())  # indexes the new files
             results["local_list_first_page_ms"], results["local_list_page_100_ms"] = await pages(local)
 
@@ -253,7 +284,7 @@ async def run(make_db: Callable[[], str], threads: int, search_threads: int, his
         async with PostgresThreadStore(dsn) as pg:
             results["pg_search_rare_ms"], results["pg_search_common_ms"] = await searches(pg, search_threads)
         seed_local(base / "search", search_threads)
-        async with LocalThreadStore(base / "search", collect_git_info=False) as local:
+        async with LocalThreadStore(base / "search") as local:
             await local.list_threads(ListThreadsParams())
             results["local_search_rare_ms"], results["local_search_common_ms"] = await searches(local, search_threads)
     return results
@@ -277,9 +308,11 @@ def main() -> None:
     parser.add_argument("--search-threads", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=10_000, help="items in the thread that is read back")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only-agents", action="store_true", help="only the OpenAI Agents SDK figures")
     args = parser.parse_args()
-    with databases(args.dsn) as make_db:
-        results = asyncio.run(run(make_db, args.threads, args.search_threads, args.items))
+    with databases(args.dsn) as make_db, tempfile.TemporaryDirectory() as work:
+        results = {} if args.only_agents else asyncio.run(run(make_db, args.threads, args.search_threads, args.items))
+        results.update(agents_figures(make_db, 50, args.items, Path(work)))
     _print_results(results, as_json=args.json)
 
 

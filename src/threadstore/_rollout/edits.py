@@ -85,11 +85,13 @@ class TailScan:
     first (at most the number asked for). ``settled``: the answer does not depend on lines
     before the scanned ones (enough items were found, or a clear marker ends what is visible).
     ``needs_full``: a rollback marker was met; only a forward pass over the whole history
-    (:func:`.rollback.kept_positions`) can say what is visible."""
+    (:func:`.rollback.kept_positions`) can say what is visible. ``scanned``: how many lines
+    (from the end) the answer took."""
 
     items: list[Item] = field(default_factory=list)
     settled: bool = False
     needs_full: bool = False
+    scanned: int = 0
 
 
 def scan_tail(lines: Sequence[Item], wanted: int) -> TailScan:
@@ -102,17 +104,20 @@ def scan_tail(lines: Sequence[Item], wanted: int) -> TailScan:
     pending = 0
     if wanted <= 0:
         return TailScan(settled=True)
-    for line in reversed(lines):
-        n = edit_of(line)
-        if n is not None:
-            if n == CLEAR:
+    for scanned, line in enumerate(reversed(lines), 1):
+        kind = line.get("type")
+        if kind == "event_msg":
+            payload = line.get("payload")
+            event = payload.get("type") if isinstance(payload, dict) else None
+            if event == HISTORY_CLEARED:
                 found.reverse()
-                return TailScan(found, settled=True)
-            pending += n
+                return TailScan(found, settled=True, scanned=scanned)
+            if event == ITEMS_POPPED:
+                pending += edit_of(line) or 1
+            elif event == "thread_rolled_back":
+                return TailScan(needs_full=True, scanned=scanned)
             continue
-        if event_type(line) == "thread_rolled_back":
-            return TailScan(needs_full=True)
-        if line.get("type") != "response_item":
+        if kind != "response_item":
             continue
         if pending:
             pending -= 1
@@ -120,6 +125,6 @@ def scan_tail(lines: Sequence[Item], wanted: int) -> TailScan:
         found.append(line)
         if len(found) == wanted:
             found.reverse()
-            return TailScan(found, settled=True)
+            return TailScan(found, settled=True, scanned=scanned)
     found.reverse()
-    return TailScan(found)
+    return TailScan(found, scanned=len(lines))

@@ -66,6 +66,19 @@ def read_first_line(path: Path) -> Item | None:
         return None
 
 
+def _parse_last(data: bytes, base: int, count: int) -> RolloutChunk:
+    """The readable lines of ``data`` (which starts at a line boundary), parsing only the last
+    ``count`` complete lines when they are all readable."""
+    end = len(data)
+    cut = end
+    for _ in range(count + 1):  # back over the unterminated tail and ``count`` lines
+        cut = data.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return parse_chunk(data, base)
+    chunk = parse_chunk(data[cut + 1 :], base + cut + 1)
+    return chunk if len(chunk.items) >= count else parse_chunk(data, base)
+
+
 def read_tail(path: Path, count: int, *, resolve_forks: bool = True) -> RolloutChunk | None:
     """The last ``count`` readable lines of a plain rollout, read from its end: blocks of bytes
     from the end back (doubling) until they hold that many lines or the file's start. Lines
@@ -77,23 +90,25 @@ def read_tail(path: Path, count: int, *, resolve_forks: bool = True) -> RolloutC
     if is_compressed(path):
         return None
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
             block = _TAIL_BLOCK
             while True:
                 start = max(0, size - block)
-                f.seek(start)
-                data = f.read(size - start)
+                data = os.pread(fd, size - start, start)
                 if start > 0:
                     newline = data.find(b"\n")
-                    data = data[newline + 1 :] if newline >= 0 else b""
-                    base = start + (newline + 1 if newline >= 0 else len(data))
+                    skip = newline + 1 if newline >= 0 else len(data)
+                    data, base = data[skip:], start + skip
                 else:
                     base = 0
-                chunk = parse_chunk(data, base)
+                chunk = _parse_last(data, base, count)
                 if len(chunk.items) >= count or start == 0:
                     break
                 block *= 4
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
     except IsADirectoryError:

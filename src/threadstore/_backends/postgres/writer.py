@@ -140,6 +140,8 @@ class _Batch:
     ):
         now = now_rfc3339()
         self.key = key
+        #: The append carries a history edit (the thread's texts are computed again).
+        self.edited = has_edit(items)
         #: Set when the key turned out to be stored already (nothing was stored this time).
         self.duplicate = False
         # The body is the item as stored: its own ``timestamp``, if any, is the line's time.
@@ -217,6 +219,14 @@ class PostgresWriter(LiveWriter):
         return await self._write(items, idempotency_key)
 
     async def _write(self, items: list[Item], key: str | None) -> bool:
+        batch = await self.batch(items, key)
+        if batch is None:
+            return True
+        await self.store.db.run(lambda conn: self.store_batch(conn, batch))
+        return self.stored(batch)
+
+    async def batch(self, items: list[Item], key: str | None) -> _Batch | None:
+        """The rows of the next append (None when there is nothing to write)."""
         pending = self._session_meta
         inherited: list[tuple[Item, str | None]] = []
         if pending is not None:
@@ -224,15 +234,24 @@ class PostgresWriter(LiveWriter):
             inherited = await self.store.inherited_lines(pending)
         batch_items = [pending, *items] if pending is not None else items
         if not batch_items:
-            return True
+            return None
         limit = self.store.max_item_bytes
-        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
-        edited = has_edit(batch_items)
-        await self.store.db.run(lambda conn: self._append_edited(conn, batch) if edited else self._append(conn, batch))
+        return _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
+
+    async def store_batch(self, conn: Connection, batch: _Batch) -> None:
+        """Run the append of ``batch`` on ``conn`` (see the module documentation)."""
+        if batch.edited:
+            await self._append_edited(conn, batch)
+        else:
+            await self._append(conn, batch)
+
+    def stored(self, batch: _Batch) -> bool:
+        """Take in an append that :meth:`store_batch` committed; False when its key showed it
+        was stored before (nothing was stored this time)."""
         if batch.duplicate:
             return False
         self.summary = batch.summary
-        self.next_seq += len(batch_items)
+        self.next_seq += len(batch.seqs)
         self._recent = batch.recent
         self._session_meta = None
         return True

@@ -12,15 +12,18 @@ conversation. Reading back takes the ``response_item`` payloads only, as history
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from threadstore import _json
+from threadstore._rollout.edits import HISTORY_CLEARED, ITEMS_POPPED
 from threadstore._rollout.items import Item, agent_message, user_message
 from threadstore._rollout.rollback import is_user_message, kept_positions
 from threadstore._rollout.summary import is_message, message_text
 from threadstore.errors import InvalidRequest
 
 __all__ = ["as_lines", "visible_items"]
+
+_MARKERS: Final = frozenset({"thread_rolled_back", ITEMS_POPPED, HISTORY_CLEARED})
 
 
 def _images(payload: Mapping[str, Any]) -> list[str]:
@@ -66,9 +69,22 @@ def as_lines(items: Sequence[Any]) -> list[Item]:
     return lines
 
 
+def _marker(line: Item) -> bool:
+    if line.get("type") != "event_msg":
+        return False
+    payload = line.get("payload")
+    return isinstance(payload, dict) and payload.get("type") in _MARKERS
+
+
 def visible_items(lines: Sequence[Item]) -> list[dict[str, Any]]:
     """The session items a whole history holds: the ``response_item`` payloads that rollback
-    and history edits leave, in order."""
+    and history edits leave, in order (a history without markers is read in one cheap pass)."""
+    if not any(_marker(line) for line in lines):
+        return [
+            line["payload"]
+            for line in lines
+            if line.get("type") == "response_item" and isinstance(line.get("payload"), dict)
+        ]
     out: list[dict[str, Any]] = []
     for position in kept_positions(lines):
         line = lines[position]

@@ -26,7 +26,7 @@ from threadstore._rollout.items import Item
 from threadstore.errors import InvalidRequest, ThreadNotFound
 from threadstore.integrations.openai_agents._lines import as_lines, visible_items
 from threadstore.integrations.openai_agents._loop import StoreLoop
-from threadstore.integrations.openai_agents._writer import hold_writer
+from threadstore.integrations.openai_agents._writer import append_alone, hold_writer
 
 __all__ = ["DEFAULT_SOURCE", "SESSION_ID_LABEL", "THREAD_ID_NAMESPACE", "ThreadSession", "session_thread_id"]
 
@@ -75,27 +75,37 @@ async def _whole(store: ThreadStore, thread_id: str) -> list[dict[str, Any]]:
     return visible_items(history.items)
 
 
-async def read_items(store: ThreadStore, thread_id: str, limit: int | None) -> list[dict[str, Any]]:
+async def read_items(store: ThreadStore, thread_id: str, limit: int | None, per_item: float = 2.0) -> list[dict[str, Any]]:
     """The session's items (the last ``limit`` of them), [] for a thread that does not exist.
 
-    With a limit only the tail of the thread is read: ``2 * limit + 8`` lines first (a message
-    and its event take two), four times more while history edits hide what was read, and the
-    whole history only when a rollback marker (Codex's, which removes whole turns) is met."""
+    With a limit only the tail of the thread is read: ``per_item * limit`` lines first (a hint:
+    a message and its event take two lines, a tool call one), four times more while history
+    edits hide what was read, and the whole history only when a rollback marker (Codex's,
+    which removes whole turns) is met."""
+    return (await read_tail_items(store, thread_id, limit, per_item))[0]
+
+
+async def read_tail_items(
+    store: ThreadStore, thread_id: str, limit: int | None, per_item: float = 2.0
+) -> tuple[list[dict[str, Any]], float]:
+    """:func:`read_items`, and the lines per item its answer took (the next call's hint)."""
     try:
         if limit is None:
-            return await _whole(store, thread_id)
-        lines = limit * 2 + 8
+            return await _whole(store, thread_id), per_item
+        lines = max(4, int(limit * per_item) + 2)
         while True:
             tail = min(lines, MAX_TAIL)
             history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True, tail=tail))
             scan = scan_tail(history.items, limit)
             if scan.needs_full:
-                return (await _whole(store, thread_id))[-limit:]
+                return (await _whole(store, thread_id))[-limit:], per_item
             if scan.settled or len(history.items) < tail or tail == MAX_TAIL:
-                return [line["payload"] for line in scan.items if isinstance(line.get("payload"), dict)]
+                found = [line["payload"] for line in scan.items if isinstance(line.get("payload"), dict)]
+                hint = min(8.0, max(1.0, scan.scanned / len(found))) if found else per_item
+                return found, hint
             lines *= 4
     except ThreadNotFound:
-        return []
+        return [], per_item
 
 
 class ThreadSession:
@@ -156,6 +166,8 @@ class ThreadSession:
         )
         self._given: ThreadStore | None = None
         self._loop: StoreLoop | None = None
+        #: Lines per item the last tail read took: how many lines the next one asks for first.
+        self._per_item = 2.0
         if isinstance(store, ThreadStore):
             self._given = store
         elif isinstance(store, str):
@@ -196,7 +208,9 @@ class ThreadSession:
         wanted = limit if limit is not None else (self.session_settings.limit if self.session_settings else None)
         if wanted is not None and wanted <= 0:
             return []
-        found = await self._run(lambda store: read_items(store, self.thread_id, wanted))
+        found, self._per_item = await self._run(
+            lambda store: read_tail_items(store, self.thread_id, wanted, self._per_item)
+        )
         return cast(list[TResponseInputItem], found)
 
     async def add_items(self, items: Sequence[TResponseInputItem]) -> None:
@@ -207,13 +221,7 @@ class ThreadSession:
         # The lines are final as built here: no persistence policy may drop a session item.
         params = AppendThreadItemsParams(self.thread_id, lines, exact=True, idempotency_key=uuid.uuid4().hex)
 
-        async def add(store: ThreadStore) -> None:
-            async def append() -> None:
-                await store.append_items(params)
-
-            await hold_writer(store, self._create, append, wait_timeout=self.wait_timeout)
-
-        await self._run(add)
+        await self._run(lambda store: append_alone(store, self._create, params, wait_timeout=self.wait_timeout))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove the most recent item and return it (None when there is none): a

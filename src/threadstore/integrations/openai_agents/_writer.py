@@ -19,6 +19,10 @@ so a client that dies between its resume and its shutdown blocks the thread that
 server that dies releases what its own store releases: the local lock at once, a PostgreSQL
 lease after ``lease_ttl``).
 
+A store that appends in one step (:class:`~threadstore._contract.features.OneShotAppends`: the
+PostgreSQL store) takes, writes and releases the thread in one transaction for ``add_items``;
+the same waiting rules apply to its ``Conflict``.
+
 A write is never torn by cancellation: once started, it runs to completion (its shutdown
 included) even if the caller is cancelled, as the Agents SDK asks of session mutations.
 """
@@ -35,10 +39,11 @@ from typing import Final, TypeVar
 
 from threadstore._aio import run_detached
 from threadstore._contract.base import ThreadStore
-from threadstore._contract.types import CreateThreadParams, ResumeThreadParams
+from threadstore._contract.features import OneShotAppends
+from threadstore._contract.types import AppendThreadItemsParams, CreateThreadParams, ResumeThreadParams
 from threadstore.errors import Conflict, ThreadNotFound, ThreadStoreError
 
-__all__ = ["hold_writer"]
+__all__ = ["append_alone", "hold_writer"]
 
 T = TypeVar("T")
 
@@ -61,27 +66,51 @@ def _lock(store: ThreadStore, thread_id: str) -> asyncio.Lock:
     return lock
 
 
-async def _open(store: ThreadStore, create: CreateThreadParams, wait_timeout: float) -> None:
-    """Become the thread's live writer: resume it, or create it when it does not exist."""
-    thread_id = create.thread_id
+async def _retrying(thread_id: str, attempt: Callable[[], Awaitable[None]], wait_timeout: float) -> None:
+    """Run ``attempt`` until it does not raise ``Conflict`` (backing off), for ``wait_timeout``
+    seconds at most."""
     deadline = time.monotonic() + wait_timeout
     delay = _FIRST_DELAY
     while True:
         try:
-            await store.resume_thread(ResumeThreadParams(thread_id, include_archived=True))
+            await attempt()
             return
-        except ThreadNotFound:
-            try:
-                await store.create_thread(create)
-                return
-            except Conflict as exc:  # created meanwhile by another writer, which may still hold it
-                held: Conflict = exc
         except Conflict as exc:
             held = exc
         if time.monotonic() >= deadline:
             raise Conflict(f"thread {thread_id} stayed busy for {wait_timeout:g} s: {held}") from held
         await asyncio.sleep(delay * random.uniform(0.5, 1.5))
         delay = min(delay * 2, _LONGEST_DELAY)
+
+
+async def _open(store: ThreadStore, create: CreateThreadParams, wait_timeout: float) -> None:
+    """Become the thread's live writer: resume it, or create it when it does not exist (a
+    creation that finds the thread created meanwhile is a ``Conflict``: tried again)."""
+
+    async def attempt() -> None:
+        try:
+            await store.resume_thread(ResumeThreadParams(create.thread_id, include_archived=True))
+        except ThreadNotFound:
+            await store.create_thread(create)
+
+    await _retrying(create.thread_id, attempt, wait_timeout)
+
+
+async def append_alone(
+    store: ThreadStore, create: CreateThreadParams, params: AppendThreadItemsParams, *, wait_timeout: float
+) -> None:
+    """Append ``params`` as the thread's only writer (creating the thread from ``create`` the
+    first time): in one step on a store that can, else through :func:`hold_writer`."""
+    if not isinstance(store, OneShotAppends):
+        await hold_writer(store, create, lambda: store.append_items(params), wait_timeout=wait_timeout)
+        return
+    one_shot: OneShotAppends = store
+
+    async def run() -> None:
+        async with _lock(store, create.thread_id):
+            await _retrying(create.thread_id, lambda: one_shot.append_unheld(create, params), wait_timeout)
+
+    await run_detached(run)
 
 
 async def hold_writer(
