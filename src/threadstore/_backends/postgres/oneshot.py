@@ -7,23 +7,30 @@ is the live writer's statement (:mod:`.writer`), idempotency keys included."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from threadstore import _json
 from threadstore._backends.postgres import leases
 from threadstore._backends.postgres.db import Connection
 from threadstore._backends.postgres.rows import ThreadMeta
-from threadstore._backends.postgres.writer import PostgresWriter, new_thread_meta
+from threadstore._backends.postgres.writer import PostgresWriter, WriterHost, new_thread_meta
 from threadstore._contract.first_line import initial_session_meta
 from threadstore._contract.types import AppendThreadItemsParams, CreateThreadParams
 from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, utc_now
 from threadstore.errors import Conflict
 
-if TYPE_CHECKING:
-    from threadstore._backends.postgres.store import PostgresThreadStore
+__all__ = ["OneShotHost", "append_unheld"]
 
-__all__ = ["append_unheld"]
+
+class OneShotHost(WriterHost, Protocol):
+    """What a one-step append needs of its store."""
+
+    holder: str
+
+    def live_here(self, thread_id: str) -> bool:
+        """Whether the store has a live writer of the thread."""
+        ...
 
 _ROW: Final = (
     "SELECT next_seq, summary, overrides, archived_at, created_row, meta_version "
@@ -31,7 +38,7 @@ _ROW: Final = (
 )
 
 
-async def append_unheld(store: PostgresThreadStore, create: CreateThreadParams, params: AppendThreadItemsParams) -> None:
+async def append_unheld(store: OneShotHost, create: CreateThreadParams, params: AppendThreadItemsParams) -> None:
     """See the module documentation (and ``OneShotAppends.append_unheld``)."""
     thread_id = create.thread_id
     if params.thread_id != thread_id:
