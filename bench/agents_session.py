@@ -29,9 +29,9 @@ __all__ = ["fill", "tail_ms", "turn_items", "turns_ms"]
 
 def turn_items(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The input and the output items of turn ``n``, as the SDK stores them."""
-    question = [{"role": "user", "content": f"question {n}: {message_text('question')}"}]
+    question: list[dict[str, Any]] = [{"role": "user", "content": f"question {n}: {message_text('question')}"}]
     call_id = f"call_{n:06d}"
-    answer = [
+    answer: list[dict[str, Any]] = [
         {
             "type": "function_call",
             "id": f"fc_{n:06d}",

@@ -21,11 +21,14 @@ import re
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .corpus import item_pairs, thread_created, thread_uuid, turn
 
-__all__ = ["long_session", "project_dir", "write_sessions"]
+if TYPE_CHECKING:
+    from claude_agent_sdk import SessionStoreEntry
+
+__all__ = ["long_session", "mirrored_turn", "project_dir", "write_sessions"]
 
 _VERSION = "2.0.76"
 
@@ -133,3 +136,34 @@ def long_session(config_dir: Path, project: Path, count: int) -> tuple[str, list
             chain.assistant([{"type": "text", "text": message["content"]}], moment)
     (folder / f"{sid}.jsonl").write_text(chain.text())
     return sid, messages
+
+
+def mirrored_turn(session_id: str, cwd: str, n: int) -> list[SessionStoreEntry]:
+    """The entries Claude Code mirrors to a session store for turn ``n`` of a session (what
+    ``SessionStore.append`` receives once per turn): queue bookkeeping, the prompt, the context
+    attachments of the turn, the thinking, one tool call and its result, the answer and the
+    ``last-prompt`` marker; 10 entries, the conversational ones chained by ``parentUuid``."""
+    texts = turn(f"mirror/{session_id}/{n}")
+    chain = _Chain(session_id, cwd, f"mirror/{session_id}/{n}")
+    # The previous turn's answer (its 7th chained entry) is this turn's parent.
+    chain.parent = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mirror/{session_id}/{n - 1}/6")) if n else None
+    moment = thread_created(0, 1) + timedelta(seconds=30 * n)
+    step = timedelta(milliseconds=600)
+    tool_id = f"toolu_{uuid.uuid5(uuid.NAMESPACE_URL, chain.seed).hex[:24]}"
+    chain.add("user", {"role": "user", "content": texts.prompt}, moment, promptSource="sdk")
+    chain.add("attachment", {"role": "user", "content": []}, moment, attachment={"type": "date", "date": "2026-03-01"})
+    chain.add("attachment", {"role": "user", "content": []}, moment, attachment={"type": "session_context"})
+    chain.assistant([{"type": "thinking", "thinking": texts.reasoning, "signature": "sig"}], moment + step)
+    chain.assistant(
+        [{"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": texts.command}}], moment + 2 * step
+    )
+    result = {"role": "user", "content": [{"tool_use_id": tool_id, "type": "tool_result", "content": texts.output}]}
+    chain.add("user", result, moment + 3 * step, toolUseResult={"stdout": texts.output, "stderr": ""})
+    chain.assistant([{"type": "text", "text": texts.answer}], moment + 4 * step)
+    entries: list[dict[str, Any]] = [json.loads(line) for line in chain.lines]
+    queue = {"type": "queue-operation", "operation": "enqueue", "timestamp": _stamp(moment), "sessionId": session_id}
+    last = {"type": "last-prompt", "lastPrompt": texts.prompt, "sessionId": session_id}
+    dequeue = {**queue, "operation": "dequeue"}
+    # The SDK's entry type names only ``type``, ``uuid`` and ``timestamp``; every other key of an
+    # entry is JSON passed through, which a TypedDict cannot spell.
+    return cast("list[SessionStoreEntry]", [queue, dequeue, *entries, last])

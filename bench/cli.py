@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     print(report.text_table(ctx.rows))
     print("\npeak resident memory of the measuring process (MiB)")
     print(report.memory_table(ctx.memory))
-    print("\nbars of DESIGN.md §4.1")
+    print("\nthe performance bars (BENCHMARKS.md)")
     print(targets.text(bars))
     results = {
         "machine": machine(),

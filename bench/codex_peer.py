@@ -19,7 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.peers.codex_cli import EXEC_VERSION, AppServerClient, CodexCli, ensure_codex, write_codex_home
+from tests.peers.codex_app_server import AppServerClient
+from tests.peers.codex_cli import CodexCli
+from tests.peers.codex_home import write_codex_home
+from tests.peers.codex_install import EXEC_VERSION, ensure_codex
 from tests.peers.fake_responses import FakeResponsesServer
 
 from .measure import emit

@@ -74,7 +74,7 @@ _WORDS: Final = tuple(
 )
 
 _MESSAGE_BYTES: Final = 400
-"""About 100 tokens of prose per message, as in the anchors' own measurements (anchors.md §3.2)."""
+"""About 100 tokens of prose per message, as in the anchors' own measurements."""
 
 
 def thread_uuid(dataset: str, n: int, created: datetime) -> str:

@@ -6,7 +6,8 @@ Without ``--dsn`` a throwaway PostgreSQL server is started for the run (the same
 use, but with ``fsync`` on: every commit reaches the disk). Each figure gets a fresh database.
 Figures: one durable append round trip (append + flush); appends per second with 16 concurrent
 writers on 16 threads; a page of 50 threads at N threads (the first page and the 100th); search
-at 10,000 threads (a rare and a common term); reading a 10,000-item thread. The local store is
+at 10,000 threads (a rare and a common term); reading a 10,000-item thread; the Claude Agent
+SDK's session store (``ThreadSessionStore``: one turn's append, a session's load). The local store is
 measured on the same machine in the same run (``fsync=True`` for the durable figures).
 
 The OpenAI Agents SDK figures (:mod:`bench.agents_session`) put ``ThreadSession`` on the
@@ -58,6 +59,7 @@ from threadstore._rollout.summary import ThreadSummary, search_texts
 from threadstore._time import format_rfc3339
 
 from .measure import time_async
+from .ours.claude_store import measure_session_store
 
 MESSAGE = "x" * 400
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -253,10 +255,28 @@ def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Pat
     return out
 
 
-async def run(make_db: Callable[[], str], threads: int, search_threads: int, history_items: int) -> dict[str, Any]:
+async def claude_sessions(make_db: Callable[[], str], base: Path, turns: int) -> dict[str, Any]:
+    """The Claude Agent SDK's session store (``ThreadSessionStore``) on PostgreSQL and on the local
+    store: one turn's append (10 entries) and a load of a ``turns``-turn session."""
+    async with PostgresThreadStore(make_db(), pool_size=4) as pg:
+        on_pg = await measure_session_store(pg, turns)
+    async with LocalThreadStore(base / "claude") as local:
+        on_local = await measure_session_store(local, turns)
+    return {
+        "pg_claude_append_turn_ms": on_pg["append_ms"],
+        f"pg_claude_load_{turns}_turns_ms": on_pg["load_ms"],
+        "local_claude_append_turn_ms": on_local["append_ms"],
+        f"local_claude_load_{turns}_turns_ms": on_local["load_ms"],
+    }
+
+
+async def run(
+    make_db: Callable[[], str], threads: int, search_threads: int, history_items: int, claude_turns: int = 200
+) -> dict[str, Any]:
     results: dict[str, Any] = {"threads": threads, "search_threads": search_threads, "history_items": history_items}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
+        results.update(await claude_sessions(make_db, base, claude_turns))
 
         async with PostgresThreadStore(make_db(), pool_size=16) as pg:
             results["pg_read_10k_items_ms"] = await read_long(pg, history_items)
@@ -307,11 +327,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=100_000, help="threads for the listing figures")
     parser.add_argument("--search-threads", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=10_000, help="items in the thread that is read back")
+    parser.add_argument("--claude-turns", type=int, default=200, help="turns of the Claude session appended and read")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--only-agents", action="store_true", help="only the OpenAI Agents SDK figures")
     args = parser.parse_args()
     with databases(args.dsn) as make_db, tempfile.TemporaryDirectory() as work:
-        results = {} if args.only_agents else asyncio.run(run(make_db, args.threads, args.search_threads, args.items))
+        results = (
+            {}
+            if args.only_agents
+            else asyncio.run(run(make_db, args.threads, args.search_threads, args.items, args.claude_turns))
+        )
         results.update(agents_figures(make_db, 50, args.items, Path(work)))
     _print_results(results, as_json=args.json)
 

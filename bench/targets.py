@@ -1,4 +1,4 @@
-"""The performance bars of the design (DESIGN.md §4.1), judged on one run's rows.
+"""The performance bars of the design (listed in BENCHMARKS.md), judged on one run's rows.
 
 Each bar is a ratio or a time computed from the rows of the same run (the hardware and the
 anchors measured beside ours); a bar whose rows were not measured (``--only``, ``--quick`` sizes,
@@ -147,7 +147,7 @@ def _storage(r: _Rows) -> Bar:
 
 
 def _remote(r: _Rows) -> Bar:
-    """A report, not a threshold: §4.1 asks for these figures beside the local ones."""
+    """A report, not a threshold: the bars ask for these figures beside the local ones."""
     name = "PostgreSQL and remote backends reported: 16 concurrent writers, one append round trip"
     try:
         trip, many, local = r.row("remote.round_trip"), r.row("remote.writers"), r.row("remote.local_writers")
@@ -185,7 +185,7 @@ _BARS: list[tuple[str, Callable[[_Rows], Bar]]] = [
 
 
 def judge(rows: list[Row]) -> list[Bar]:
-    """Every bar of §4.1 that a local-store run can judge, met or not (or not measured)."""
+    """Every bar that a local-store run can judge, met or not (or not measured)."""
     found = _Rows(rows)
     out = []
     for name, check in _BARS:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .envs import RunnerResult, anchors_python, run_module
 from .report import Row
+from .workloads_claude import claude_store
 
 __all__ = ["FULL", "QUICK", "WORKLOADS", "Context", "Sizes"]
 
@@ -422,4 +423,5 @@ WORKLOADS: dict[str, Callable[[Context], None]] = {
     "pages": pages,
     "remote": remote,
     "agents": agents,
+    "claude_store": claude_store,
 }

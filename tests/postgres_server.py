@@ -195,7 +195,8 @@ class PgBouncer:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 return
             if self._process.poll() is not None:
-                raise RuntimeError(f"pgbouncer exited: {self._process.stderr.read() if self._process.stderr else ''}")
+                errors = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                raise RuntimeError(f"pgbouncer exited: {errors}")
             time.sleep(0.05)
         raise RuntimeError("pgbouncer did not start listening")
 

@@ -1,4 +1,4 @@
-"""Runners for the anchors, the libraries agent developers use today (anchors.md).
+"""Runners for the anchors, the libraries agent developers use today (their figures published by their authors and users).
 
 Each module runs in the anchors' own environment (see :mod:`bench.envs`), never in the project's:
 ``python -m bench.anchors.<name> WORKLOAD PARAMS_JSON`` prints one JSON result line (see
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ __all__ = ["runner_main"]
 Workload = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def runner_main(workloads: dict[str, Workload], self_test: Callable[[Path], list[tuple[str, dict[str, Any]]]]) -> None:
+def runner_main(workloads: Mapping[str, Workload], self_test: Callable[[Path], list[tuple[str, dict[str, Any]]]]) -> None:
     """The command line of an anchor runner."""
     if sys.argv[1:] == ["--self-test"]:
         with tempfile.TemporaryDirectory() as tmp:

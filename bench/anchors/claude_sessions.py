@@ -3,7 +3,8 @@
 ``list_sessions(directory, limit, offset)`` reads the head and tail of every session file and
 sorts them by modification time, whatever the page; ``get_session_messages`` parses a whole
 transcript and walks its ``parentUuid`` chain; ``fork_session`` copies a transcript with fresh
-UUIDs. The folder is written by :mod:`bench.claude_home` (``CLAUDE_CONFIG_DIR`` points the SDK
+UUIDs; ``InMemorySessionStore`` is the SDK's reference ``SessionStore`` (the only store it ships:
+its PostgreSQL, Redis and S3 stores are examples in its repository, not in the package). The folder is written by :mod:`bench.claude_home` (``CLAUDE_CONFIG_DIR`` points the SDK
 at it).
 """
 
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..claude_home import long_session, project_dir, write_sessions
+from ..claude_home import long_session, mirrored_turn, project_dir, write_sessions
 from ..measure import time_calls, time_once
 from . import runner_main
 
@@ -86,7 +87,46 @@ def storage(p: dict[str, Any]) -> dict[str, Any]:
     return {"payload_bytes": payload, "ratio": path.stat().st_size / payload}
 
 
-WORKLOADS = {"prepare_list": prepare_list, "list": list_page, "read": read, "fork": fork, "storage": storage}
+def session_store(p: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's ``InMemorySessionStore`` fed the batches Claude Code mirrors: one turn's
+    ``append`` while a session grows to ``turns`` turns (median), then ``load`` of it."""
+    import asyncio
+    import statistics
+    import time
+
+    from claude_agent_sdk import InMemorySessionStore, SessionKey
+
+    sid = "0b7d2a52-5a43-4a29-9d7e-2f2c0d6b8f10"
+    key: SessionKey = {"project_key": "-srv-bench-project", "session_id": sid}
+    batches = [mirrored_turn(sid, "/srv/bench-project", n) for n in range(p["turns"])]
+
+    async def main() -> dict[str, Any]:
+        store = InMemorySessionStore()
+        times = []
+        for batch in batches:
+            started = time.perf_counter()
+            await store.append(key, batch)
+            times.append(time.perf_counter() - started)
+        loads = []
+        for _ in range(7):
+            started = time.perf_counter()
+            loaded = await store.load(key)
+            loads.append(time.perf_counter() - started)
+        assert loaded is not None
+        assert len(loaded) == sum(map(len, batches))
+        return {"append_ms": statistics.median(times) * 1e3, "load_ms": statistics.median(loads) * 1e3}
+
+    return asyncio.run(main())
+
+
+WORKLOADS = {
+    "prepare_list": prepare_list,
+    "list": list_page,
+    "read": read,
+    "fork": fork,
+    "storage": storage,
+    "session_store": session_store,
+}
 
 
 def _self_test(tmp: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -96,6 +136,7 @@ def _self_test(tmp: Path) -> list[tuple[str, dict[str, Any]]]:
         ("read", {"root": str(tmp / "read"), "count": 200}),
         ("fork", {"root": str(tmp / "fork"), "count": 200}),
         ("storage", {"root": str(tmp / "storage"), "count": 100}),
+        ("session_store", {"turns": 20}),
     ]
 
 

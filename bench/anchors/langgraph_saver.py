@@ -2,7 +2,7 @@
 
 LangGraph stores a full checkpoint of the graph state per super-step, so a conversation is
 written as one ``put`` per step whose ``messages`` channel holds every message so far (the
-default ``add_messages`` state; anchors.md §3.2). It has no thread list: the threads newest
+default ``add_messages`` state). It has no thread list: the threads newest
 first are found by walking ``list(None)`` (every checkpoint, newest first) and keeping distinct
 thread ids, which is what its users do. Messages are ``{"role", "content"}`` dicts.
 """

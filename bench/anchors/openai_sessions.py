@@ -37,13 +37,15 @@ def append(p: dict[str, Any]) -> dict[str, Any]:
         work = Path(p["work"])
         work.mkdir(parents=True, exist_ok=True)
         session = SQLiteSession("single", work / "openai-append.db")
-        item = {"role": "assistant", "content": MESSAGE}
+        item: Any = {"role": "assistant", "content": MESSAGE}
         await session.add_items([item])
         started = time.perf_counter()
         for _ in range(p["single"]):
             await session.add_items([item])
         single = p["single"] / (time.perf_counter() - started)
-        batch = [{"role": "user" if i % 2 == 0 else "assistant", "content": MESSAGE} for i in range(p["batch_size"])]
+        batch: list[Any] = [
+            {"role": "user" if i % 2 == 0 else "assistant", "content": MESSAGE} for i in range(p["batch_size"])
+        ]
         batched = SQLiteSession("batched", work / "openai-append.db")
         started = time.perf_counter()
         for _ in range(p["batches"]):
@@ -59,7 +61,7 @@ def append(p: dict[str, Any]) -> dict[str, Any]:
 async def _long(work: Path, count: int) -> tuple[SQLiteSession, Path, int]:
     path = work / f"openai-long-{count}.db"
     session = SQLiteSession("long", path)
-    messages = [{"role": role, "content": text} for role, text in item_pairs(count)]
+    messages: list[Any] = [{"role": role, "content": text} for role, text in item_pairs(count)]
     for start in range(0, count, 100):
         await session.add_items(messages[start : start + 100])
     return session, path, sum(len(json.dumps(m, separators=(",", ":"))) for m in messages)

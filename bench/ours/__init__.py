@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import agents, appends, listing, pages, remote, threads
+from . import agents, appends, claude_store, listing, pages, remote, threads
 
 __all__ = ["WORKLOADS", "run"]
 
@@ -36,6 +36,7 @@ WORKLOADS: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "remote": lambda p: remote.remote_writers(Path(p["work"]), p["writers"], p["appends"]),
     "agents_turns": agents.agents_turns,
     "agents_tail": agents.agents_tail,
+    "claude_store": lambda p: claude_store.claude_store(Path(p["work"]), p["turns"]),
 }
 
 

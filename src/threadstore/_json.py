@@ -1,13 +1,15 @@
-"""Fast JSON encoding and decoding (orjson, with a stdlib fallback for values orjson refuses)."""
+"""Fast JSON encoding and decoding (orjson, with the standard library for what orjson cannot
+carry exactly: integers wider than 64 bits, which orjson refuses to encode and reads as floats)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, Final
 
 import orjson
 
-__all__ = ["JSONDecodeError", "dumps", "dumps_str", "loads"]
+__all__ = ["JSONDecodeError", "dumps", "dumps_str", "loads", "may_hold_wide_integer"]
 
 JSONDecodeError = ValueError
 
@@ -36,14 +38,30 @@ def dumps_str(value: Any) -> str:
     return dumps(value).decode()
 
 
+#: A run of 20 digits: a number that may not fit in 64 bits (orjson would read it as a float).
+_WIDE_BYTES: Final = re.compile(rb"\d{20}")
+_WIDE_TEXT: Final = re.compile(r"\d{20}")
+
+
+def may_hold_wide_integer(data: bytes) -> bool:
+    """Whether JSON text ``data`` may hold an integer wider than 64 bits (a run of 20 digits),
+    which only :func:`loads` (not orjson alone) reads exactly."""
+    return _WIDE_BYTES.search(data) is not None
+
+
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Parse JSON text; raises ``ValueError`` on malformed input (including invalid UTF-8)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        if isinstance(data, memoryview):
-            data = bytes(data)
+    """Parse JSON text exactly (integers of any size stay integers); raises ``ValueError`` on
+    malformed input (including invalid UTF-8). orjson parses unless the text holds a run of 20
+    digits (then the standard library does: only it keeps a wide integer an integer)."""
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    wide = _WIDE_TEXT.search(data) if isinstance(data, str) else _WIDE_BYTES.search(data)
+    if wide is None:
         try:
-            return json.loads(data)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ValueError(str(exc)) from None
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard library says what is wrong (or takes what orjson refuses)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None

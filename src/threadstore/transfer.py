@@ -6,20 +6,16 @@ times, name and archived state; what could not be kept is reported, never droppe
 
 from __future__ import annotations
 
-from threadstore._transfer import (
+from threadstore._transfer.copy import CopyOutcome, CopyReport, copy_thread, copy_threads, write_record
+from threadstore._transfer.record import (
     RECORD_FORMAT,
-    CopyOutcome,
-    CopyReport,
     ThreadRecord,
-    copy_thread,
-    copy_threads,
     read_record,
     record_from_bytes,
     record_from_file,
     record_from_json,
     record_to_json,
     rollout_bytes,
-    write_record,
 )
 
 __all__ = [

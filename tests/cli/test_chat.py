@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from threadstore._rollout.items import Item
+
 from ..peers.fake_responses import FakeResponsesServer
 from .helpers import invoke, user_texts
 
@@ -27,18 +29,18 @@ def thread_id_of(stderr: str) -> str:
     return match.group(1)
 
 
-def agent_texts(history: list[dict[str, object]]) -> list[str]:
+def agent_texts(history: list[Item]) -> list[str]:
     return [
-        str(i["payload"]["message"])  # type: ignore[index]
+        str(i["payload"]["message"])
         for i in history
-        if i["type"] == "event_msg" and i["payload"]["type"] == "agent_message"  # type: ignore[index]
+        if i["type"] == "event_msg" and i["payload"]["type"] == "agent_message"
     ]
 
 
 def show_history(url: str, thread_id: str) -> list[dict[str, object]]:
     code, out, err = invoke(url, "show", thread_id, "--history", "--json")
     assert code == 0, err
-    result: list[dict[str, object]] = json.loads(out)["history"]
+    result: list[Item] = json.loads(out)["history"]
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,10 +25,10 @@ def xdg(tmp_path: Path) -> Path:
     return folder
 
 
-def settings(xdg: Path, *args: str, **env: str | None) -> dict[str, object]:
+def settings(xdg: Path, *args: str, **env: str | None) -> dict[str, Any]:
     result = runner.invoke(app, [*args, "config", "--json"], env={**CLEAN, "XDG_CONFIG_HOME": str(xdg), **env})
     assert result.exit_code == 0, result.stderr
-    value: dict[str, object] = json.loads(result.stdout)
+    value: dict[str, Any] = json.loads(result.stdout)
     return value
 
 
@@ -61,7 +62,7 @@ def test_precedence_flags_over_environment_over_file(xdg: Path, tmp_path: Path) 
 
 def test_file_home_and_the_token_reaching_the_client(xdg: Path, tmp_path: Path) -> None:
     (xdg / "threadstore" / "config.toml").write_text(f'home = "{tmp_path / "h"}"\n')
-    assert settings(xdg)["store"]["value"] == f"local:{tmp_path / 'h'}"  # type: ignore[index]
+    assert settings(xdg)["store"]["value"] == f"local:{tmp_path / 'h'}"
     resolved = resolve(token="secret", environ={"XDG_CONFIG_HOME": str(xdg)})
     assert resolved.environ()["THREADSTORE_TOKEN"] == "secret"
 

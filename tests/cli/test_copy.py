@@ -24,7 +24,7 @@ from threadstore import (
 from threadstore._backends.local import LocalThreadStore
 from threadstore._contract.patch import UpdateThreadMetadataParams
 from threadstore._contract.types import GitInfo
-from threadstore._transfer import copy_threads
+from threadstore.transfer import copy_threads
 
 from ..remote.server_process import serve_process
 from .helpers import chat, invoke, with_store, without_meta_timestamp

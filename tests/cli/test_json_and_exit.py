@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ def url(tmp_path: Path) -> str:
     return f"local:{tmp_path / 'home'}"
 
 
-def as_json(url: str, *args: str) -> dict[str, object]:
+def as_json(url: str, *args: str) -> dict[str, Any]:
     code, out, err = invoke(url, *args, "--json")
     assert code == 0, err
     assert out.count("\n") == 1, out  # one JSON value, one line
@@ -38,12 +39,12 @@ def test_every_command_that_changes_a_thread_prints_a_result(url: str, tmp_path:
     unarchived = as_json(url, "unarchive", tid)
     assert unarchived["archived_at"] is None
     exported = as_json(url, "export", tid)
-    assert exported["thread"]["thread_id"] == tid  # type: ignore[index]
-    assert exported["lines"][0]["type"] == "session_meta"  # type: ignore[index]
+    assert exported["thread"]["thread_id"] == tid
+    assert exported["lines"][0]["type"] == "session_meta"
     written = as_json(url, "export", tid, "--output", str(tmp_path / "t.jsonl"))
     assert written == {"threads": 1, "format": "jsonl", "output": str(tmp_path / "t.jsonl")}
     imported = as_json(f"local:{tmp_path / 'other'}", "import", str(tmp_path / "t.jsonl"))
-    assert (imported["copied"], imported["threads"][0]["thread_id"]) == (1, tid)  # type: ignore[index]
+    assert (imported["copied"], imported["threads"][0]["thread_id"]) == (1, tid)
     reindexed = as_json(url, "reindex")
     assert reindexed == {"store": url, "threads": 1, "skipped_lines": 0, "unreadable_files": 0}
     config = as_json(url, "config")

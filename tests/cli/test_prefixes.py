@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from threadstore import AppendThreadItemsParams, CreateThreadParams, ThreadStore, items
+from threadstore import (
+    AppendThreadItemsParams,
+    CreateThreadParams,
+    InMemoryThreadStore,
+    ListThreadsParams,
+    ThreadPage,
+    ThreadStore,
+    items,
+)
 from threadstore._cli.resolve import resolve_thread_id
 
 from .helpers import invoke, with_store
@@ -91,11 +99,11 @@ def test_too_short_and_unknown_prefixes(url: str) -> None:
 
 
 def test_a_full_id_skips_the_lookup() -> None:
-    class NoListing:
-        async def list_threads(self, params: object) -> None:
+    class NoListing(InMemoryThreadStore):
+        async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
             raise AssertionError("a full id needs no listing")
 
     import asyncio
 
-    resolved = asyncio.run(resolve_thread_id(NoListing(), LONER.upper(), "x"))  # type: ignore[arg-type]
+    resolved = asyncio.run(resolve_thread_id(NoListing(), LONER.upper(), "x"))
     assert resolved == LONER

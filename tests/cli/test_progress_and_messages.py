@@ -31,10 +31,10 @@ class _Stream(io.StringIO):
 
 
 def test_progress_only_on_a_terminal_and_never_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(progress.sys, "stderr", _Stream(tty=True))
+    monkeypatch.setattr(sys, "stderr", _Stream(tty=True))
     assert progress_wanted(quiet=False)
     assert not progress_wanted(quiet=True)
-    monkeypatch.setattr(progress.sys, "stderr", _Stream(tty=False))
+    monkeypatch.setattr(sys, "stderr", _Stream(tty=False))
     assert not progress_wanted(quiet=False)
 
 

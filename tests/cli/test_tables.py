@@ -7,6 +7,7 @@ import io
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ def test_empty_results_print_one_sentence(url: str) -> None:
 
 def test_a_full_page_tells_how_to_get_the_next(url: str) -> None:
     for text in ("one", "two"):
-        with_store(url, lambda s, text=text: chat(s, [text]))
+        with_store(url, partial(chat, texts=[text]))
     code, out, err = invoke(url, "list", "--limit", "1")
     assert code == 0
     assert len(out.splitlines()) == 2

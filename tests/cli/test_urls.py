@@ -20,7 +20,9 @@ def test_memory_and_grpc_urls() -> None:
     assert not remote.tls
     assert remote._metadata[0] == ("authorization", "Bearer t")
     assert remote._metadata[1][0] == "x-threadstore-writer"
-    assert open_store("grpcs://[::1]:443", environ={}).tls  # type: ignore[attr-defined]
+    secure = open_store("grpcs://[::1]:443", environ={})
+    assert isinstance(secure, RemoteThreadStore)
+    assert secure.tls
 
 
 def test_local_url(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ front of memory, local and PostgreSQL."""
 
 from __future__ import annotations
 
-from threadstore.testing import ConformanceSuite
+from threadstore.testing import Capabilities, ConformanceSuite, url_backend
 from threadstore.testing._backends import LocalBackend, MemoryBackend, remote_over
 
 from .postgres_backends import PgBouncerBackend, PostgresBackend
@@ -16,6 +16,17 @@ class TestMemory(ConformanceSuite):
 
 class TestLocal(ConformanceSuite):
     backend_class = LocalBackend
+
+
+class TestLocalOnItsOwnThread(ConformanceSuite):
+    """The local store as servers open it: on a thread of its own, syncing off its loop."""
+
+    backend_class = url_backend(
+        "local:{tmp}/home",
+        name="local-offloaded",
+        capabilities=Capabilities(rollout_files=True),
+        options={"offload": True, "fsync": True},
+    )
 
 
 class TestPostgres(ConformanceSuite):

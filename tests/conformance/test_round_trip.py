@@ -24,7 +24,9 @@ from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local.layout import thread_id_from_name
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.types import LoadThreadHistoryParams, StoredThread
-from threadstore._transfer import (
+from threadstore.testing import Backend
+from threadstore.testing._backends import LocalBackend, MemoryBackend, remote_over
+from threadstore.transfer import (
     ThreadRecord,
     copy_threads,
     read_record,
@@ -34,8 +36,6 @@ from threadstore._transfer import (
     rollout_bytes,
     write_record,
 )
-from threadstore.testing import Backend
-from threadstore.testing._backends import LocalBackend, MemoryBackend, remote_over
 
 from ..fixtures import CODEX_HOME_0125, CODEX_HOME_0169
 from .postgres_backends import PostgresBackend

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -20,6 +21,11 @@ from threadstore._server import start_server
 set_tracing_disabled(True)
 
 KINDS = ("memory", "local", "postgres", "server")
+
+
+def plain(items: Sequence[Any]) -> list[dict[str, Any]]:
+    """Session items as plain dicts (the SDK types them as a union of typed dicts)."""
+    return [dict(item) for item in items]
 
 
 @dataclass

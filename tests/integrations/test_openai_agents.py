@@ -25,7 +25,7 @@ from threadstore._view.transcript import transcript
 from threadstore.integrations.openai_agents import SESSION_ID_LABEL, ThreadSession, session_thread_id
 from threadstore.transfer import copy_thread
 
-from .conftest import Target, url_of
+from .conftest import Target, plain, url_of
 from .fake_model import FakeModel, call, say
 
 
@@ -66,10 +66,10 @@ async def test_runner_keeps_a_multi_turn_session_with_tool_calls(target: Target)
         "message",
     ]
     assert seen[2]["output"] == "sunny in Zürich"
-    stored = await session.get_items()
+    stored = plain(await session.get_items())
     assert stored == [*seen, second.new_items[-1].to_input_item()]
     # Another session object (another worker) reads the same history.
-    assert await ThreadSession("user-1", target.store).get_items() == stored
+    assert plain(await ThreadSession("user-1", target.store).get_items()) == stored
     # The session is an ordinary thread: listed with its preview and label, searched, shown.
     listed = await target.store.list_threads(ListThreadsParams(labels={SESSION_ID_LABEL: "user-1"}))
     assert [t.thread_id for t in listed.items] == [session.thread_id]
@@ -97,7 +97,7 @@ async def test_run_streamed(target: Target) -> None:
         result = Runner.run_streamed(agent, text, session=session)
         async for _ in result.stream_events():
             pass
-    items = await session.get_items()
+    items = plain(await session.get_items())
     assert [i.get("role") for i in items if i.get("type", "message") == "message"] == [
         "user",
         "assistant",
@@ -117,7 +117,7 @@ def test_run_sync(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     agent = Agent(name="assistant", model=FakeModel(_tool_then_answer("Sync answer.")), tools=[weather])
     assert Runner.run_sync(agent, "one", session=session).final_output == "Sync answer."
     assert Runner.run_sync(agent, "two", session=session).final_output == "echo: two"
-    items = asyncio.run(session.get_items())
+    items = plain(asyncio.run(session.get_items()))
     assert [i["content"] for i in items if i.get("role") == "user"] == ["one", "two"]
     asyncio.run(session.close())
 
@@ -128,15 +128,15 @@ async def test_session_settings_limit_bounds_the_history_the_model_sees(target: 
     agent = Agent(name="assistant", model=model)
     for n in range(4):
         await Runner.run(agent, f"question {n}", session=session)
-    full = await ThreadSession("limited", target.store).get_items()
+    full = plain(await ThreadSession("limited", target.store).get_items())
     assert len(full) == 8
     # The last run's model saw three items of history (the answer of turn 1, turn 2), then its input.
     assert [_text(item) for item in model.inputs[-1]] == ["echo: question 1", "question 2", "echo: question 2", "question 3"]
     assert [_text(item) for item in full[3:7]] == ["echo: question 1", "question 2", "echo: question 2", "question 3"]
-    assert await session.get_items(limit=1) == (await session.get_items(limit=None))[-1:]
-    assert await session.get_items(limit=0) == []
-    assert await ThreadSession("limited", target.store, session_settings={"limit": 2}).get_items() == (
-        await session.get_items(limit=None)
+    assert plain(await session.get_items(limit=1)) == (plain(await session.get_items(limit=None)))[-1:]
+    assert plain(await session.get_items(limit=0)) == []
+    assert plain(await ThreadSession("limited", target.store, session_settings={"limit": 2}).get_items()) == (
+        plain(await session.get_items(limit=None))
     )[-2:]
 
 
@@ -163,8 +163,8 @@ async def test_items_come_back_exactly_as_given(target: Target) -> None:
     given = copy.deepcopy(ITEMS)
     await session.add_items(given)
     given[0]["content"] = "changed after the call"  # the session keeps its own copy
-    assert await session.get_items() == ITEMS
-    assert await session.get_items(limit=3) == ITEMS[-3:]
+    assert plain(await session.get_items()) == ITEMS
+    assert plain(await session.get_items(limit=3)) == ITEMS[-3:]
     thread = await target.store.read_thread(ReadThreadParams(session.thread_id))
     assert thread.preview == ITEMS[0]["content"]  # an "easy" message is a user message to our readers
     found = await target.store.search_threads(SearchThreadsParams("KÖLN"))
@@ -183,11 +183,11 @@ async def test_pop_and_clear_are_recorded_and_honoured(target: Target) -> None:
     await session.add_items([{"role": "user", "content": "platypus secret"}, {"role": "assistant", "content": "ok"}])
     assert await session.pop_item() == {"role": "assistant", "content": "ok"}
     assert await session.pop_item() == {"role": "user", "content": "platypus secret"}
-    assert await session.get_items() == [
+    assert plain(await session.get_items()) == [
         {"role": "user", "content": "keep this"},
         {"role": "assistant", "content": "kept"},
     ]
-    assert await session.get_items(limit=1) == [{"role": "assistant", "content": "kept"}]
+    assert plain(await session.get_items(limit=1)) == [{"role": "assistant", "content": "kept"}]
     lines = await _thread_history(store, session.thread_id)
     assert sum(1 for line in lines if "platypus" in str(line)) == 2  # nothing rewritten in place
     assert [line["payload"]["type"] for line in lines if line["type"] == "event_msg"][-2:] == [
@@ -202,17 +202,17 @@ async def test_pop_and_clear_are_recorded_and_honoured(target: Target) -> None:
     other = InMemoryThreadStore()
     outcome = await copy_thread(store, other, session.thread_id)
     assert outcome.status == "copied", outcome
-    assert await ThreadSession("editing", other).get_items() == await session.get_items()
+    assert plain(await ThreadSession("editing", other).get_items()) == plain(await session.get_items())
     # Clear: nothing left for any reader; the thread leaves listings until a new user message.
     await session.clear_session()
-    assert await session.get_items() == []
+    assert plain(await session.get_items()) == []
     assert await session.pop_item() is None
     assert session.thread_id not in [t.thread_id for t in (await store.list_threads(ListThreadsParams())).items]
     assert (await store.search_threads(SearchThreadsParams("keep this"))).items == []
     await session.add_items([{"role": "user", "content": "a fresh start"}])
     thread = await store.read_thread(ReadThreadParams(session.thread_id))
     assert thread.preview == "a fresh start"
-    assert await session.get_items() == [{"role": "user", "content": "a fresh start"}]
+    assert plain(await session.get_items()) == [{"role": "user", "content": "a fresh start"}]
 
 
 async def test_session_ids_map_to_thread_ids(target: Target) -> None:
@@ -221,7 +221,7 @@ async def test_session_ids_map_to_thread_ids(target: Target) -> None:
     for session_id in odd:
         session = ThreadSession(session_id, target.store)
         await session.add_items([{"role": "user", "content": f"hello {len(session_id)}"}])
-        assert await ThreadSession(session_id, target.store).get_items() == [
+        assert plain(await ThreadSession(session_id, target.store).get_items()) == [
             {"role": "user", "content": f"hello {len(session_id)}"}
         ]
     listed = await target.store.list_threads(ListThreadsParams(labels={SESSION_ID_LABEL: "😀" * 10}))
@@ -251,7 +251,7 @@ async def test_a_limit_reads_only_the_tail(target: Target) -> None:
         await session.add_items(batch)
     await session.pop_item()
     counting = CountingStore(target.store)
-    last = await session.get_items(limit=5)
+    last = plain(await session.get_items(limit=5))
     assert [i["content"] for i in last] == [f"item {n}" for n in range(94, 99)]
     assert counting.tails
     assert all(t is not None and t < 100 for t in counting.tails)

@@ -18,7 +18,7 @@ import pytest
 from threadstore import Conflict, InMemoryThreadStore, ResumeThreadParams
 from threadstore.integrations.openai_agents import ThreadSession, session_thread_id
 
-from .conftest import ServerThread, url_of
+from .conftest import ServerThread, plain, url_of
 
 WORKERS = 3
 BATCHES = 6
@@ -71,9 +71,9 @@ def test_concurrent_processes_lose_nothing(kind: str, tmp_path: Path, request: p
         process.join(120)
         assert process.exitcode == 0
     session = ThreadSession("shared", url)
-    items = asyncio.run(session.get_items())
+    items = plain(asyncio.run(session.get_items()))
     asyncio.run(session.close())
-    _check_batches(items, WORKERS)  # type: ignore[arg-type]
+    _check_batches(items, WORKERS)
 
 
 async def test_concurrent_tasks_on_one_store_lose_nothing() -> None:
@@ -86,7 +86,7 @@ async def test_concurrent_tasks_on_one_store_lose_nothing() -> None:
             await session.get_items(limit=3)
 
     await asyncio.gather(*(worker(n) for n in range(WORKERS)))
-    _check_batches(await ThreadSession("shared", store).get_items(), WORKERS)  # type: ignore[arg-type]
+    _check_batches(plain(await ThreadSession("shared", store).get_items()), WORKERS)
 
 
 async def test_a_write_finishes_when_its_caller_is_cancelled() -> None:
@@ -98,10 +98,10 @@ async def test_a_write_finishes_when_its_caller_is_cancelled() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     for _ in range(100):
-        if await session.get_items():
+        if plain(await session.get_items()):
             break
         await asyncio.sleep(0.01)
-    assert await session.get_items() == [{"role": "user", "content": "survives"}]
+    assert plain(await session.get_items()) == [{"role": "user", "content": "survives"}]
 
 
 _HOLDER = """
@@ -145,7 +145,7 @@ def test_a_dead_writer_blocks_for_a_bounded_time(kind: str, tmp_path: Path, requ
         waited = time.monotonic() - started
         bound = {"local": 1.0, "postgres": 2.0 + 3.0, "server": 1.0 + 3.0}[kind]
         assert waited < bound, f"waited {waited:.2f} s"
-        assert [i["content"] for i in asyncio.run(session.get_items())] == ["before", "after"]
+        assert [i["content"] for i in plain(asyncio.run(session.get_items()))] == ["before", "after"]
         asyncio.run(session.close())
     finally:
         if server is not None:
@@ -175,4 +175,4 @@ async def test_a_busy_thread_times_out_with_conflict() -> None:
         await session.add_items([{"role": "user", "content": "y"}])
     await store.shutdown_thread(session.thread_id)
     await session.add_items([{"role": "user", "content": "y"}])
-    assert len(await session.get_items()) == 2
+    assert len(plain(await session.get_items())) == 2

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -280,7 +281,6 @@ async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatc
 
     from threadstore import ListThreadsParams
     from threadstore._backends.local import LocalThreadStore
-    from threadstore._backends.local.index import schema as index_module
 
     home = tmp_path / "home"
     store = open_store(home)
@@ -289,15 +289,16 @@ async def test_a_busy_index_is_waited_for_not_deleted(tmp_path: Path, monkeypatc
     real_connect = sqlite3.connect
     calls = {"n": 0}
 
-    def busy_once(*args: object, **kwargs: object) -> sqlite3.Connection:
+    def busy_once(*args: Any, **kwargs: Any) -> sqlite3.Connection:  # sqlite3.connect's arguments, passed on
         calls["n"] += 1
         if calls["n"] == 1:
             error = sqlite3.OperationalError("database is locked")
-            error.sqlite_errorcode = 5  # type: ignore[attr-defined]
+            error.sqlite_errorcode = 5
             raise error
-        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+        connection: sqlite3.Connection = real_connect(*args, **kwargs)
+        return connection
 
-    monkeypatch.setattr(index_module.sqlite3, "connect", busy_once)
+    monkeypatch.setattr(sqlite3, "connect", busy_once)  # the module the index opens its database with
     reopened = LocalThreadStore(home)
     monkeypatch.undo()
     try:

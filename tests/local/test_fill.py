@@ -23,7 +23,7 @@ from threadstore import (
 )
 from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local import fill as fill_module
-from threadstore._backends.local.workers import Job, build_row
+from threadstore._backends.local.workers import Job, Pool, build_row
 from threadstore._rollout.items import user_message
 
 from ._home import BASE, Made, rollout, write_home
@@ -160,7 +160,7 @@ async def _everything(store: LocalThreadStore) -> dict[str, Any]:
                     page_size=400,
                     archived=archived,
                     sort_key=key,
-                    sort_direction=direction,  # type: ignore[arg-type]
+                    sort_direction=direction,
                 )
                 result[f"{archived}-{key}-{direction}"] = await _all(store, params)
     for term in ("typed later", "prompt number 12 ", "answer 99 done", "topic5"):
@@ -221,14 +221,14 @@ async def test_fill_in_worker_processes_gives_the_index_a_fill_in_thread_gives(
     home = tmp_path / "home"
     write_home(home, days=30, per_day=20)
     started: list[int] = []
-    real = fill_module.Pool.start
+    real = Pool.start
 
-    def counted(count: int, default_provider: str) -> Any:
+    def counted(count: int, default_provider: str) -> Pool | None:
         pool = real(count, default_provider)
         started.append(len(pool.workers) if pool else 0)
         return pool
 
-    monkeypatch.setattr(fill_module.Pool, "start", counted)
+    monkeypatch.setattr(Pool, "start", counted)
     monkeypatch.setattr(fill_module, "WORKER_THRESHOLD", 0)
     store = LocalThreadStore(home)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ async def home(
     await store.close()
 
 
-def _turns_from_history(history: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def _turns_from_history(history: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(user text, agent text) per turn, with rollback markers applied."""
     turns: list[dict[str, str]] = []
     current: dict[str, str] | None = None

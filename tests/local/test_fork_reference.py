@@ -11,7 +11,7 @@ from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local.layout import thread_id_from_name
 from threadstore._contract.types import LoadThreadHistoryParams
 from threadstore._runtime import ThreadConfig, ThreadManager
-from threadstore._transfer import read_record, write_record
+from threadstore.transfer import read_record, write_record
 
 from ..fixtures import CODEX_HOME_0169
 

@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -23,6 +25,7 @@ from threadstore import (
     UpdateThreadMetadataParams,
 )
 from threadstore._backends.local import LocalThreadStore
+from threadstore._contract.types import SortDirection, ThreadSortKey
 from threadstore._rollout.items import user_message
 
 from ._util import append_bytes, history, make_thread, numbered, open_store, rewrite_in_place
@@ -32,15 +35,24 @@ def _ids(threads: list[StoredThread]) -> list[str]:
     return [t.thread_id for t in threads]
 
 
-async def _list(store: LocalThreadStore, **kwargs: object) -> list[StoredThread]:
-    return (await store.list_threads(ListThreadsParams(**kwargs))).items  # type: ignore[arg-type]
+class _Listing(TypedDict, total=False):
+    """What these tests choose of a listing."""
+
+    sort_key: ThreadSortKey
+    sort_direction: SortDirection
+    page_size: int
+    archived: bool
+
+
+async def _list(store: LocalThreadStore, **listing: Unpack[_Listing]) -> list[StoredThread]:
+    return (await store.list_threads(ListThreadsParams(**listing))).items
 
 
 async def _path(store: LocalThreadStore, tid: str, include_archived: bool = False) -> Path:
     return Path((await store.read_thread(ReadThreadParams(tid, include_archived=include_archived))).rollout_path or "")
 
 
-def _line(item: dict[str, object], ts: str) -> bytes:
+def _line(item: Mapping[str, object], ts: str) -> bytes:
     return json.dumps({"timestamp": ts, **item}).encode() + b"\n"
 
 

@@ -3,6 +3,7 @@ compressed rollouts, files other programs change, and reads bounded by the page.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from threadstore import AppendThreadItemsParams, ListThreadsParams, LoadThreadHi
 from threadstore._backends.local import LocalThreadStore
 from threadstore._backends.local import lines as lines_module
 from threadstore._contract.paging import ListItemsParams, ListTurnsParams, StoredTurn
+from threadstore._contract.types import SortDirection
 from threadstore._rollout.turns import build_stored_turns
 
 from ._util import make_thread
@@ -39,7 +41,9 @@ async def _expected(store: LocalThreadStore, tid: str) -> list[StoredTurn]:
     return build_stored_turns(history.items)
 
 
-async def _paged_turns(store: LocalThreadStore, tid: str, size: int, direction: str = "asc") -> list[StoredTurn]:
+async def _paged_turns(
+    store: LocalThreadStore, tid: str, size: int, direction: SortDirection = "asc"
+) -> list[StoredTurn]:
     out: list[StoredTurn] = []
     cursor = None
     while True:
@@ -49,7 +53,7 @@ async def _paged_turns(store: LocalThreadStore, tid: str, size: int, direction: 
                 include_archived=True,
                 cursor=cursor,
                 page_size=size,
-                sort_direction=direction,  # type: ignore[arg-type]
+                sort_direction=direction,
                 items_view="full",
             )
         )
@@ -201,13 +205,11 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     counter = [0]
     original = lines_module._open_at
 
-    def counting(path: Path, offset: int) -> Any:
-        import contextlib
-
+    def counting(path: Path, offset: int) -> contextlib.AbstractContextManager[_Counting]:
         @contextlib.contextmanager
-        def wrapped() -> Iterator[IO[bytes]]:
+        def wrapped() -> Iterator[_Counting]:
             with original(path, offset) as f:
-                yield _Counting(f, counter)  # type: ignore[misc]
+                yield _Counting(f, counter)
 
         return wrapped()
 

@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .codex_cli import (
-    APP_SERVER_VERSION,
-    EXEC_VERSION,
-    CodexCli,
-    CodexInstall,
-    make_git_repo,
-    require_codex,
-    rollout_files,
-    write_codex_home,
-)
+from .codex_cli import CodexCli
+from .codex_home import make_git_repo, rollout_files, write_codex_home
+from .codex_install import APP_SERVER_VERSION, EXEC_VERSION, CodexInstall, require_codex
 from .fake_responses import FakeResponsesServer
 
 pytestmark = pytest.mark.codex

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from threadstore import AppendThreadItemsParams, ResumeThreadParams, items
+from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres import pages as pages_module
 from threadstore._contract.paging import ListItemsParams, ListTurnsParams
 from threadstore._rollout.turn_index import Record
@@ -45,14 +46,14 @@ async def test_a_keyed_append_is_recognised_by_another_store_after_a_restart(
 
 
 async def test_a_page_of_a_long_thread_reads_only_its_turns(
-    pg_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+    pg_store: PostgresThreadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = pg_store
-    tid = await make_thread(store, shutdown=False)  # type: ignore[arg-type]
+    tid = await make_thread(store, shutdown=False)
     for chunk in range(8):
         batch = [item for n in range(chunk * 250, (chunk + 1) * 250) for item in _turn(n)]
-        await store.append_items(AppendThreadItemsParams(tid, batch))  # type: ignore[attr-defined]
-    first = await store.list_turns(ListTurnsParams(tid, page_size=10))  # type: ignore[attr-defined]
+        await store.append_items(AppendThreadItemsParams(tid, batch))
+    first = await store.list_turns(ListTurnsParams(tid, page_size=10))
     assert [t.turn_id for t in first.turns] == [f"turn-{n}" for n in range(1999, 1989, -1)]
     read: list[int] = []
     original = pages_module._PostgresHistory.read
@@ -63,14 +64,14 @@ async def test_a_page_of_a_long_thread_reads_only_its_turns(
         return records
 
     monkeypatch.setattr(pages_module._PostgresHistory, "read", counting)
-    middle = await store.list_turns(ListTurnsParams(tid, cursor=first.next_cursor, page_size=10))  # type: ignore[attr-defined]
+    middle = await store.list_turns(ListTurnsParams(tid, cursor=first.next_cursor, page_size=10))
     assert [t.turn_id for t in middle.turns] == [f"turn-{n}" for n in range(1989, 1979, -1)]
     assert sum(read) == 10 * 5
     read.clear()
-    oldest = await store.list_items(ListItemsParams(tid, page_size=3))  # type: ignore[attr-defined]
+    oldest = await store.list_items(ListItemsParams(tid, page_size=3))
     assert [i.item["type"] for i in oldest.items] == ["userMessage", "userMessage", "agentMessage"]
     assert sum(read) <= 3 * 5 + 1
-    await store.shutdown_thread(tid)  # type: ignore[attr-defined]
+    await store.shutdown_thread(tid)
 
 
 async def test_concurrent_pages_of_a_growing_thread_agree(open_pg: StoreFactory, postgres_dsn: str) -> None:
@@ -81,9 +82,9 @@ async def test_concurrent_pages_of_a_growing_thread_agree(open_pg: StoreFactory,
         for n in range(30):
             await writer.append_items(AppendThreadItemsParams(tid, _turn(n)))
 
-    async def read(store: object) -> None:
+    async def read(store: PostgresThreadStore) -> None:
         for _ in range(15):
-            await store.list_turns(ListTurnsParams(tid, page_size=5))  # type: ignore[attr-defined]
+            await store.list_turns(ListTurnsParams(tid, page_size=5))
 
     await asyncio.gather(write(), *(read(r) for r in readers))
     await writer.shutdown_thread(tid)

@@ -10,7 +10,9 @@ import psycopg
 import pytest
 
 from threadstore import AppendThreadItemsParams, ListThreadsParams, ReadThreadParams, new_thread_id
-from threadstore._backends.postgres.writer import PostgresWriter
+from threadstore._backends.postgres.db import Connection
+from threadstore._backends.postgres.writer import PostgresWriter, _Batch
+from threadstore._rollout.items import Item
 
 from ..postgres_server import PostgresServer
 from ._util import history, make_thread, numbers, read_json_line, reap, spawn
@@ -66,15 +68,15 @@ async def test_an_append_whose_acknowledgement_was_lost_is_not_stored_twice(
     original = PostgresWriter._append
     calls = 0
 
-    async def commit_then_lose_the_connection(self: PostgresWriter, conn: object, batch: object) -> None:
+    async def commit_then_lose_the_connection(self: PostgresWriter, conn: Connection, batch: _Batch) -> None:
         nonlocal calls
         calls += 1
-        await original(self, conn, batch)  # type: ignore[arg-type]
+        await original(self, conn, batch)
         if calls == 1:
             raise psycopg.OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(PostgresWriter, "_append", commit_then_lose_the_connection)
-    item = {"type": "response_item", "payload": {"type": "message", "role": "user", "n": 0, "content": []}}
+    item: Item = {"type": "response_item", "payload": {"type": "message", "role": "user", "n": 0, "content": []}}
     await store.append_items(AppendThreadItemsParams(tid, [item], idempotency_key=key))
     assert calls == 2  # retried on a fresh connection
     await store.append_items(AppendThreadItemsParams(tid, [{**item, "payload": {**item["payload"], "n": 1}}]))

@@ -4,6 +4,8 @@ versions, index-backed listing, casefold search, values PostgreSQL text cannot h
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import TypedDict
 
 import pytest
 
@@ -23,6 +25,8 @@ from threadstore import (
 )
 from threadstore._backends.postgres import PostgresThreadStore
 from threadstore._backends.postgres.schema import SCHEMA_VERSION
+from threadstore._contract.types import SessionSource, ThreadSortKey
+from threadstore._rollout.items import Item
 
 from .._json_check import same_json_text
 from ._util import make_thread, sql
@@ -44,7 +48,7 @@ async def test_a_thread_that_persists_nothing_leaves_no_rows(pg_store: PostgresT
 async def test_items_are_stored_once_each_in_order_with_their_exact_json(
     pg_store: PostgresThreadStore, postgres_dsn: str
 ) -> None:
-    weird = [
+    weird: list[Item] = [
         {"type": "response_item", "payload": {"z": 1, "a": 2, "big": 2**80, "f": 0.1}, "zz": None},
         {
             "timestamp": "2020-01-02T03:04:05.678Z",
@@ -95,6 +99,14 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
         await store.close()
 
 
+class ListingFilters(TypedDict, total=False):
+    """The filters of a listing the index serves in every order."""
+
+    allowed_sources: Sequence[SessionSource]
+    model_providers: Sequence[str]
+    cwd_filters: Sequence[str]
+
+
 @pytest.mark.parametrize("sort_key", ["created_at", "updated_at"])
 @pytest.mark.parametrize(
     "filters",
@@ -102,12 +114,12 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
     ids=["none", "source", "provider", "cwd"],
 )
 async def test_every_listing_order_is_served_by_an_index(
-    pg_store: PostgresThreadStore, postgres_dsn: str, sort_key: str, filters: dict[str, object]
+    pg_store: PostgresThreadStore, postgres_dsn: str, sort_key: ThreadSortKey, filters: ListingFilters
 ) -> None:
     from threadstore._backends.postgres.listing import page_query, where_listing
 
     await make_thread(pg_store)
-    params = ListThreadsParams(sort_key=sort_key, cursor=f"2026-01-01T00:00:00.000Z|{new_thread_id()}", **filters)  # type: ignore[arg-type]
+    params = ListThreadsParams(sort_key=sort_key, cursor=f"2026-01-01T00:00:00.000Z|{new_thread_id()}", **filters)
     query, args = page_query(
         where_listing(params), archived=False, sort_key=sort_key, descending=True, cursor=params.cursor, limit=51
     )

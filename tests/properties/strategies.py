@@ -9,8 +9,13 @@ texts = st.text(alphabet=st.characters(codec=None, categories=None), max_size=40
     ["", "\x00", "\ud800", "\u2028", "'", '"', "\\", "%", "_", "*", " " * 50, "ß", "ﬃ", "İ"]
 )
 
-json_scalars = st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80) | texts
-json_scalars |= st.floats(allow_nan=False, allow_infinity=False)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | texts
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),

@@ -104,7 +104,7 @@ OPS = st.one_of(
     ),
 )
 
-BACKENDS = {"memory": MemoryBackend, "local": LocalBackend, "remote": remote_over(MemoryBackend)}
+BACKENDS: dict[str, type[Backend]] = {"memory": MemoryBackend, "local": LocalBackend, "remote": remote_over(MemoryBackend)}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -8,7 +8,7 @@ from threadstore import InMemoryThreadStore, ThreadStore
 from threadstore._backends.remote import RemoteThreadStore
 from threadstore._server import RunningServer, start_server
 
-ClientFactory = Callable[..., RemoteThreadStore]
+ClientFactory = Callable[[], RemoteThreadStore]
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ async def server(backing_store: ThreadStore) -> AsyncIterator[RunningServer]:
 async def client_factory(server: RunningServer) -> AsyncIterator[ClientFactory]:
     clients: list[RemoteThreadStore] = []
 
-    def make(**options: object) -> RemoteThreadStore:
-        client = RemoteThreadStore(server.url, **options)  # type: ignore[arg-type]
+    def make() -> RemoteThreadStore:
+        client = RemoteThreadStore(server.url)
         clients.append(client)
         return client
 

@@ -24,15 +24,9 @@ import pytest
 from threadstore import ReadThreadParams, StoredThread
 from threadstore._backends.remote import RemoteThreadStore
 
-from ..peers.codex_cli import (
-    APP_SERVER_VERSION,
-    EXEC_VERSION,
-    CodexCli,
-    CodexRun,
-    make_git_repo,
-    require_codex,
-    write_codex_home,
-)
+from ..peers.codex_cli import CodexCli, CodexRun
+from ..peers.codex_home import make_git_repo, write_codex_home
+from ..peers.codex_install import APP_SERVER_VERSION, EXEC_VERSION, require_codex
 from ..peers.fake_responses import FakeResponsesServer
 from ..postgres_server import shared_server
 from .server_process import serve_process

@@ -14,7 +14,7 @@ from threadstore._backends.local import LocalThreadStore
 from threadstore._server import RunningServer, start_server
 from threadstore._wire._proto import thread_store_pb2 as pb
 
-from .test_server import code_of, raw_call
+from .raw_calls import code_of, raw_call
 
 NEVER_PERSISTED = [
     items.event("warning", message="model metadata not found"),

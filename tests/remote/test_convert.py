@@ -20,6 +20,7 @@ from threadstore import (
     TokenUsage,
     new_thread_id,
 )
+from threadstore._contract.types import SessionSource
 from threadstore._wire import convert
 from threadstore._wire._proto import thread_store_pb2 as pb
 from threadstore._wire.sources import source_from_proto, source_to_proto
@@ -100,8 +101,8 @@ def test_missing_rollout_path_travels_as_a_stable_synthetic_string() -> None:
         ),
     ],
 )
-def test_session_sources_map_to_the_seed_kinds(source: object, kind: int) -> None:
-    message = source_to_proto(source)  # type: ignore[arg-type]
+def test_session_sources_map_to_the_seed_kinds(source: SessionSource, kind: int) -> None:
+    message = source_to_proto(source)
     assert message.kind == kind
     assert source_from_proto(message) == source
     # What a Codex peer sends (no source_json extension) reads back the same too.

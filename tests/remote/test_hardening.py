@@ -25,9 +25,9 @@ from threadstore._server import RunningServer, start_server
 from threadstore._wire._proto import thread_store_pb2 as pb
 from threadstore._wire.methods import path_of
 
+from .raw_calls import code_of, raw_call
 from .test_codex_shaped import append as raw_append
 from .test_codex_shaped import codex_create
-from .test_server import code_of, raw_call
 
 
 async def test_a_caller_without_identity_cannot_use_a_thread_another_client_holds(server: RunningServer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -125,12 +125,13 @@ async def test_live_calls_from_another_client_are_refused(server: RunningServer)
         tid = new_thread_id()
         await owner.create_thread(CreateThreadParams(thread_id=tid, cwd="/w", model_provider="p"))
         await owner.append_items(AppendThreadItemsParams(tid, [items.user_message("hi"), items.agent_message("one")]))
-        for call in (
+        intrusions: list[Callable[[], Awaitable[None]]] = [
             lambda: other.append_items(AppendThreadItemsParams(tid, [items.agent_message("intruder")])),
             lambda: other.flush_thread(tid),
             lambda: other.shutdown_thread(tid),
             lambda: other.discard_thread(tid),
-        ):
+        ]
+        for call in intrusions:
             with pytest.raises(Conflict):
                 await call()
         await owner.append_items(AppendThreadItemsParams(tid, [items.agent_message("two")]))

@@ -50,7 +50,7 @@ def test_method_table_matches_the_service() -> None:
 
 
 def test_seed_field_numbers_are_unchanged() -> None:
-    """Spot checks of the seed protocol's numbering (codex-thread-store.md §5.1)."""
+    """Spot checks of the seed protocol's numbering (Codex's own field numbers)."""
     fields = pb.StoredThread.DESCRIPTOR.fields_by_name
     assert fields["rollout_path"].number == 19
     assert fields["history"].number == 23

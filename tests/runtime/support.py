@@ -86,9 +86,9 @@ class ScriptedStore(InMemoryThreadStore):
         self.calls.append("update_thread_metadata")
         return await super()._update_thread_metadata(params)
 
-    async def _append_items(self, thread_id: str, items: PersistedItems) -> None:
+    async def _append_items(self, thread_id: str, items: PersistedItems, idempotency_key: str | None = None) -> None:
         self.calls.append("append_items")
-        await super()._append_items(thread_id, items)
+        await super()._append_items(thread_id, items, idempotency_key)
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         self.calls.append("load_history")

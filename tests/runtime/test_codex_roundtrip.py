@@ -20,14 +20,9 @@ from threadstore._backends.local import LocalThreadStore
 from threadstore._contract.types import ReadThreadParams
 from threadstore._runtime import OpenAIResponsesModel, ThreadConfig, ThreadManager
 
-from ..peers.codex_cli import (
-    EXEC_VERSION,
-    CodexCli,
-    CodexInstall,
-    make_git_repo,
-    require_codex,
-    write_codex_home,
-)
+from ..peers.codex_cli import CodexCli
+from ..peers.codex_home import make_git_repo, write_codex_home
+from ..peers.codex_install import EXEC_VERSION, CodexInstall, require_codex
 from ..peers.fake_responses import FakeResponsesServer
 from .support import run_turn
 

@@ -1,9 +1,10 @@
-"""LiveThread (codex-thread-store §3.1): a thin lifecycle handle over the store, and
-LiveThreadInitGuard. Metadata is derived in one layer, the store's (§3.2 is implemented by
-``store.summary``); these tests check that the runtime adds no second derivation."""
+"""LiveThread: a thin lifecycle handle over the store, and LiveThreadInitGuard. Metadata is
+derived in one layer, the store's (the summary fold, ``_rollout.summary``); these tests check that
+the runtime adds no second derivation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from threadstore._contract import types
 from threadstore._contract.patch import ThreadMetadataPatch
 from threadstore._contract.types import CreateThreadParams, ReadThreadParams, ResumeThreadParams
 from threadstore._ids import new_thread_id
-from threadstore._rollout.policy import PersistedItems
+from threadstore._rollout.policy import PersistedItems, classify
 from threadstore._runtime import LiveThread, LiveThreadInitGuard
 from threadstore.errors import Internal, ThreadNotFound
 
@@ -48,12 +49,11 @@ async def test_appended_history_yields_metadata_without_metadata_writes() -> Non
 
 async def test_policy_runs_once_per_append(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
-    real = types.classify
 
-    def counting(batch: Any) -> PersistedItems:
-        batch = list(batch)
-        seen.append(len(batch))
-        return real(batch)
+    def counting(batch: Iterable[dict[str, Any]]) -> PersistedItems:
+        listed = list(batch)
+        seen.append(len(listed))
+        return classify(listed)
 
     monkeypatch.setattr(types, "classify", counting)
     store = ScriptedStore()

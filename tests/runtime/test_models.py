@@ -11,11 +11,12 @@ import pytest
 
 from threadstore._contract.types import TokenUsage
 from threadstore._runtime import BuiltinModel, ModelCompleted, ModelError, ModelRequest, OpenAIResponsesModel, TextDelta
-from threadstore._runtime.models import to_responses_input
 from threadstore._runtime.models.base import ModelEvent
+from threadstore._runtime.models.openai_responses import to_responses_input
 from threadstore._runtime.models.sse import parse_sse
 
-from ..peers.fake_responses import FakeResponsesServer, build_response_events
+from ..peers.fake_responses import FakeResponsesServer
+from ..peers.responses_events import build_response_events
 
 
 def _request(text: str = "hello") -> ModelRequest:

@@ -23,7 +23,9 @@ from threadstore._runtime import ThreadManager
 
 from ..appserver.client import StdioClient
 from ..fixtures import CODEX_HOME_0169
-from ..peers.codex_cli import CodexCli, require_codex, write_codex_home
+from ..peers.codex_cli import CodexCli
+from ..peers.codex_home import write_codex_home
+from ..peers.codex_install import require_codex
 from .support import run_turn
 
 pytestmark = pytest.mark.codex

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 from threadstore import GitInfo, StoredThread, ThreadMetadataPatch, TokenUsage
 from threadstore._appserver.convert import thread_json
@@ -51,7 +52,9 @@ def test_every_folded_field_names_a_fold_attribute() -> None:
 
 
 def _full_thread() -> StoredThread:
-    values = {
+    # A value of each kind: the table pairs each field with its kind, so the values are as varied
+    # as the fields (which the type checker cannot follow through the table).
+    values: dict[Kind, Any] = {
         Kind.ID: TID,
         Kind.TEXT: "text",
         Kind.OPT_TEXT: "optional",

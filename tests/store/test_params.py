@@ -29,8 +29,11 @@ async def test_create_params_validation() -> None:
         CreateThreadParams(thread_id=create_params().thread_id, cwd="/", model_provider="x", memory_mode="maybe")  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest):
         CreateThreadParams(
-            thread_id=create_params().thread_id, cwd="/", model_provider="x", event_persistence_mode="all"
-        )  # type: ignore[arg-type]
+            thread_id=create_params().thread_id,
+            cwd="/",
+            model_provider="x",
+            event_persistence_mode="all",  # type: ignore[arg-type]
+        )
     upper = create_params().thread_id.upper()
     assert CreateThreadParams(thread_id=upper, cwd="/", model_provider="x").thread_id == upper.lower()
 

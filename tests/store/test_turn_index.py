@@ -10,6 +10,7 @@ import asyncio
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,7 +182,7 @@ def test_a_rollback_reaching_back_loads_the_earlier_spans_once() -> None:
     asyncio.run(run())
 
 
-def test_an_update_reads_only_the_open_turn_again() -> None:
+def test_an_update_reads_only_the_open_turn_again(monkeypatch: pytest.MonkeyPatch) -> None:
     history = _history(["start", "user", "agent", "complete"] * 50 + ["start", "user"])
 
     async def run() -> None:
@@ -194,7 +195,7 @@ def test_an_update_reads_only_the_open_turn_again() -> None:
             read.append(ranges)
             return await original(ranges)
 
-        index._read = counting  # type: ignore[method-assign]
+        monkeypatch.setattr(index, "_read", counting)
         await index.append([agent_message("more")], 1)
         open_turn = index.spans[-1]
         assert read == [[(open_turn.first, len(history))]]

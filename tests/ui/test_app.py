@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from threadstore import ReadThreadParams
+from threadstore import ReadThreadParams, StoredThread
 from threadstore._backends.local import LocalThreadStore
 from threadstore._ui import create_app, is_loopback, parse_listen, serve_ui
 from threadstore._ui.security import COOKIE
@@ -48,8 +48,8 @@ def form_token(client: TestClient, thread_id: str) -> str:
     return page[start : page.index('"', start)]
 
 
-def read(home: Path, thread_id: str) -> object:
-    async def main() -> object:
+def read(home: Path, thread_id: str) -> StoredThread:
+    async def main() -> StoredThread:
         async with LocalThreadStore(home) as store:
             return await store.read_thread(ReadThreadParams(thread_id, include_archived=True))
 
@@ -92,11 +92,11 @@ def test_rename_archive_unarchive_delete(client: TestClient, home: Path) -> None
     token = form_token(client, tid)
     done = client.post(f"/t/{tid}/rename", data={"name": "Caching plan", "form_token": token}, follow_redirects=False)
     assert (done.status_code, done.headers["location"]) == (303, f"/t/{tid}")
-    assert read(home, tid).name == "Caching plan"  # type: ignore[attr-defined]
+    assert read(home, tid).name == "Caching plan"
     assert client.post(f"/t/{tid}/archive", data={"form_token": token}, follow_redirects=False).status_code == 303
-    assert read(home, tid).archived  # type: ignore[attr-defined]
+    assert read(home, tid).archived
     assert client.post(f"/t/{tid}/unarchive", data={"form_token": token}, follow_redirects=False).status_code == 303
-    assert not read(home, tid).archived  # type: ignore[attr-defined]
+    assert not read(home, tid).archived
     gone = client.post(f"/t/{tid}/delete", data={"form_token": token}, follow_redirects=False)
     assert (gone.status_code, gone.headers["location"]) == (303, "/")
     assert client.get(f"/t/{tid}").status_code == 404
@@ -108,7 +108,7 @@ def test_forms_without_the_form_token_change_nothing(client: TestClient, home: P
     assert refused.status_code == 400
     assert "reload the page" in refused.text
     assert client.post(f"/t/{tid}/rename", data={"name": "x"}).status_code == 400
-    assert read(home, tid).name is None  # type: ignore[attr-defined]
+    assert read(home, tid).name is None
 
 
 def test_errors_are_pages(client: TestClient) -> None:

@@ -42,8 +42,10 @@ def test_short_path() -> None:
 
 
 def test_thread_title() -> None:
-    def thread(**fields: object) -> StoredThread:
-        return StoredThread(thread_id="01a211bf-81da-7c93-9c38-b2117fbac6d3", created_at=NOW, updated_at=NOW, **fields)  # type: ignore[arg-type]
+    def thread(preview: str, name: str | None = None) -> StoredThread:
+        return StoredThread(
+            thread_id="01a211bf-81da-7c93-9c38-b2117fbac6d3", created_at=NOW, updated_at=NOW, preview=preview, name=name
+        )
 
     assert thread_title(thread(name="Named", preview="p")) == "Named"
     assert thread_title(thread(preview="line one\n  line two")) == "line one line two"

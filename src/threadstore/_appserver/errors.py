@@ -1,6 +1,6 @@
 """JSON-RPC error codes of the app server and the mapping of library errors onto them.
 
-The codes are those of the Codex app server (``codex-core-and-protocol.md`` §6.1): most
+The codes are those of the Codex app server: most
 validation failures, unknown threads and refused operations are ``-32600`` (invalid request),
 malformed parameters ``-32602``, unknown methods ``-32601`` and anything unexpected ``-32603``.
 """

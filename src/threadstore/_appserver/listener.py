@@ -1,7 +1,6 @@
 """One listener task per loaded thread: runtime events in, v2 notifications out.
 
-The listener is the thread's only event consumer. Per event (``codex-core-and-protocol.md``
-§6.5):
+The listener is the thread's only event consumer. Per event, as Codex's app server does:
 
 * ``task_started`` answers the waiting ``turn/start`` (with the real turn id), then
   ``turn/started``;

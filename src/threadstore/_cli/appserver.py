@@ -10,7 +10,14 @@ import typer
 
 from threadstore._cli.app import app
 from threadstore._cli.errors import CliFailure
-from threadstore._cli.models import ModelChoice, model_client
+from threadstore._cli.models import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ModelChoice,
+    ModelNameOption,
+    ModelOption,
+    model_client,
+)
 from threadstore._cli.runner import run_store
 from threadstore._contract.base import ThreadStore
 from threadstore._runtime.manager import ThreadManager
@@ -33,14 +40,10 @@ def app_server_cmd(
     token_file: Annotated[
         str | None, typer.Option("--token-file", help="File whose first line is the bearer token.")
     ] = None,
-    model: Annotated[ModelChoice, typer.Option("--model", help="Who answers.")] = ModelChoice.builtin,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Responses API base URL (default $OPENAI_BASE_URL or OpenAI).")
-    ] = None,
-    api_key_env: Annotated[
-        str, typer.Option("--api-key-env", help="Environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
-    model_name: Annotated[str | None, typer.Option("--model-name", help="Model to ask (e.g. gpt-4.1-mini).")] = None,
+    model: ModelOption = ModelChoice.builtin,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+    model_name: ModelNameOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every refused request too.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Failures before serving as JSON (the protocol is JSON already).")

@@ -24,7 +24,14 @@ import typer
 
 from threadstore._cli.app import app, globals_of
 from threadstore._cli.errors import CliFailure
-from threadstore._cli.models import ModelChoice, model_client
+from threadstore._cli.models import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ModelChoice,
+    ModelNameOption,
+    ModelOption,
+    model_client,
+)
 from threadstore._cli.output import print_json
 from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import run_store, store_url
@@ -154,14 +161,10 @@ def chat_cmd(
     thread_id: Annotated[
         str | None, typer.Argument(help="Resume this thread (id or 8+ character prefix; default: a new one).")
     ] = None,
-    model: Annotated[ModelChoice, typer.Option("--model", help="Who answers.")] = ModelChoice.builtin,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Responses API base URL (default $OPENAI_BASE_URL or OpenAI).")
-    ] = None,
-    api_key_env: Annotated[
-        str, typer.Option("--api-key-env", help="Environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
-    model_name: Annotated[str | None, typer.Option("--model-name", help="Model to ask (e.g. gpt-4.1-mini).")] = None,
+    model: ModelOption = ModelChoice.builtin,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+    model_name: ModelNameOption = None,
     cwd: Annotated[str | None, typer.Option("--cwd", help="Working directory of a new thread.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole conversation as JSON at the end.")] = False,
 ) -> None:

@@ -22,7 +22,7 @@ from threadstore._cli.progress import ProgressBar, progress_wanted
 from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import open_for, run_store, store_url
 from threadstore._contract.base import ThreadStore
-from threadstore._transfer import CopyOutcome, CopyReport, copy_threads
+from threadstore.transfer import CopyOutcome, CopyReport, copy_threads
 
 __all__ = ["copy_cmd", "print_summary"]
 

@@ -37,7 +37,10 @@ from threadstore._cli.resolve import resolve_thread_id
 from threadstore._cli.runner import run_store, store_url
 from threadstore._contract.base import ThreadStore
 from threadstore._contract.types import LoadThreadHistoryParams
-from threadstore._transfer import (
+from threadstore._transfer.copy import source_thread_ids
+from threadstore._view import markdown, transcript
+from threadstore.errors import InvalidRequest, ThreadStoreError
+from threadstore.transfer import (
     RECORD_FORMAT,
     CopyOutcome,
     CopyReport,
@@ -51,9 +54,6 @@ from threadstore._transfer import (
     rollout_bytes,
     write_record,
 )
-from threadstore._transfer.copy import source_thread_ids
-from threadstore._view import markdown, transcript
-from threadstore.errors import InvalidRequest, ThreadStoreError
 
 __all__ = ["export_cmd", "import_cmd"]
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
+from typing import Annotated
+
+import typer
 
 from threadstore._cli.errors import CliFailure
 from threadstore._runtime.models.base import ModelClient
 from threadstore._runtime.models.builtin import BuiltinModel
 
-__all__ = ["ModelChoice", "model_client"]
+__all__ = ["ApiKeyEnvOption", "BaseUrlOption", "ModelChoice", "ModelNameOption", "ModelOption", "model_client"]
 
 
 class ModelChoice(StrEnum):
@@ -17,6 +20,14 @@ class ModelChoice(StrEnum):
 
     builtin = "builtin"
     openai = "openai"
+
+
+ModelOption = Annotated[ModelChoice, typer.Option("--model", help="Who answers.")]
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", help="Responses API base URL (default $OPENAI_BASE_URL or OpenAI).")
+]
+ApiKeyEnvOption = Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key.")]
+ModelNameOption = Annotated[str | None, typer.Option("--model-name", help="Model to ask (e.g. gpt-4.1-mini).")]
 
 
 def model_client(choice: ModelChoice, base_url: str | None, api_key_env: str, model_name: str | None) -> ModelClient:

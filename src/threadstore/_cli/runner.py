@@ -53,8 +53,10 @@ def store_url(ctx: typer.Context) -> str:
     return globals_of(ctx).settings().store.value or ""
 
 
-def open_for(ctx: typer.Context, url: str | None = None, *, writes: bool = False) -> ThreadStore:
-    """Open the invocation's store (or ``url``), after the home check."""
+def open_for(ctx: typer.Context, url: str | None = None, *, writes: bool = False, serving: bool = False) -> ThreadStore:
+    """Open the invocation's store (or ``url``), after the home check. ``serving``: for a
+    server, whose event loop must never wait for the disk (a local store then runs on a thread
+    of its own)."""
     options = globals_of(ctx)
     settings = options.settings()
     origin = settings.store.origin
@@ -64,7 +66,7 @@ def open_for(ctx: typer.Context, url: str | None = None, *, writes: bool = False
         origin = url
     check_home(url, origin, create=writes or options.create)
     try:
-        return open_store(url, environ=settings.environ())
+        return open_store(url, environ=settings.environ(), offload=serving)
     except ThreadStoreError as exc:
         raise from_exception(exc, url) from None
 

@@ -106,7 +106,7 @@ def serve_cmd(
             )
         except InvalidRequest as exc:
             raise CliFailure(exc.detail, "usage") from None
-        run(options, opener=lambda _: open_for(ctx, store, writes=True), ready=ready)
+        run(options, opener=lambda _: open_for(ctx, store, writes=True, serving=True), ready=ready)
     except InvalidRequest as exc:
         raise _listen_failure(exc, listen) or from_exception(exc, url) from None
     except ThreadStoreError as exc:

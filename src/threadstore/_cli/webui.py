@@ -68,7 +68,7 @@ def ui_cmd(
         sys.stdout.flush()
 
     try:
-        asyncio.run(serve_ui(lambda: open_for(ctx), listen, token=token, ready=ready))
+        asyncio.run(serve_ui(lambda: open_for(ctx, serving=True), listen, token=token, ready=ready))
     except OSError as exc:
         raise CliFailure(
             f"cannot listen on {listen}: {exc.strerror or exc} (choose another with --listen HOST:PORT; "

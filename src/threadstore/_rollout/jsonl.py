@@ -41,12 +41,14 @@ def loads_line(raw: bytes) -> Any:
     A value only the standard-library fallback accepts (a huge integer, a lone surrogate escape
     such as ``"\\ud800"``) must also encode back to UTF-8 JSON, or the line counts as corrupt:
     the index and every writer downstream would fail on it."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        value = _json.loads(raw)
-        _json.dumps(value)
-        return value
+    if not _json.may_hold_wide_integer(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    value = _json.loads(raw)
+    _json.dumps(value)
+    return value
 
 
 def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
@@ -82,12 +84,17 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
     stamps = chunk.timestamps
     fast_loads = orjson.loads
     decode_error = orjson.JSONDecodeError
+    wide = _json.may_hold_wide_integer
     for raw in lines:
         if not raw:
             continue
-        try:
-            value = fast_loads(raw)
-        except decode_error:
+        value: Any = None
+        if not wide(raw):  # (a line with a wide integer takes the exact path below)
+            try:
+                value = fast_loads(raw)
+            except decode_error:
+                value = None
+        if value is None:
             try:
                 parsed = _parse_line(raw)
             except ValueError:

@@ -1,6 +1,6 @@
 """The persistence policy: which rollout items a store keeps.
 
-This is the seed-era policy of Codex (``codex-thread-store.md`` §4.3) with its two modes.
+This is the policy of the Codex builds of the 0.125 era, with its two modes.
 ``limited`` (the default) keeps the model-visible history, the conversation events and the
 turn boundaries; ``extended`` also keeps tool-end events and errors. Deltas, ``*_begin`` events,
 approval requests, ``session_configured``, warnings and ``shutdown_complete`` are never kept, and

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from threadstore._rollout.claude import CLAUDE_ENTRY, entry_texts, fold_entry
 from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import HistoryMode, MemoryMode
 from threadstore._time import parse_timestamp
@@ -37,9 +38,10 @@ __all__ = [
 
 USER_MESSAGE_BEGIN: Final = "## My request for Codex:"
 
-FOLD_VERSION: Final = 3
-"""The version of the fold. 1: the fold before labels; 2: labels (``session_meta.labels``); 3:
-history edits (:mod:`.edits`) and "easy" response messages (``{"role", "content"}``)."""
+FOLD_VERSION: Final = 4
+"""The version of the fold. 1: the fold before labels; 2: labels (``session_meta.labels``);
+3: Claude Code transcript entries (:mod:`threadstore._rollout.claude`); 4: history edits
+(:mod:`.edits`) and "easy" response messages (``{"role", "content"}``)."""
 
 CONTEXTUAL_PREFIXES: Final = (
     "<environment_context>",
@@ -135,6 +137,8 @@ def search_texts(item: Mapping[str, Any]) -> list[str]:
     payload = item.get("payload")
     if not isinstance(payload, Mapping):
         return []
+    if kind == CLAUDE_ENTRY:
+        return entry_texts(payload)
     if kind == "event_msg":
         event = payload.get("type")
         if event in ("user_message", "agent_message"):
@@ -183,6 +187,7 @@ _STATE_FIELDS: Final = (
     "last_ordinal",
     "labels",
     "fold_version",
+    "claude",
     "response_count",
     "preview_at",
     "first_user_at",
@@ -233,6 +238,8 @@ class ThreadSummary:
         self.labels: dict[str, str] = {}
         #: The version of the fold that made this state (see the module documentation).
         self.fold_version: int = FOLD_VERSION
+        #: What the fold keeps of Claude Code entries, None without any (:mod:`.claude`).
+        self.claude: dict[str, Any] | None = None
         #: How many response items are visible (history edits take some away), and how many
         #: were when the preview, the first user message and the response preview were found:
         #: an edit that leaves fewer takes them away too.
@@ -293,6 +300,8 @@ class ThreadSummary:
             self._turn_context(payload)
         elif kind == "event_msg":
             self._event(item, payload)
+        elif kind == CLAUDE_ENTRY:
+            fold_entry(self, payload)
         elif kind == "response_item" and self.response_preview is None:
             text = _response_user_text(item)
             if text:
@@ -412,7 +421,7 @@ class ThreadSummary:
 
     @property
     def has_user_message(self) -> bool:
-        return self.first_user_message is not None or self.response_preview is not None
+        return self.first_user_message is not None or self.response_preview is not None or self.claude is not None
 
     @property
     def effective_preview(self) -> str:

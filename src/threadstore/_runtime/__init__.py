@@ -18,13 +18,15 @@ from threadstore._runtime.config import ThreadConfig, ThreadConfigSnapshot
 from threadstore._runtime.errors import ModelError, ThreadClosed, ThreadRuntimeError
 from threadstore._runtime.events import Event, Submission
 from threadstore._runtime.live_thread import LiveThread, LiveThreadInitGuard
-from threadstore._runtime.manager import ThreadManager, ThreadShutdownReport
-from threadstore._runtime.models import BuiltinModel, ModelClient, ModelCompleted, ModelRequest, TextDelta
+from threadstore._runtime.manager import ThreadManager
+from threadstore._runtime.models.base import ModelClient, ModelCompleted, ModelRequest, TextDelta
+from threadstore._runtime.models.builtin import BuiltinModel
 from threadstore._runtime.session import Session
+from threadstore._runtime.shutdown import ThreadShutdownReport
 from threadstore._runtime.thread import Thread
 
 if TYPE_CHECKING:
-    from threadstore._runtime.models import OpenAIResponsesModel
+    from threadstore._runtime.models.openai_responses import OpenAIResponsesModel
 
 __all__ = [
     "BuiltinModel",

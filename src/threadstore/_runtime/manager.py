@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -40,25 +39,13 @@ from threadstore._runtime.live_thread import LiveThread, LiveThreadInitGuard
 from threadstore._runtime.models.base import ModelClient
 from threadstore._runtime.models.builtin import BuiltinModel
 from threadstore._runtime.session import Session
+from threadstore._runtime.shutdown import ThreadShutdownReport, shut_down
 from threadstore._runtime.thread import Thread
 from threadstore.errors import InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
 
-__all__ = ["ThreadManager", "ThreadShutdownReport"]
+__all__ = ["ThreadManager"]
 
 logger: Final = logging.getLogger("threadstore.runtime")
-
-
-@dataclass(frozen=True)
-class ThreadShutdownReport:
-    """What :meth:`ThreadManager.shutdown_all` achieved (ids sorted)."""
-
-    completed: list[str]
-    timed_out: list[str]
-    failed: list[str]
-
-    @property
-    def all_stopped(self) -> bool:
-        return not self.timed_out and not self.failed
 
 
 def store_has_files(store: ThreadStore) -> bool:
@@ -352,28 +339,11 @@ class ThreadManager:
         Threads that stopped are removed from the registry; those that timed out stay so the
         caller can retry; ``failed`` lists threads whose persistence did not shut down cleanly."""
         threads = list(self._threads.items())
-
-        async def one(thread: Thread) -> str:
-            try:
-                await asyncio.wait_for(thread.shutdown(), timeout)
-            except TimeoutError:
-                return "timed_out"
-            except Exception as exc:  # reported
-                logger.warning("thread %s did not shut down cleanly: %s", thread.thread_id, exc)
-                return "failed"
-            return "completed"
-
-        outcomes = await asyncio.gather(*(one(t) for _, t in threads))
-        report: dict[str, list[str]] = {"completed": [], "timed_out": [], "failed": []}
-        for (thread_id, thread), outcome in zip(threads, outcomes, strict=True):
-            report[outcome].append(thread_id)
-            if outcome != "timed_out" and self._threads.get(thread_id) is thread:
+        report = await shut_down(threads, timeout)
+        for thread_id, thread in threads:
+            if thread_id not in report.timed_out and self._threads.get(thread_id) is thread:
                 del self._threads[thread_id]
-        return ThreadShutdownReport(
-            completed=sorted(report["completed"]),
-            timed_out=sorted(report["timed_out"]),
-            failed=sorted(report["failed"]),
-        )
+        return report
 
     async def __aenter__(self) -> ThreadManager:
         return self

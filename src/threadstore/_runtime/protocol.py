@@ -1,4 +1,5 @@
-"""Codex-shaped op parsing and event messages (``codex-core-and-protocol.md`` §4.3-4.4).
+"""Codex-shaped op parsing and event messages: the ops a thread takes (``user_input``,
+``interrupt``, ``thread_rollback``, ...) and the event messages it emits, in Codex's shapes.
 
 Every builder returns a fresh plain dict in the exact shape Codex writes, so events can be both
 delivered to callers and persisted as ``event_msg`` rollout items.

@@ -82,7 +82,7 @@ def announce(running: RunningServer, store_url: str) -> None:
 def run(
     options: ServeOptions,
     *,
-    opener: Callable[[str], ThreadStore] = open_store,
+    opener: Callable[[str], ThreadStore] | None = None,
     ready: Callable[[RunningServer, str], None] = announce,
 ) -> None:
     """Serve until SIGINT or SIGTERM (see :func:`threadstore._server.serve`): the store
@@ -91,7 +91,8 @@ def run(
     configure_logging("json" if options.log_format == "json" else "text", options.log_level)
 
     async def serve_store() -> None:
-        store = opener(options.store_url)
+        # A server's event loop must never wait for the disk: a local store runs on its own thread.
+        store = opener(options.store_url) if opener is not None else open_store(options.store_url, offload=True)
         try:
             await serve(
                 options.listen,

@@ -13,6 +13,7 @@ the web page and any other reader.
   ``output`` and ``status`` (matched by ``call_id``; the output may arrive later in the history);
 * ``system`` (the base instructions), ``developer`` messages and injected ``context`` (environment
   context, AGENTS.md instructions...): marked ``hidden``, left out unless asked for;
+* the steps of Claude Code transcript entries (:mod:`threadstore._view.claude`);
 * ``note`` entries for what happened to the conversation (an interrupted turn, a rollback, a
   compaction, a rename) and ``error`` entries for turn errors.
 
@@ -32,10 +33,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from threadstore import _json
+from threadstore._rollout.claude import CLAUDE_ENTRY
 from threadstore._rollout.edits import HISTORY_CLEARED, ITEMS_POPPED
 from threadstore._rollout.items import instructions_text
 from threadstore._rollout.rollback import kept_positions
 from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, is_message, message_text, user_event_text
+from threadstore._view.claude import ToolOutput, entry_steps
 
 __all__ = ["Entry", "EntryKind", "transcript", "user_turns"]
 
@@ -276,6 +279,16 @@ class _Builder:
             self.event(payload)
         elif kind == "compacted":
             self.add(Entry("note", "earlier conversation compacted"))
+        elif kind == CLAUDE_ENTRY:
+            self.claude(payload)
+
+    def claude(self, entry: Mapping[str, Any]) -> None:
+        for step in entry_steps(entry):
+            if isinstance(step, ToolOutput):
+                self.attach(step.call_id, output=step.output, status=step.status)
+            else:
+                kind: Any = step.kind
+                self.add(Entry(kind, step.text, name=step.name, detail=step.detail, call_id=step.call_id, hidden=step.hidden))
 
     def event(self, payload: Mapping[str, Any]) -> None:
         inner = payload.get("type")

@@ -1,6 +1,8 @@
 """Conversions between the store's dataclasses and the ``codex.thread_store.v1`` messages, in
-both directions, so the client and the server agree by construction (wire conventions:
-``codex-thread-store.md`` §5.1; the modules below say what each part carries)."""
+both directions, so the client and the server agree by construction. The seed messages and
+field numbers are Codex's (``proto/codex/thread_store/v1/thread_store.proto``); threadstore's
+extensions are new methods and fields numbered from 100. The modules below say what each part
+carries."""
 
 from threadstore._wire.pages import (
     item_page_from_proto,

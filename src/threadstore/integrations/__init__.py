@@ -1,6 +1,5 @@
-"""Adapters that let agent frameworks keep their sessions in a thread store.
+"""Adapters that let the agent frameworks of the day keep their sessions in a thread store.
 
-Each framework has a module of its own, importable only with the framework installed (its extra):
-:mod:`threadstore.integrations.openai_agents` for the OpenAI Agents SDK (``threadstore[agents]``).
-Importing this package imports no framework.
+Each adapter is a module of its own, imported by name, and needs its framework installed (an
+extra of this package); importing this package imports no framework.
 """

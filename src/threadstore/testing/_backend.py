@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from threadstore._backends.shared.live import LiveWriterStore
+from threadstore._backends.shared.offload import OffloadedStore
 from threadstore._contract.base import ThreadStore
 from threadstore.errors import Internal
 
@@ -69,6 +70,8 @@ class Backend(abc.ABC):
         Works for every store built on :class:`~threadstore._backends.shared.live.LiveWriterStore`; a
         backend with its own writers overrides it."""
         target = self.serving_store(store)
+        if isinstance(target, OffloadedStore):
+            target = target.inner
         if not isinstance(target, LiveWriterStore):
             raise TypeError(f"{type(target).__name__} has no LiveWriter to break: override fail_next_flush")
         writer = target._live_writer(thread_id)

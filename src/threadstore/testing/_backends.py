@@ -13,7 +13,7 @@ well as the store behind them (:func:`remote_over`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from threadstore._backends.registry import backends, open_store
 from threadstore._contract.base import ThreadStore
@@ -31,11 +31,12 @@ def schemes() -> list[str]:
 
 
 class UrlBackend(Backend):
-    """Stores opened by :attr:`url` (``{tmp}`` stands for the test's directory). A durable
-    backend opens a new store each time; a backend that is not durable hands out its first
-    store again (a new one would be empty)."""
+    """Stores opened by :attr:`url` (``{tmp}`` stands for the test's directory) with the
+    keyword :attr:`options`. A durable backend opens a new store each time; a backend that is not
+    durable hands out its first store again (a new one would be empty)."""
 
     url: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, tmp_path: Path) -> None:
         super().__init__(tmp_path)
@@ -44,7 +45,7 @@ class UrlBackend(Backend):
     async def _open(self) -> ThreadStore:
         if self._first is not None and not self.capabilities.durable:
             return self._first
-        store = open_store(self.url.format(tmp=self.tmp_path))
+        store = open_store(self.url.format(tmp=self.tmp_path), **self.options)
         self._first = self._first or store
         return store
 
@@ -54,9 +55,11 @@ class UrlBackend(Backend):
         await super().aclose()
 
 
-def url_backend(url: str, *, name: str | None = None, capabilities: Capabilities | None = None) -> type[UrlBackend]:
-    """A :class:`UrlBackend` class for ``url`` (see there), named after its scheme unless
-    ``name`` is given."""
+def url_backend(
+    url: str, *, name: str | None = None, capabilities: Capabilities | None = None, options: dict[str, Any] | None = None
+) -> type[UrlBackend]:
+    """A :class:`UrlBackend` class for ``url`` opened with ``options`` (see there), named after
+    its scheme unless ``name`` is given."""
     scheme = url.partition(":")[0].lower()
     return type(
         f"UrlBackend_{scheme}",
@@ -65,6 +68,7 @@ def url_backend(url: str, *, name: str | None = None, capabilities: Capabilities
             "url": url,
             "name": name or scheme,
             "capabilities": capabilities or Capabilities(),
+            "options": dict(options or {}),
             "__module__": __name__,
         },
     )

@@ -38,7 +38,7 @@ from threadstore._backends.local.files import stat_or_none
 from threadstore._backends.local.frontier import Beacon, Item, Pending, file_bound
 from threadstore._backends.local.index import Checkpointer, Index, NewRow, PageQuery, PageRow
 from threadstore._backends.local.layout import Layout
-from threadstore._backends.local.workers import Job, Pool, Result, build_row, fork_row, recompose
+from threadstore._backends.local.workers import Job, Pool, Result, build_row, fork_row, with_current_names
 
 __all__ = ["WORKER_THRESHOLD", "Fill"]
 
@@ -49,8 +49,6 @@ WORKER_THRESHOLD: int = 2000
 _MAX_WORKERS: Final = 2
 _BATCH: Final = 64
 _FIRST_BATCH: Final = 16
-#: The write-ahead log is copied into the database once it is larger than this.
-_CHECKPOINT_BYTES: Final = 16 << 20
 _WORKER_BATCH: Final = 96
 #: Batches read in the fill's own thread before workers start (they would slow the newest rows,
 #: which the first page waits for, while they start).
@@ -136,23 +134,27 @@ class Fill:
         with self._lock:
             self._taken.add(thread_id)
 
-    def claim(self, thread_id: str) -> str | None:
+    async def claim(self, thread_id: str) -> str | None:
         """A rollout of ``thread_id`` the fill has not indexed (once every directory is listed:
         this waits for that), now the caller's to index (:meth:`take`)."""
-        self._wait_listed()
+        await self.listed()
         self.take(thread_id)
         return self.pending.path_of(thread_id)
 
-    def has(self, thread_id: str) -> bool:
+    async def has(self, thread_id: str) -> bool:
         """Whether a rollout of ``thread_id`` waits to be indexed (waits for the listing)."""
-        self._wait_listed()
+        await self.listed()
         return self.pending.path_of(thread_id) is not None
 
-    def _wait_listed(self) -> None:
+    async def listed(self) -> None:
+        """Return once every directory of the fill is listed (asking the fill to list the rest
+        first), or the fill ended."""
         self._list_request.set()
-        while not self._listed_all.wait(0.05):
-            if self.finished:
+        while True:
+            version = self.beacon.version
+            if self._listed_all.is_set() or self.finished:
                 return
+            await self.beacon.after(version)
 
     def collection_done(self, archived: bool) -> bool:
         return self.finished or self.pending.collection_done(archived)
@@ -264,7 +266,7 @@ class Fill:
                 while self._list_next(index):
                     pass
             if pool is None and committed >= _EARLY_BATCHES and self.pending.estimate() >= WORKER_THRESHOLD:
-                pool = self._start_pool()
+                pool = Pool.start(_MAX_WORKERS, self.default_provider)
             if pool is not None and pool.ready:
                 if not self._feed(pool):
                     return pool
@@ -283,12 +285,6 @@ class Fill:
             self._commit(index, [(batch, [build_row(i.job, self.default_provider) for i in batch])])
             committed += 1
         return pool
-
-    def _start_pool(self) -> Pool | None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        if cores < 2:
-            return None  # workers would only take turns with this thread
-        return Pool.start(min(_MAX_WORKERS, cores), self.default_provider)
 
     def _feed(self, pool: Pool) -> bool:
         """Give idle workers a batch each; False when nothing is left to do or to wait for."""
@@ -316,6 +312,7 @@ class Fill:
         directory = self.pending.next_directory()
         if directory is None:
             self._listed_all.set()
+            self.beacon.moved()
             return False
         stat = stat_or_none(directory.path)
         on_disk = self.lister(directory.path) if stat is not None else None
@@ -364,7 +361,7 @@ class Fill:
             with self._lock:
                 taken = set(self._taken)
             rows = [r for r in rows if r.thread_id not in taken and self.live_writer(r.thread_id) is None]
-            rows = self._with_current_names(index, rows, jobs)
+            rows = with_current_names(index, rows, jobs, self.default_provider)
             # Texts go into the trigram index after the rows (in large transactions: cheaper, and
             # the rows come sooner); searches meanwhile scan them.
             present = index.insert_new(rows, defer_texts=True)
@@ -383,26 +380,8 @@ class Fill:
         self.beacon.moved()
 
     def _poke_checkpointer(self) -> None:
-        """Have the write-ahead log copied into the database once it grew large (not after
-        every small transaction: the copies would compete with the first rows)."""
         if self._checkpointer is not None:
-            wal = stat_or_none(f"{self.index_path}-wal")
-            if wal is not None and wal.st_size > _CHECKPOINT_BYTES:
-                self._checkpointer.poke()
-
-    def _with_current_names(self, index: Index, rows: list[NewRow], jobs: dict[str, Job]) -> list[NewRow]:
-        """``rows``, each composed again when its name or overrides changed since it was built."""
-        ids = [r.thread_id for r in rows]
-        names, overrides = index.names_of(ids), index.overrides_of(ids)
-        fresh: list[NewRow] = []
-        for row in rows:
-            job = jobs[row.path]
-            name, patch = names.get(row.thread_id), overrides.get(row.thread_id)
-            if name == job.name_entry and patch == job.overrides:
-                fresh.append(row)
-            else:
-                fresh.append(recompose(row, job._replace(name_entry=name, overrides=patch), self.default_provider))
-        return fresh
+            self._checkpointer.poke_if_large()
 
     def _fork_row(self, index: Index, job: Job) -> NewRow | None:
         """The row of a rollout that forks by reference, its parent found in the index or among

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
-import orjson
-
 from threadstore._backends.local.layout import is_compressed
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import parse_line
@@ -64,16 +62,9 @@ class Line(NamedTuple):
 
 def _parse(raw: bytes) -> tuple[Item, str | None] | None:
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            return parse_line(raw)
-        except ValueError:
-            return None
-    if type(value) is not dict or type(value.get("type")) is not str:
+        return parse_line(raw)
+    except ValueError:
         return None
-    ts = value.pop("timestamp", None)
-    return value, ts if type(ts) is str else None
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ async def update_metadata(ctx: HomeContext, row: IndexRow, patch: ThreadMetadata
         append_name(ctx.layout.session_index, thread_id, patch.name)
     if not rest.is_empty():
         ctx.catalog.store_overrides(thread_id, path, row.summary, rest)
-    fresh = ctx.catalog.row_for(thread_id)
+    fresh = await ctx.catalog.row_for(thread_id)
     if fresh is None:
         raise Internal(f"thread {thread_id} vanished during a metadata update")
     return ctx.catalog.recompose(fresh)

@@ -56,7 +56,7 @@ class HomeContext:
 
 async def archive(ctx: HomeContext, thread_id: str) -> None:
     with ctx.exclusive(thread_id) as writer:
-        row = ctx.catalog.row_for(thread_id)
+        row = await ctx.catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if row.archived:
@@ -73,7 +73,7 @@ async def archive(ctx: HomeContext, thread_id: str) -> None:
 
 async def unarchive(ctx: HomeContext, thread_id: str) -> StoredThread:
     with ctx.exclusive(thread_id) as writer:
-        row = ctx.catalog.row_for(thread_id)
+        row = await ctx.catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if not row.archived:

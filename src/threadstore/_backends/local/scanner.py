@@ -1,6 +1,7 @@
 """Finding what other programs did to a home: new, moved and removed rollouts (through
 directory modification times), appends (a round-robin sweep of the rows), renames in
-``session_index.jsonl``; and handing large amounts of new rollouts to the background fill.
+``session_index.jsonl``. The scanner only looks; it reports what it found as values
+(:mod:`.changes`), which the indexer applies (many new rollouts go to the background fill).
 
 The scanner keeps, in memory, the directory tree it last saw: the children of ``sessions/`` and
 of each year and month directory with the modification time they were listed at, and, for every
@@ -23,28 +24,36 @@ whole tree.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable
+from typing import Final, Protocol
 
+from threadstore._backends.local.changes import Changes, DirectoryScan, NameUpdate, RowCheck
 from threadstore._backends.local.files import stat_or_none
 from threadstore._backends.local.index import Index
 from threadstore._backends.local.layout import Layout, is_compressed, logical_path, thread_id_from_name
 from threadstore._backends.local.names import read_bytes_at, read_names
-from threadstore._contract.features import ReindexReport
 from threadstore._watch import Watcher, open_watcher
-from threadstore.errors import Internal, InvalidRequest
 
-if TYPE_CHECKING:
-    from threadstore._backends.local.catalog import Catalog
-
-__all__ = ["INLINE_DIRS", "INLINE_FILES", "SWEEP_BUDGET", "ReindexReport", "Scanner", "list_rollouts"]
+__all__ = ["INLINE_DIRS", "INLINE_FILES", "SWEEP_BUDGET", "FillView", "Scanner", "list_rollouts"]
 
 SWEEP_BUDGET: Final = 64
-_INDEX_BATCH: Final = 256
 #: At most this many directories the index never saw are scanned at once; more go to the fill.
 INLINE_DIRS: int = 8
 #: A directory with more new rollouts than this goes to the fill.
 INLINE_FILES: int = 256
+
+
+class FillView(Protocol):
+    """What the scanner needs to know of the background fill."""
+
+    @property
+    def running(self) -> bool:
+        """Whether a fill is running."""
+        ...
+
+    def owns(self, directory: str) -> bool:
+        """Whether ``directory`` is the running fill's to index."""
+        ...
 
 
 def list_rollouts(directory: str) -> dict[str, str] | None:
@@ -75,12 +84,14 @@ def _subdirectories(directory: str) -> list[str] | None:
 
 
 class Scanner:
-    """The discovery work of one :class:`~.catalog.Catalog`."""
+    """The discovery work of one home (see the module documentation). ``is_live(thread_id)``
+    says whether this process writes the thread (its rows are never dropped here)."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.layout: Layout = catalog.layout
-        self.index: Index = catalog.index
+    def __init__(self, layout: Layout, index: Index, fill: FillView, is_live: Callable[[str], bool]) -> None:
+        self.layout = layout
+        self.index = index
+        self.fill = fill
+        self.is_live = is_live
         self.sweep_after = 0
         self._known: dict[str, int] | None = None
         #: Year and month directories (and ``sessions/``): (mtime when listed, children).
@@ -106,41 +117,43 @@ class Scanner:
             self._known = self.index.dir_mtimes()
         return self._known
 
-    def record(self, directory: str, mtime_ns: int) -> None:
-        self.known()[directory] = mtime_ns
-        self.index.set_dir(directory, mtime_ns)
+    def learn(self, directory: str, mtime_ns: int | None) -> None:
+        """The index is now in step with ``directory`` as it was at ``mtime_ns`` (None: the
+        directory is gone from it)."""
+        if mtime_ns is None:
+            self.known().pop(directory, None)
+        else:
+            self.known()[directory] = mtime_ns
 
-    def learn(self, directory: str, mtime_ns: int) -> None:
-        """A directory another writer of the index (the fill) recorded."""
-        self.known()[directory] = mtime_ns
-
-    def scan_dirs(self) -> None:
-        """Index rollouts added, moved or removed by anyone since the last scan (and, told by
-        the watcher, rollouts written to)."""
+    def scan(self, own_dirs: dict[str, tuple[int, int]]) -> Changes:
+        """What changed since the last scan: rollouts added, moved or removed by anyone (and,
+        told by the watcher, rollouts written to). ``own_dirs`` are the directory changes this
+        store made itself (path → (mtime before, mtime after))."""
+        changes = Changes()
         known = self.known()
-        own, self.catalog.own_dirs = self.catalog.own_dirs, {}
-        for key, (before, after) in own.items():
+        for key, (before, after) in own_dirs.items():
             if known.get(key) == before:
-                self.record(key, after)
+                changes.record.append((key, after))
+                known[key] = after
         watcher = self._watcher()
         if watcher is not None and self._watched:
-            changes = watcher.changes()
-            if changes is not None:
-                for directory in sorted(changes.directories):
-                    self._walk(directory, watch=True)
-                for path in changes.files:
-                    self.catalog.check_path(path)
-                return
+            found = watcher.changes()
+            if found is not None:
+                for directory in sorted(found.directories):
+                    self._walk(directory, changes, watch=True)
+                changes.written.extend(found.files)
+                return changes
             self.restart_sweep()  # the kernel's queue overflowed: look at everything again
         armed = watcher is not None and watcher.armed
-        looked = self._walk(None, watch=armed)
-        if watcher is not None and not armed and not watcher.arming and self.catalog.fill is None:
+        looked = self._walk(None, changes, watch=armed)
+        if watcher is not None and not armed and not watcher.arming and not self.fill.running:
             # (Not while a fill reads the newest rollouts: the kernel's work would slow it.)
             watcher.arm(looked)
         watched = armed and watcher is not None and watcher.healthy
         if watched and not self._watched:
             self.restart_sweep()  # rows checked before the watches were set count no more
         self._watched = watched
+        return changes
 
     def _watcher(self) -> Watcher | None:
         if self._watch is None and not self._watch_tried:
@@ -148,14 +161,14 @@ class Scanner:
             self._watch = open_watcher(str(self.layout.home))
         return self._watch if self._watch is not None and self._watch.healthy else None
 
-    def _walk(self, start: str | None, *, watch: bool) -> list[str]:
+    def _walk(self, start: str | None, changes: Changes, *, watch: bool) -> list[str]:
         """Stat the directories of the tree (all, or those under ``start``), with ``watch``
-        watching each before it is looked at; list again those whose time moved; scan the day
-        directories that changed; forget those that went away. Returns the directories looked at."""
+        watching each before it is looked at; list again those whose time moved; report the
+        day directories that changed and those that went away. Returns the directories looked
+        at."""
         known = self.known()
         watcher = self._watcher() if watch else None
         looked: list[str] = []
-        fill = self.catalog.fill
         seen: set[str] = set()
         changed: list[tuple[str, int]] = []
         unknown: list[str] = []
@@ -171,14 +184,14 @@ class Scanner:
             if previous is None and listed and watcher is None:
                 # Never indexed, and a directory (its parent's listing says): whoever indexes it
                 # stats it first, nothing to stat here.
-                if fill is None or not fill.owns(directory):
+                if not self.fill.owns(directory):
                     unknown.append(directory)
                 return
             stat = look(directory)
             if stat is None:
                 return
             seen.add(directory)
-            if fill is not None and fill.owns(directory):
+            if self.fill.owns(directory):
                 return
             if previous is None:
                 unknown.append(directory)
@@ -215,17 +228,34 @@ class Scanner:
             branch(start, depth)
         prefix = None if start is None else start.rstrip(os.sep) + os.sep
         for key in [k for k in known if k not in seen and (prefix is None or k == start or k.startswith(prefix))]:
-            self._vanished(key)
+            changes.vanished.append(key)
         for directory, mtime in changed:
-            self.scan_dir(directory, mtime)
+            self._scan_dir(directory, mtime, changes)
         if len(unknown) > INLINE_DIRS:
-            self.catalog.start_fill(unknown)
+            changes.fill.extend(unknown)
         else:
             for directory in unknown:
                 stat = stat_or_none(directory)
                 if stat is not None:
-                    self.scan_dir(directory, stat.st_mtime_ns)
+                    self._scan_dir(directory, stat.st_mtime_ns, changes)
         return looked
+
+    def _scan_dir(self, directory: str, mtime_ns: int, changes: Changes) -> None:
+        """How ``directory`` as it was at ``mtime_ns`` (stat before listing) differs from the
+        index: the rollouts that appeared and those that left. Files the index already knows
+        are not read here (appends to them are found by the per-query checks), so a rescan
+        costs one listing; a directory with many new files goes to the fill."""
+        on_disk = list_rollouts(directory)
+        if on_disk is None:
+            return
+        indexed = self.index.paths_under(directory)
+        new = sorted((p, t) for p, t in on_disk.items() if p not in indexed)
+        gone = [(p, t) for p, t in indexed.items() if p not in on_disk]
+        if len(new) > INLINE_FILES:
+            changes.fill.append(directory)
+            changes.scans.append(DirectoryScan(directory, mtime_ns, [], gone, record=False))
+            return
+        changes.scans.append(DirectoryScan(directory, mtime_ns, new, gone))
 
     def _depth(self, directory: str) -> int | None:
         """How many levels of directories lie below ``directory`` down to the day directories
@@ -252,7 +282,7 @@ class Scanner:
             and self._watch is not None
             and self._watch.healthy
             and not self._sweeping
-            and self.catalog.fill is None
+            and not self.fill.running
         )
 
     def needs_check(self, num: int, path: str, trusted: bool | None = None) -> bool:
@@ -262,7 +292,7 @@ class Scanner:
         if trusted is None:
             trusted = self.trusted
         if not trusted and (
-            not self._watched or self._watch is None or not self._watch.healthy or self.catalog.fill is not None
+            not self._watched or self._watch is None or not self._watch.healthy or self.fill.running
         ):
             return True
         assert self._watch is not None
@@ -292,70 +322,19 @@ class Scanner:
         if self._watch is not None:
             self._watch.close()
 
-    def _vanished(self, directory: str) -> None:
-        """A directory that is gone: forget its rows."""
-        with self.index.transaction():
-            for path, thread_id in self.index.paths_under(directory).items():
-                if not os.path.exists(path) and self.catalog.live_writer(thread_id) is None:
-                    self.index.delete(thread_id)
-            self.index.forget_dir(directory)
-        self.known().pop(directory, None)
+    # -- names and the sweep ---------------------------------------------------------------------
 
-    def scan_dir(self, directory: str, mtime_ns: int) -> None:
-        """Bring the index in step with ``directory`` as it was at ``mtime_ns`` (stat before
-        listing): index the rollouts that appeared and forget those that left. Files the index
-        already knows are not read here (appends to them are found by the per-query checks), so
-        a rescan costs one listing plus the new files; many new files go to the fill."""
-        on_disk = list_rollouts(directory)
-        if on_disk is None:
-            return
-        indexed = self.index.paths_under(directory)
-        gone = [(p, t) for p, t in indexed.items() if p not in on_disk]
-        new = sorted((p, t) for p, t in on_disk.items() if p not in indexed)
-        with self.index.transaction():
-            for path, thread_id in gone:
-                location = self.index.location(thread_id)
-                if location is not None and location[0] == path and self.catalog.live_writer(thread_id) is None:
-                    self.index.delete(thread_id)
-        if len(new) > INLINE_FILES:
-            self.catalog.start_fill([directory])
-            return
-        # New files are indexed in batches: one transaction each, short enough not to hold other
-        # processes' writers back for long.
-        for start in range(0, len(new), _INDEX_BATCH):
-            with self.index.transaction():
-                for path, thread_id in new[start : start + _INDEX_BATCH]:
-                    self.index_new_file(Path(path), thread_id)
-            if self.catalog.index_progress is not None:
-                self.catalog.index_progress(min(start + _INDEX_BATCH, len(new)), len(new))
-        self.record(directory, mtime_ns)
-
-    def index_new_file(self, path: Path, thread_id: str) -> None:
-        location = self.index.location(thread_id)
-        # Two files claiming one thread: the active one wins over the archived one.
-        if (
-            location is not None
-            and location[0] != str(path)
-            and os.path.exists(location[0])
-            and self.layout.is_archived(path)
-            and not self.layout.is_archived(location[0])
-        ):
-            return
-        try:
-            self.catalog.index_file(path, thread_id)
-        except (InvalidRequest, Internal):
-            return
-
-    def sync_names(self) -> None:
+    def names(self) -> NameUpdate | None:
+        """What ``session_index.jsonl`` says that the index does not know yet (None: nothing).
+        Codex and this store only append to it; a file that is another file, did not grow, or
+        no longer ends its old part with the last bytes read was rewritten: it is read whole."""
         path = self.layout.session_index
         stat = stat_or_none(path)
         state = f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}" if stat else ""
         if self.index.get_meta("names_state") == state:
-            return
+            return None
         offset = int(self.index.get_meta("names_offset") or 0)
         tail = bytes.fromhex(self.index.get_meta("names_tail") or "")
-        # Codex and this store only append. A file that is another file, did not grow, or no
-        # longer ends its old part with the last bytes read was rewritten: read it all again.
         if (
             stat is None
             or self.index.get_meta("names_ino") != str(stat.st_ino)
@@ -364,34 +343,27 @@ class Scanner:
         ):
             offset = 0
         names, end = read_names(path, offset)
-        with self.index.transaction():
-            changed = self.index.set_names(names, replace=offset == 0)
-            self.index.set_meta("names_offset", str(end))
-            self.index.set_meta("names_ino", str(stat.st_ino) if stat else "")
-            self.index.set_meta("names_tail", read_bytes_at(path, max(0, end - 64), min(end, 64)).hex())
-            self.index.set_meta("names_state", state)
-            for thread_id in changed:
-                row = self.index.get(thread_id)
-                if row is not None:
-                    path_obj = Path(row.path)
-                    self.index.update_thread_json(
-                        self.catalog.compose(thread_id, path_obj, row.summary, stat_or_none(path_obj))
-                    )
+        meta = {
+            "names_offset": str(end),
+            "names_ino": str(stat.st_ino) if stat else "",
+            "names_tail": read_bytes_at(path, max(0, end - 64), min(end, 64)).hex(),
+            "names_state": state,
+        }
+        return NameUpdate(names, offset == 0, meta)
 
-    def sweep(self) -> None:
-        """Check a few threads per query for appends by other programs (round robin), until
-        the watcher is trusted."""
+    def sweep(self) -> list[RowCheck]:
+        """A few rows to check for appends by other programs (round robin, one batch per query),
+        until the watcher is trusted. The caller reports each check (:meth:`checked`)."""
         if self.trusted:
-            return
+            return []
         rows = self.index.files_after(self.sweep_after, SWEEP_BUDGET)
         if len(rows) < SWEEP_BUDGET:
             self.sweep_after = 0
-            if self._watched and self.catalog.fill is None:
+            if self._watched and not self.fill.running:
                 self._sweeping = False
-        for num, thread_id, state in rows:
-            self.sweep_after = num
-            self.catalog.check_row(thread_id, state)
-            self.checked(num)
+        if rows:
+            self.sweep_after = max(self.sweep_after, rows[-1][0])
+        return [RowCheck(num, thread_id, state) for num, thread_id, state in rows]
 
     def all_directories(self) -> list[str]:
         """Every day directory of ``sessions/`` and ``archived_sessions/`` (for a rebuild)."""

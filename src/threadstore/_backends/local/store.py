@@ -24,7 +24,7 @@ from pathlib import Path
 
 from threadstore import _json
 from threadstore._backends.local import moves
-from threadstore._backends.local.catalog import Catalog, ReindexReport
+from threadstore._backends.local.catalog import Catalog
 from threadstore._backends.local.files import is_within, map_os_error, stat_or_none
 from threadstore._backends.local.index import Index, IndexRow, PageFilter, PageQuery, is_full
 from threadstore._backends.local.layout import COMPRESSED_SUFFIX, Layout, thread_id_from_name
@@ -36,6 +36,7 @@ from threadstore._backends.local.search import search_threads
 from threadstore._backends.local.writer import LocalWriter, WriterOptions
 from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
 from threadstore._backends.shared.query import decode_cursor, encode_cursor, normalize_cwd
+from threadstore._contract.features import ReindexReport
 from threadstore._contract.first_line import initial_session_meta
 from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams, ThreadPage, ThreadSearchPage
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
@@ -67,6 +68,8 @@ class LocalThreadStore(LiveWriterStore):
     operating system (it survives the process being killed). ``default_model_provider`` is
     reported for threads whose rollout names none. ``index_progress(done, total)`` is called while
     new rollouts are being indexed (a first look at a large existing home takes a while).
+    ``sync_off_loop=True`` runs each sync on a worker thread, so the store's event loop goes on
+    meanwhile (what a store run for a server wants: see :func:`open_url`'s ``offload``).
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class LocalThreadStore(LiveWriterStore):
         default_model_provider: str = "openai",
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
         index_progress: Callable[[int, int], None] | None = None,
+        sync_off_loop: bool = False,
     ) -> None:
         super().__init__()
         self.home = Path(os.path.abspath(os.path.expanduser(os.fspath(home))))
@@ -96,7 +100,9 @@ class LocalThreadStore(LiveWriterStore):
             live_writer=self._local_writer,
             index_progress=index_progress,
         )
-        self._options = WriterOptions(fsync=fsync, max_item_bytes=max_item_bytes, home=self.home)
+        self._options = WriterOptions(
+            fsync=fsync, max_item_bytes=max_item_bytes, home=self.home, sync_off_loop=sync_off_loop
+        )
         self._pages = LocalPages(self.layout.private / "pages.sqlite3", self._catalog.find_path)
 
     @property
@@ -135,7 +141,7 @@ class LocalThreadStore(LiveWriterStore):
             # Checked under the lock: another process may have created the thread and let it go
             # (its new rollout shows up in the directory scan).
             self._catalog.refresh(light=True)
-            if self._catalog.exists(thread_id):
+            if await self._catalog.exists(thread_id):
                 raise Conflict(f"thread {thread_id} already exists")
             now = params.created_at or utc_now()
             meta = initial_session_meta(params, format_rfc3339(now))
@@ -154,7 +160,7 @@ class LocalThreadStore(LiveWriterStore):
         # process holds the same lock across its checks and its file changes).
         lock = ThreadLock.acquire(self.layout.locks, thread_id)
         try:
-            path = self._resumable_path(params)
+            path = await self._resumable_path(params)
             path = self._catalog.plain_rollout(path)
             row = self._catalog.index_file(path, thread_id)
             mode = params.event_persistence_mode
@@ -169,10 +175,10 @@ class LocalThreadStore(LiveWriterStore):
             lock.release()
             raise
 
-    def _resumable_path(self, params: ResumeThreadParams) -> Path:
+    async def _resumable_path(self, params: ResumeThreadParams) -> Path:
         thread_id = params.thread_id
         if params.rollout_path is None:
-            return Path(self._thread_row(thread_id, params.include_archived).path)
+            return Path((await self._thread_row(thread_id, params.include_archived)).path)
         path = self._resolve_rollout_path(params.rollout_path)
         file_id = thread_id_from_name(path.name)
         if file_id is not None and file_id != thread_id:
@@ -219,8 +225,8 @@ class LocalThreadStore(LiveWriterStore):
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def _thread_row(self, thread_id: str, include_archived: bool) -> IndexRow:
-        row = self._catalog.row_for(thread_id)
+    async def _thread_row(self, thread_id: str, include_archived: bool) -> IndexRow:
+        row = await self._catalog.row_for(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
         if row.archived and not include_archived:
@@ -228,7 +234,7 @@ class LocalThreadStore(LiveWriterStore):
         return row
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
-        row = self._thread_row(params.thread_id, params.include_archived)
+        row = await self._thread_row(params.thread_id, params.include_archived)
         path = Path(row.path)
         tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks) if params.tail else None
         if tail is not None:
@@ -237,7 +243,7 @@ class LocalThreadStore(LiveWriterStore):
         return StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
-        row = self._thread_row(params.thread_id, params.include_archived)
+        row = await self._thread_row(params.thread_id, params.include_archived)
         thread = row.thread()
         if params.include_history:
             chunk = self._catalog.read_items(Path(row.path))
@@ -293,11 +299,11 @@ class LocalThreadStore(LiveWriterStore):
         return ThreadPage(items=[row.thread() for row in rows[: params.page_size]], next_cursor=next_cursor)
 
     async def _list_turns(self, params: ListTurnsParams) -> TurnPage:
-        row = self._thread_row(params.thread_id, params.include_archived)
+        row = await self._thread_row(params.thread_id, params.include_archived)
         return await (await self._pages.history(params.thread_id, Path(row.path))).list_turns(params)
 
     async def _list_items(self, params: ListItemsParams) -> ItemPage:
-        row = self._thread_row(params.thread_id, params.include_archived)
+        row = await self._thread_row(params.thread_id, params.include_archived)
         return await (await self._pages.history(params.thread_id, Path(row.path))).list_items(params)
 
     async def _search_threads(self, params: SearchThreadsParams) -> ThreadSearchPage:
@@ -312,7 +318,7 @@ class LocalThreadStore(LiveWriterStore):
         writer = self._local_writer(params.thread_id)
         if writer is not None and not writer.materialized:
             await self._persist_thread(params.thread_id)
-        row = self._thread_row(params.thread_id, params.include_archived)
+        row = await self._thread_row(params.thread_id, params.include_archived)
         return await update_metadata(self._context(), row, params.patch)
 
     async def _archive_thread(self, thread_id: str) -> None:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from threadstore._backends.local.extract import Facts, ForkReference, compose_thread, read_facts
 from threadstore._backends.local.index.rows import NewRow, row_values
@@ -37,7 +37,10 @@ from threadstore._contract.patch import ThreadMetadataPatch
 from threadstore._rollout.summary import ThreadSummary
 from threadstore.errors import Internal, InvalidRequest
 
-__all__ = ["Job", "Pool", "Result", "Worker", "build_row", "fork_row", "recompose", "row_of"]
+if TYPE_CHECKING:
+    from threadstore._backends.local.index.index import Index
+
+__all__ = ["Job", "Pool", "Result", "Worker", "build_row", "fork_row", "recompose", "row_of", "with_current_names"]
 
 _log: Final = logging.getLogger("threadstore.local")
 _HEADER: Final = struct.Struct("<Q")
@@ -228,8 +231,14 @@ class Pool:
 
     @classmethod
     def start(cls, count: int, default_provider: str) -> Pool | None:
-        """``count`` workers starting (None when not even one could be started)."""
+        """Up to ``count`` workers starting, no more than the cores this process may use (None
+        on a single core, where workers would only take turns with the fill's thread, or when
+        not even one could be started)."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if cores < 2:
+            return None
         workers: list[Worker] = []
+        count = min(count, cores)
         for _ in range(count):
             try:
                 workers.append(Worker(default_provider))
@@ -298,3 +307,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def with_current_names(index: Index, rows: list[NewRow], jobs: dict[str, Job], default_provider: str) -> list[NewRow]:
+    """``rows``, each composed again when its name or overrides changed in ``index`` since it was
+    built from its job (``jobs``: path → job)."""
+    ids = [r.thread_id for r in rows]
+    names, overrides = index.names_of(ids), index.overrides_of(ids)
+    fresh: list[NewRow] = []
+    for row in rows:
+        job = jobs[row.path]
+        name, patch = names.get(row.thread_id), overrides.get(row.thread_id)
+        if name == job.name_entry and patch == job.overrides:
+            fresh.append(row)
+        else:
+            fresh.append(recompose(row, job._replace(name_entry=name, overrides=patch), default_provider))
+    return fresh

@@ -21,6 +21,7 @@ and reports nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from dataclasses import dataclass
@@ -66,11 +67,14 @@ class WriterEvents(Protocol):
 @dataclass(frozen=True, slots=True)
 class WriterOptions:
     """Settings a writer takes from its store. ``home``: a writer confined to it refuses to
-    write a file that a link places outside it."""
+    write a file that a link places outside it. ``sync_off_loop``: a sync (``fsync=True``) runs
+    on a worker thread while the event loop goes on (a store run for a server: other clients
+    never wait for one writer's disk)."""
 
     fsync: bool
     max_item_bytes: int
     home: Path
+    sync_off_loop: bool = False
 
 
 class LocalWriter(LiveWriter):
@@ -270,9 +274,10 @@ class LocalWriter(LiveWriter):
             return
         dirs, self._new_dirs = self._new_dirs, []
         try:
-            os.fdatasync(fd)  # data and the metadata needed to read it (the size): enough for appends
-            for directory in dirs:
-                fsync_dir(directory)
+            if self._options.sync_off_loop:
+                await asyncio.to_thread(_sync, fd, dirs)
+            else:
+                _sync(fd, dirs)
         except OSError as exc:
             self._new_dirs = dirs
             raise os_error("sync", self.path, exc) from None
@@ -293,3 +298,9 @@ class LocalWriter(LiveWriter):
             self._lock.release()
         if self._events is not None:
             self._events.closed(self)
+
+
+def _sync(fd: int, directories: list[Path]) -> None:
+    os.fdatasync(fd)  # data and the metadata needed to read it (the size): enough for appends
+    for directory in directories:
+        fsync_dir(directory)

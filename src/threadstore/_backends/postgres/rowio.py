@@ -12,8 +12,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
-
 from threadstore import _json
 from threadstore._backends.postgres.db import Connection
 from threadstore._backends.postgres.rows import LISTING_COLUMNS, ThreadMeta, compose, listing_values
@@ -57,16 +55,11 @@ async def history_rows(conn: Connection, thread_id: str) -> list[tuple[Any, ...]
 
 def parse_items(rows: list[tuple[Any, ...]]) -> tuple[list[Any], list[str | None]]:
     """The items of :func:`history_rows` and the times they were written. Each body is parsed
-    on its own (faster than one array of them, measured); the standard library takes over only
-    for a history holding values orjson refuses (integers wider than 64 bits)."""
+    on its own (faster than one array of them, measured), exactly (:func:`threadstore._json.loads`)."""
     if not rows or rows[0][1] is None:
         return [], []
-    loads = orjson.loads
-    stamps = [row[2] for row in rows]
-    try:
-        return [loads(row[1]) for row in rows], stamps
-    except orjson.JSONDecodeError:
-        return [_json.loads(row[1]) for row in rows], stamps
+    loads = _json.loads
+    return [loads(row[1]) for row in rows], [row[2] for row in rows]
 
 
 @dataclass(slots=True)

@@ -213,8 +213,9 @@ class ThreadSession:
         )
         return cast(list[TResponseInputItem], found)
 
-    async def add_items(self, items: Sequence[TResponseInputItem]) -> None:
-        """Append ``items`` in order, all or none (the first call creates the thread)."""
+    async def add_items(self, items: Sequence[TResponseInputItem] | Sequence[Mapping[str, Any]]) -> None:
+        """Append ``items`` in order, all or none (the first call creates the thread). Any JSON
+        objects are taken (the SDK's input items are typed dicts)."""
         if not items:
             return
         lines = as_lines(list(items))

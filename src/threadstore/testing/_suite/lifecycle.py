@@ -1,4 +1,5 @@
-"""The live-writer lifecycle rules (codex-thread-store.md §1.2-1.8, §1.18)."""
+"""The live-writer lifecycle rules (ARCHITECTURE.md §4): lazy creation, one writer per thread,
+shutdown and discard, what survives them."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class LifecycleTests:
         for op in (store.persist_thread, store.flush_thread, store.shutdown_thread):
             with pytest.raises(ThreadNotFound):
                 await op(thread_id)
-        # Never-persisted events after shutdown are harmless (the ShutdownComplete bug, §7.6).
+        # Never-persisted events after shutdown are harmless (a ShutdownComplete bug Codex had).
         await append(store, thread_id, [items.event("shutdown_complete")])
         assert len(await read_items(store, thread_id)) == 1 + len(turn("hello"))
 

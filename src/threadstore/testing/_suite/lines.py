@@ -10,6 +10,7 @@ from threadstore._contract.types import LoadThreadHistoryParams, ReadThreadParam
 from threadstore._rollout.items import session_meta, user_message
 from threadstore._time import parse_timestamp
 from threadstore.errors import InvalidRequest
+from threadstore.testing._backend import Backend
 from threadstore.testing._builders import append, create_params, new_thread, read_items, turn
 
 T0 = "2030-01-02T03:04:05.006Z"
@@ -36,6 +37,20 @@ class LineTests:
         read = await store.read_thread(ReadThreadParams(thread_id, include_history=True))
         assert read.history is not None
         assert read.history.timestamps == history.timestamps
+
+    async def test_integers_of_any_size_come_back_as_they_went_in(self, backend: Backend) -> None:
+        store = await backend.open()
+        thread_id = await new_thread(store, shutdown=False)
+        wide = {
+            "type": "response_item",
+            "payload": {"type": "function_call_output", "big": 10**29 + 7, "neg": -(2**70), "max": 2**64 - 1},
+        }
+        await append(store, thread_id, [wide])
+        await store.shutdown_thread(thread_id)
+        reopened = await backend.open()
+        items = await read_items(reopened, thread_id)
+        assert items[-1] == wide
+        assert [type(v) for v in items[-1]["payload"].values()] == [str, int, int, int]
 
     async def test_a_thread_keeps_its_own_first_line(self, store: ThreadStore) -> None:
         params = create_params()

@@ -93,8 +93,8 @@ class MetadataTests:
         assert unchanged.preview == "custom preview"
 
     async def test_updates_keep_an_archived_thread_archived(self, store: ThreadStore) -> None:
-        # Review bug (codex-thread-store.md §7.4): reconciling a live thread resumed from the archive
-        # must not silently unarchive it.
+        # A bug Codex had: reconciling a live thread resumed from the archive must not silently
+        # unarchive it.
         thread_id = await new_thread(store)
         await store.archive_thread(thread_id)
         with pytest.raises(InvalidRequest, match="archived"):

@@ -1,6 +1,7 @@
 """The local store's SQLite index (see :mod:`.index`)."""
 
-from threadstore._backends.local.index.index import Checkpointer, Index
+from threadstore._backends.local.index.checkpoint import Checkpointer
+from threadstore._backends.local.index.index import Index
 from threadstore._backends.local.index.rows import (
     THREAD_COLUMNS,
     FileState,

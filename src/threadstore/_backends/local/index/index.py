@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -37,7 +36,7 @@ from threadstore._contract.types import StoredThread, source_kind
 from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import to_ms
 
-__all__ = ["Checkpointer", "Index", "trigram_query"]
+__all__ = ["Index", "trigram_query"]
 
 _INSERT_THREAD: Final = (
     f"INSERT INTO threads (num, thread_id, {', '.join(THREAD_COLUMNS)}, text_count) "
@@ -383,38 +382,3 @@ class Index:
 
     def first_text(self, num: int, term: str) -> str | None:
         return texts.first_text(self._conn, num, term)
-
-
-class Checkpointer:
-    """A thread that copies the write-ahead log into the database when poked, through its own
-    connection, so that a writer committing many transactions never waits for that copy and
-    its ``fsync`` (which SQLite otherwise does in the committing thread every thousand pages).
-    :meth:`close` does a last copy and ends the thread."""
-
-    def __init__(self, path: Path) -> None:
-        self._index = Index(path, checkpoints=False)
-        self._poked = threading.Event()
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="threadstore-checkpoint", daemon=True)
-        self._thread.start()
-
-    def poke(self) -> None:
-        self._poked.set()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                self._poked.wait()
-                self._poked.clear()
-                if self._closing:
-                    return
-                with contextlib.suppress(sqlite3.Error):
-                    self._index.checkpoint()
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                self._index.close()
-
-    def close(self) -> None:
-        self._closing = True
-        self._poked.set()
-        self._thread.join()
