@@ -1,13 +1,16 @@
 """One-step appends (:class:`~threadstore._contract.features.OneShotAppends`): the writer lease
-taken, the items stored and the lease released in one transaction, so a short-lived writer pays
-one commit instead of three (resume, append, shutdown). The lease still guards it: a thread held
+taken, the items stored and the lease released in one transaction of two statements (the lease
+taken and the thread's row read together; the append that releases the lease), so a short-lived
+writer pays one commit and two statements instead of three commits (resume, append, shutdown). The lease still guards it: a thread held
 by a live writer anywhere is refused with ``Conflict`` and nothing is stored; the append itself
-is the live writer's statement (:mod:`.writer`), idempotency keys included."""
+is the live writer's statement (:mod:`.writer`), idempotency keys included. The row read with
+the lease may be older than the lease (the statement waited for another writer's commit): the
+append then finds the thread moved, stores nothing and raises ``Conflict``, and the caller tries
+again."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Final, Protocol
+from typing import Protocol
 
 from threadstore import _json
 from threadstore._backends.postgres import leases
@@ -32,10 +35,6 @@ class OneShotHost(WriterHost, Protocol):
         """Whether the store has a live writer of the thread."""
         ...
 
-_ROW: Final = (
-    "SELECT next_seq, summary, overrides, archived_at, created_row, meta_version "
-    "FROM threadstore.threads WHERE thread_id = %s"
-)
 
 
 async def append_unheld(store: OneShotHost, create: CreateThreadParams, params: AppendThreadItemsParams) -> None:
@@ -48,9 +47,7 @@ async def append_unheld(store: OneShotHost, create: CreateThreadParams, params: 
 
     async def work(conn: Connection) -> None:
         async with conn.transaction():
-            token = await leases.take(conn, thread_id, store.holder, store.lease_ttl)
-            cur = await conn.execute(_ROW, (uuid.UUID(thread_id),))
-            row = await cur.fetchone()
+            token, row = await leases.take_and_read(conn, thread_id, store.holder, store.lease_ttl)
             mode = create.event_persistence_mode
             if row is None:
                 now = utc_now()
@@ -74,13 +71,13 @@ async def append_unheld(store: OneShotHost, create: CreateThreadParams, params: 
                     next_seq=int(row[0]),
                     meta=ThreadMeta.from_row(row[2], row[3], row[4], row[5]),
                 )
+            writer.release_on_append = True
             persisted = params.persisted
             kept = persisted.for_mode(mode, paginated=writer.paginated)
-            if kept:
-                lines = kept if persisted.exact else writer.prepared(kept)
-                batch = await writer.batch(lines, params.idempotency_key)
-                if batch is not None:
-                    await writer.store_batch(conn, batch)
-            await leases.release(conn, thread_id, token)
+            batch = await writer.batch(kept if persisted.exact else writer.prepared(kept), params.idempotency_key)
+            if batch is not None:
+                await writer.store_batch(conn, batch)  # releases the lease too
+            else:
+                await leases.release(conn, thread_id, token)
 
     await store.db.run(work)

@@ -108,6 +108,14 @@ _ADD_TEXTS: Final = (
     "AS x(seq, n, body, folded)"
 )
 
+#: The append of a one-step writer (:mod:`.oneshot`): the same statement, releasing the lease
+#: (deleting its row, still only while the token matches) instead of renewing it.
+_APPEND_RELEASING: Final = _APPEND.replace(
+    """    UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
+    WHERE thread_id = %(tid)s AND token = %(token)s""",
+    "    DELETE FROM threadstore.leases WHERE thread_id = %(tid)s AND token = %(token)s",
+)
+
 _META_FOR_UPDATE: Final = (
     "SELECT overrides, archived_at, created_row, meta_version, next_seq FROM threadstore.threads "
     "WHERE thread_id = %s FOR UPDATE"
@@ -201,6 +209,8 @@ class PostgresWriter(LiveWriter):
         self._uuid = uuid.UUID(thread_id)
         self._session_meta = session_meta  # owed first item of a new thread
         self._recent: list[str] = []
+        #: Set by a one-step writer: its append releases the lease (:mod:`.oneshot`).
+        self.release_on_append = False
 
     @property
     def lines_so_far(self) -> ThreadSummary:
@@ -299,7 +309,7 @@ class PostgresWriter(LiveWriter):
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
-        cur = await conn.execute(_APPEND, params)
+        cur = await conn.execute(_APPEND_RELEASING if self.release_on_append else _APPEND, params)
         row = await cur.fetchone()
         assert row is not None
         leased, fresh, added, seen = row
@@ -312,6 +322,11 @@ class PostgresWriter(LiveWriter):
             if not fresh:
                 await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))
             return
+        if self.release_on_append:
+            # A one-step writer read the row in the statement that waited for the lease: the
+            # thread moved meanwhile. Nothing was stored; the caller tries again (a retry of a
+            # one-step append is a new transaction that reads the row again).
+            raise Conflict(f"thread {self.thread_id} was written meanwhile")
         # Nothing inserted although the lease is ours: an earlier attempt of this very append
         # committed before its connection was lost (the row is already past these items).
         cur = await conn.execute("SELECT next_seq FROM threadstore.threads WHERE thread_id = %s", (self._uuid,))

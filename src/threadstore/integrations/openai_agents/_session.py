@@ -78,9 +78,9 @@ async def _whole(store: ThreadStore, thread_id: str) -> list[dict[str, Any]]:
 async def read_items(store: ThreadStore, thread_id: str, limit: int | None, per_item: float = 2.0) -> list[dict[str, Any]]:
     """The session's items (the last ``limit`` of them), [] for a thread that does not exist.
 
-    With a limit only the tail of the thread is read: ``per_item * limit`` lines first (a hint:
-    a message and its event take two lines, a tool call one), four times more while history
-    edits hide what was read, and the whole history only when a rollback marker (Codex's,
+    With a limit only the tail of the thread is read: about ``per_item * limit`` lines first (a
+    hint: a message and its event take two lines, a tool call one), twice as many each time
+    history edits hide what was read, and the whole history only when a rollback marker (Codex's,
     which removes whole turns) is met."""
     return (await read_tail_items(store, thread_id, limit, per_item))[0]
 
@@ -92,7 +92,7 @@ async def read_tail_items(
     try:
         if limit is None:
             return await _whole(store, thread_id), per_item
-        lines = max(4, int(limit * per_item) + 2)
+        lines = max(8, int(limit * per_item * 1.25) + 4)  # slack: where the tail starts cuts a turn
         while True:
             tail = min(lines, MAX_TAIL)
             history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True, tail=tail))
@@ -103,7 +103,7 @@ async def read_tail_items(
                 found = [line["payload"] for line in scan.items if isinstance(line.get("payload"), dict)]
                 hint = min(8.0, max(1.0, scan.scanned / len(found))) if found else per_item
                 return found, hint
-            lines *= 4
+            lines *= 2
     except ThreadNotFound:
         return [], per_item
 
