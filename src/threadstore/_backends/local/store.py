@@ -234,6 +234,9 @@ class LocalThreadStore(LiveWriterStore):
         return row
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        quick = self._indexed_tail(params) if params.tail else None
+        if quick is not None:
+            return quick
         row = await self._thread_row(params.thread_id, params.include_archived)
         path = Path(row.path)
         tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks) if params.tail else None
@@ -241,6 +244,24 @@ class LocalThreadStore(LiveWriterStore):
             return StoredThreadHistory(params.thread_id, tail.items, tail.timestamps)
         chunk = self._catalog.read_items(path) if params.resolve_forks else read_rollout(path)
         return StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
+
+    def _indexed_tail(self, params: LoadThreadHistoryParams) -> StoredThreadHistory | None:
+        """A tail read straight from the rollout the index names, without bringing the index up
+        to date first: the lines come from the file itself, so only its place matters. None (the
+        careful path) when the index does not know the thread, the file is not there any more
+        (moved or deleted elsewhere) or it is archived and not asked for."""
+        assert params.tail is not None
+        found = self._catalog.index.location(params.thread_id)
+        if found is None:
+            return None
+        path = Path(found[0])
+        if not params.include_archived and self.layout.is_archived(path):
+            return None
+        try:
+            tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks)
+        except InvalidRequest:
+            return None
+        return StoredThreadHistory(params.thread_id, tail.items, tail.timestamps) if tail is not None else None
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         row = await self._thread_row(params.thread_id, params.include_archived)

@@ -92,7 +92,7 @@ async def read_tail_items(
     try:
         if limit is None:
             return await _whole(store, thread_id), per_item
-        lines = max(8, int(limit * per_item * 1.25) + 4)  # slack: where the tail starts cuts a turn
+        lines = max(8, int(limit * per_item) + 8)  # slack: where the tail starts cuts a turn
         while True:
             tail = min(lines, MAX_TAIL)
             history = await store.load_history(LoadThreadHistoryParams(thread_id, include_archived=True, tail=tail))
