@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -231,7 +232,7 @@ def databases(dsn: str | None) -> Iterator[Callable[[], str]]:
             server.stop()
 
 
-def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Path) -> dict[str, Any]:
+def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Path, rounds: int = 3) -> dict[str, Any]:
     """ThreadSession on PostgreSQL against SQLAlchemySession on the same server (and
     SQLiteSession on a file), each in a process of its own."""
     from .envs import anchors_python, run_module
@@ -242,14 +243,30 @@ def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Pat
     def theirs(workload: str, params: dict[str, Any]) -> dict[str, float]:
         return run_module(anchors_python(), "bench.anchors.openai_sessions", [workload, json.dumps(params)]).metrics
 
+    def median_of(run: Callable[[int], float]) -> float:
+        return statistics.median(run(n) for n in range(rounds))
+
     out: dict[str, Any] = {}
-    out["agents_turn_pg_ms"] = ours("agents_turns", {"dsn": make_db(), "count": turns})["turn_ms"]
-    out["agents_turn_sqlalchemy_pg_ms"] = theirs("turns", {"dsn": make_db(), "count": turns})["turn_ms"]
-    out["agents_turn_sqlite_ms"] = theirs("turns", {"work": str(work / "sqlite-turns"), "count": turns})["turn_ms"]
+    # Ours and theirs take turns, ``rounds`` times each on fresh databases (medians): the load of
+    # a shared machine then weighs on both alike.
+    turns_ours: list[float] = []
+    turns_theirs: list[float] = []
+    for _ in range(rounds):
+        turns_ours.append(ours("agents_turns", {"dsn": make_db(), "count": turns})["turn_ms"])
+        turns_theirs.append(theirs("turns", {"dsn": make_db(), "count": turns})["turn_ms"])
+    out["agents_turn_pg_ms"] = statistics.median(turns_ours)
+    out["agents_turn_sqlalchemy_pg_ms"] = statistics.median(turns_theirs)
     out["agents_turn_pg_vs_sqlalchemy"] = out["agents_turn_pg_ms"] / out["agents_turn_sqlalchemy_pg_ms"]
-    out["agents_tail50_pg_ms"] = ours("agents_tail", {"dsn": make_db(), "count": items})["tail50_ms"]
-    out["agents_tail50_sqlalchemy_pg_ms"] = theirs("tail", {"dsn": make_db(), "count": items})["tail50_ms"]
-    out["agents_tail50_sqlite_ms"] = theirs("tail", {"work": str(work / "sqlite-tail"), "count": items})["tail50_ms"]
+    out["agents_turn_sqlite_ms"] = median_of(
+        lambda n: theirs("turns", {"work": str(work / f"sqlite-turns-{n}"), "count": turns})["turn_ms"]
+    )
+    out["agents_tail50_pg_ms"] = median_of(lambda n: ours("agents_tail", {"dsn": make_db(), "count": items})["tail50_ms"])
+    out["agents_tail50_sqlalchemy_pg_ms"] = median_of(
+        lambda n: theirs("tail", {"dsn": make_db(), "count": items})["tail50_ms"]
+    )
+    out["agents_tail50_sqlite_ms"] = median_of(
+        lambda n: theirs("tail", {"work": str(work / f"sqlite-tail-{n}"), "count": items})["tail50_ms"]
+    )
     out["agents_tail50_pg_vs_sqlite"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlite_ms"]
     out["agents_tail50_pg_vs_sqlalchemy"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlalchemy_pg_ms"]
     return out
