@@ -30,7 +30,7 @@ from threadstore._backends.postgres.db import Connection, Database
 from threadstore._backends.postgres.errors import map_error
 from threadstore._backends.postgres.forkread import ForkReads
 from threadstore._backends.postgres.listing import next_cursor, page_query, where_listing
-from threadstore._backends.postgres.oneshot import append_unheld
+from threadstore._backends.postgres.oneshot import KnownStates, append_unheld
 from threadstore._backends.postgres.pages import open_history
 from threadstore._backends.postgres.refold import refold_pass
 from threadstore._backends.postgres.rowio import fold_again, history_rows, lock_row, parse_items, save_meta
@@ -95,6 +95,8 @@ class PostgresThreadStore(ForkReads, LiveWriterStore):
         self.lease_ttl = float(lease_ttl)
         self.max_item_bytes = max_item_bytes
         self.db = Database(dsn, pool_size=pool_size, retry_for=retry_for, connect_timeout=connect_timeout)
+        #: The state of the threads this store last appended to in one step (:mod:`.oneshot`).
+        self.known_states = KnownStates()
         #: Who holds this store's leases (unique per store object).
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._renewal: asyncio.Task[None] | None = None

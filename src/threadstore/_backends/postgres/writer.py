@@ -116,6 +116,24 @@ _APPEND_RELEASING: Final = _APPEND.replace(
     "    DELETE FROM threadstore.leases WHERE thread_id = %(tid)s AND token = %(token)s",
 )
 
+#: The append of a one-step writer that knows the thread's state from its last append (:mod:`.oneshot`),
+#: one statement on its own: the lease taken (the row locked, so a writer taking it meanwhile waits)
+#: and left expired on arrival (free for the next writer once this commits); a thread that has no
+#: row is only created from its first line.
+_APPEND_ONE_SHOT: Final = _APPEND.replace(
+    """    UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
+    WHERE thread_id = %(tid)s AND token = %(token)s""",
+    """    INSERT INTO threadstore.leases AS l (thread_id, holder, token, expires_at)
+    VALUES (%(tid)s, %(holder)s, nextval('threadstore.lease_tokens'), clock_timestamp())
+    ON CONFLICT (thread_id) DO UPDATE
+        SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
+        WHERE l.expires_at < clock_timestamp() OR l.holder = excluded.holder""",
+).replace(
+    "    WHERE NOT EXISTS (SELECT 1 FROM seen)\n",
+    "    WHERE NOT EXISTS (SELECT 1 FROM seen) AND (%(first_seq)s = 0\n"
+    "        OR EXISTS (SELECT 1 FROM threadstore.threads WHERE thread_id = %(tid)s))\n",
+)
+
 _META_FOR_UPDATE: Final = (
     "SELECT overrides, archived_at, created_row, meta_version, next_seq FROM threadstore.threads "
     "WHERE thread_id = %s FOR UPDATE"
@@ -211,6 +229,9 @@ class PostgresWriter(LiveWriter):
         self._recent: list[str] = []
         #: Set by a one-step writer: its append releases the lease (:mod:`.oneshot`).
         self.release_on_append = False
+        #: Set by a one-step writer that holds no lease yet: its append takes one for this holder
+        #: and leaves it expired (:mod:`.oneshot`).
+        self.one_shot_holder: str | None = None
 
     @property
     def lines_so_far(self) -> ThreadSummary:
@@ -309,11 +330,18 @@ class PostgresWriter(LiveWriter):
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
-        cur = await conn.execute(_APPEND_RELEASING if self.release_on_append else _APPEND, params)
+        if self.one_shot_holder is not None:
+            params["holder"] = self.one_shot_holder
+            statement = _APPEND_ONE_SHOT
+        else:
+            statement = _APPEND_RELEASING if self.release_on_append else _APPEND
+        cur = await conn.execute(statement, params)
         row = await cur.fetchone()
         assert row is not None
         leased, fresh, added, seen = row
         if not leased:
+            if self.one_shot_holder is not None:
+                raise Conflict(f"thread {self.thread_id} already has a live writer")
             raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
         if seen is not None and seen != self.next_seq:
             batch.duplicate = True  # an earlier append carried this key: its items are stored
@@ -322,7 +350,7 @@ class PostgresWriter(LiveWriter):
             if not fresh:
                 await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))
             return
-        if self.release_on_append:
+        if self.release_on_append or self.one_shot_holder is not None:
             # A one-step writer read the row in the statement that waited for the lease: the
             # thread moved meanwhile. Nothing was stored; the caller tries again (a retry of a
             # one-step append is a new transaction that reads the row again).
