@@ -26,6 +26,7 @@ PARTS: dict[str, str] = {
     "threadstore._server": "server",
     "threadstore._appserver": "appserver",
     "threadstore._transfer": "transfer",
+    "threadstore._mirror": "mirror",
     "threadstore._view": "view",
     "threadstore._ui": "ui",
     "threadstore._cli": "cli",
@@ -56,13 +57,14 @@ ALLOWED: dict[str, set[str]] = {
     "registry": {"core", "contract"},
     "runtime": _BASE,
     "transfer": _BASE,
+    "mirror": _BASE | {"transfer"},
     "view": _BASE,
     "server": _BASE | {"shared", "wire", "registry"},
     "appserver": _BASE | {"runtime", "view"},
     "ui": _BASE | {"registry", "view"},
     "integrations": _BASE | {"registry"},
     "testing": _BASE | {"shared", "registry", "server", "transfer", "api"},
-    "cli": _BASE | {"wire", "registry", "runtime", "server", "appserver", "view", "ui", "transfer", "api"},
+    "cli": _BASE | {"wire", "registry", "runtime", "server", "appserver", "view", "ui", "transfer", "mirror", "api"},
     "api": set(PARTS.values()) | {"core"},
 }
 

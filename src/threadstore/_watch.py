@@ -134,6 +134,11 @@ class Watcher:
         """Whether what :meth:`arm` was given is watched."""
         return self._arming is not None and not self._arming.is_alive()
 
+    def fileno(self) -> int:
+        """The inotify descriptor: readable when changes are queued (for an event loop's
+        ``add_reader``; read them with :meth:`changes`). -1 once closed."""
+        return self._fd
+
     def watching(self, directory: str) -> bool:
         return directory in self._watches  # (one dict lookup: safe while another thread adds)
 

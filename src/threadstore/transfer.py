@@ -1,11 +1,13 @@
 """Moving threads between stores and files, exactly: copies between backends (the engine of
-``threadstore copy``), exports and imports of rollouts and thread JSON files.
+``threadstore copy``), exports and imports of rollouts and thread JSON files, and a thread put
+back into a Codex home (``threadstore checkout``).
 
 Every line comes back with the same JSON bytes, and a thread keeps its creation and update
 times, name and archived state; what could not be kept is reported, never dropped silently."""
 
 from __future__ import annotations
 
+from threadstore._transfer.checkout import CheckoutOutcome, checkout_thread
 from threadstore._transfer.copy import CopyOutcome, CopyReport, copy_thread, copy_threads, write_record
 from threadstore._transfer.record import (
     RECORD_FORMAT,
@@ -20,9 +22,11 @@ from threadstore._transfer.record import (
 
 __all__ = [
     "RECORD_FORMAT",
+    "CheckoutOutcome",
     "CopyOutcome",
     "CopyReport",
     "ThreadRecord",
+    "checkout_thread",
     "copy_thread",
     "copy_threads",
     "read_record",

@@ -57,3 +57,11 @@ def test_match_spans() -> None:
     assert match_spans(text, "storage layer") == [(9, 22), (24, 37)]
     assert match_spans(text, "  ") == []
     assert match_spans("a.b", ".") == [(1, 2)]  # the term is text, not a pattern
+
+
+def test_bookkeeping_labels_are_left_out_of_what_people_see() -> None:
+    from threadstore._view import labels_text, shown_labels
+
+    labels = {"host": "alpha", "mirror.alpha.1a2b": "lines=3 bytes=120", "claude.summary": "{}", "claude.project": "p"}
+    assert shown_labels(labels) == {"claude.project": "p", "host": "alpha"}
+    assert labels_text(labels) == "claude.project=p, host=alpha"

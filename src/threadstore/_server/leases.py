@@ -11,6 +11,13 @@ every later resume of that thread would get ``Conflict``. :class:`WriterLeases` 
 each live thread was last used; a writer idle for longer than ``timeout`` is shut down (its data
 flushed; discarded if the flush fails) and remembered as *released*.
 
+A client with a writer id of its own sends ``<writer id>/<instance>`` as its token (a new
+instance each time it starts). Such a client that comes back under the same writer id (a
+program restarted after a crash) and creates or resumes a thread whose writer a former instance
+still holds here takes that writer over: the old one is shut down (its data flushed; discarded
+if the flush fails) and the new call proceeds as if the thread had no writer. The instance that
+holds a writer is refused a second one (``Conflict``), as every client is.
+
 Release is transparent to a client that was merely quiet: its next live call on the thread
 (append, persist, flush) first resumes the thread with the same persistence mode. If another
 writer took the thread in the meantime, that call gets ``Conflict`` — exactly what a second
@@ -49,6 +56,13 @@ class _Lease:
     owner: str | None
 
 
+def _former_instance(owner: str, caller: str) -> bool:
+    """Whether ``owner`` is another instance of the client ``caller`` (``id/instance`` tokens
+    with the same id)."""
+    identity, slash, _ = caller.partition("/")
+    return bool(slash) and owner != caller and owner.partition("/")[0] == identity
+
+
 class WriterLeases:
     """Last use of every live writer the server holds, and the writers released for idleness."""
 
@@ -76,6 +90,22 @@ class WriterLeases:
         lease = self._live.get(thread_id)
         if lease is not None and caller_token.get() != lease.owner:
             raise Conflict(f"thread {thread_id} is being written by another client")
+
+    async def take_over(self, thread_id: str) -> None:
+        """Before a create or resume: if the calling client already holds the thread's writer
+        (a restarted client with the same token), shut that writer down first."""
+        token = caller_token.get()
+        async with self._lock:
+            lease = self._live.get(thread_id)
+            if token is None or lease is None or lease.owner is None or not _former_instance(lease.owner, token):
+                return
+            try:
+                await self.store.shutdown_thread(thread_id)
+            except ThreadStoreError as exc:
+                _log.warning("thread %s: writer taken over did not shut down (%s); discarding it", thread_id, exc)
+                await self.store.discard_thread(thread_id)
+            del self._live[thread_id]
+            _log.info("thread %s: writer taken over by its holder", thread_id)
 
     def closed(self, thread_id: str) -> bool:
         """A shutdown or discard is about to run; True when the writer was already released."""

@@ -80,6 +80,7 @@ class ThreadStoreService:
 
     async def create_thread(self, request: pb.CreateThreadRequest) -> pb.Empty:
         params, located = convert.create_from_proto(request)
+        await self.leases.take_over(params.thread_id)
         if located:
             await self.live.create_thread(params)
         else:
@@ -89,6 +90,7 @@ class ThreadStoreService:
 
     async def resume_thread(self, request: pb.ResumeThreadRequest) -> pb.Empty:
         params = convert.resume_from_proto(request)
+        await self.leases.take_over(params.thread_id)
         await self.live.resume_thread(params)
         self.leases.opened(params.thread_id, params.event_persistence_mode)
         return _EMPTY

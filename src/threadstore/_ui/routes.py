@@ -22,7 +22,16 @@ from threadstore._contract.types import ReadThreadParams, StoredThread, source_k
 from threadstore._ids import validate_thread_id
 from threadstore._time import format_rfc3339
 from threadstore._ui.security import Guard
-from threadstore._view import match_spans, relative_time, short_path, thread_facts, thread_title, transcript, user_turns
+from threadstore._view import (
+    match_spans,
+    relative_time,
+    short_path,
+    shown_labels,
+    thread_facts,
+    thread_title,
+    transcript,
+    user_turns,
+)
 from threadstore.errors import InvalidRequest
 
 __all__ = ["archive", "delete", "rename", "thread_list", "thread_page", "unarchive"]
@@ -57,7 +66,7 @@ def _row(thread: StoredThread, now: datetime) -> dict[str, Any]:
         "source": source_kind(thread.source),
         "provider": thread.model_provider,
         "archived": thread.archived,
-        "labels": [(f"{key}={value}", urlencode({"label": f"{key}={value}"})) for key, value in sorted(thread.labels.items())],
+        "labels": [(f"{key}={value}", urlencode({"label": f"{key}={value}"})) for key, value in shown_labels(thread.labels).items()],
     }
 
 

@@ -13,7 +13,7 @@ from threadstore._contract.fields import FieldSpec, Kind
 from threadstore._contract.thread import THREAD_FIELDS
 from threadstore._contract.types import StoredThread, source_kind
 
-__all__ = ["Fact", "labels_text", "thread_facts"]
+__all__ = ["BOOKKEEPING_LABELS", "Fact", "labels_text", "shown_labels", "thread_facts"]
 
 _SHOWN: Final = tuple(spec for spec in THREAD_FIELDS if spec.shown is not None)
 
@@ -29,9 +29,19 @@ class Fact:
     literal: bool = False
 
 
+#: Labels that hold a program's bookkeeping rather than facts people read: the mirror's
+#: checkpoints and the Claude adapter's session summary. Views leave them out; JSON has them all.
+BOOKKEEPING_LABELS: Final = ("mirror.", "claude.summary")
+
+
+def shown_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels people see, by key (without :data:`BOOKKEEPING_LABELS`)."""
+    return {k: v for k, v in sorted(labels.items()) if not k.startswith(BOOKKEEPING_LABELS)}
+
+
 def labels_text(labels: Mapping[str, str]) -> str:
     """Labels as people read them: ``key=value`` pairs by key, comma-separated."""
-    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    return ", ".join(f"{key}={value}" for key, value in shown_labels(labels).items())
 
 
 def _text(spec: FieldSpec, value: Any, when: Callable[[datetime], str]) -> str:

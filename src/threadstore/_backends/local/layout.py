@@ -9,60 +9,25 @@ live under ``.threadstore/``; Codex's own ``state_*.sqlite`` is never touched.
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from threadstore._compressed import COMPRESSED_SUFFIX, is_compressed
-from threadstore._ids import is_thread_id
+from threadstore._rollout.files import date_parts, logical_path, rollout_file_name, thread_id_from_name
 from threadstore.errors import InvalidRequest
 
 __all__ = [
     "COMPRESSED_SUFFIX",
     "Layout",
+    "date_parts",
     "is_compressed",
     "logical_path",
     "rollout_file_name",
     "thread_id_from_name",
 ]
 
-_NAME_RE: Final = re.compile(
-    r"^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-"
-    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?:\.zst)?$"
-)
-
-
 _ARCHIVED_PART: Final = f"{os.sep}archived_sessions{os.sep}"
-
-
-def rollout_file_name(created_local: datetime, thread_id: str) -> str:
-    """``rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl`` for a thread created at ``created_local``."""
-    return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{thread_id}.jsonl"
-
-
-def logical_path(path: str | os.PathLike[str]) -> str:
-    """The plain ``.jsonl`` path a rollout stands for (a compressed one included)."""
-    text = os.fspath(path)
-    return text[: -len(COMPRESSED_SUFFIX)] if is_compressed(text) else text
-
-
-def thread_id_from_name(name: str) -> str | None:
-    """The thread id a rollout file name carries (its last 36 characters before ``.jsonl``;
-    ``.jsonl.zst`` names too)."""
-    name = logical_path(name)
-    if not name.endswith(".jsonl") or len(name) < 43:
-        return None
-    candidate = name[-42:-6]
-    if name[-43] != "-" or not is_thread_id(candidate):
-        return None
-    return candidate
-
-
-def date_parts(name: str) -> tuple[str, str, str] | None:
-    """``(YYYY, MM, DD)`` from a ``rollout-YYYY-MM-DDT…`` file name."""
-    match = _NAME_RE.match(name)
-    return (match.group(1), match.group(2), match.group(3)) if match else None
 
 
 class Layout:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from threadstore import _json
 from threadstore._backends.local.files import WRITE_FLAGS, os_error, replace_file, write_all
-from threadstore._rollout.jsonl import loads_line
+from threadstore._rollout.session_index import parse_names
 from threadstore._time import utc_now
 from threadstore.errors import Internal
 
@@ -36,19 +36,8 @@ def read_names(path: Path, offset: int = 0) -> tuple[dict[str, str], int]:
         return {}, 0
     except OSError as exc:
         raise Internal(f"failed to read {path}: {exc}") from None
-    names: dict[str, str] = {}
     end = data.rfind(b"\n") + 1
-    for raw in data[:end].split(b"\n"):
-        raw = raw.strip(b"\x00").strip()
-        if not raw:
-            continue
-        try:
-            entry = loads_line(raw)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            name = entry.get("thread_name")
-            names[entry["id"]] = name.strip() if isinstance(name, str) else ""
+    names = parse_names(data[:end])
     return names, offset + end
 
 

@@ -17,7 +17,7 @@ from threadstore._backends.postgres.store import PostgresThreadStore
 
 __all__ = ["PostgresThreadStore", "open_url"]
 
-_OPTIONS = ("pool_size", "lease_ttl", "retry_for", "connect_timeout", "max_item_bytes")
+_OPTIONS = ("pool_size", "lease_ttl", "retry_for", "connect_timeout", "max_item_bytes", "writer_id")
 
 
 def open_url(url: str, /, **options: Any) -> PostgresThreadStore:

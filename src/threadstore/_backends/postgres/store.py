@@ -74,7 +74,11 @@ class PostgresThreadStore(ForkReads, LiveWriterStore):
     writers renew their leases every third of it. Database calls that fail transiently (a
     server restart) are retried for ``retry_for`` seconds before an ``Internal`` error.
     ``connect_timeout`` (default: the DSN's ``connect_timeout``, else 10 s) bounds the wait for a
-    connection; a database unreachable on first use is reported after it.
+    connection; a database unreachable on first use is reported after it. ``writer_id`` names
+    the holder of this store's leases (default: unique to this store object): a store opened
+    again with the same ``writer_id`` (the same program, restarted after a crash) takes the
+    leases its predecessor left over at once instead of after ``lease_ttl``; two stores in use
+    at the same time must never share one.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class PostgresThreadStore(ForkReads, LiveWriterStore):
         retry_for: float = 30.0,
         connect_timeout: float | None = None,
         max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+        writer_id: str | None = None,
     ) -> None:
         super().__init__()
         if pool_size < 1:
@@ -98,7 +103,7 @@ class PostgresThreadStore(ForkReads, LiveWriterStore):
         #: The state of the threads this store last appended to in one step (:mod:`.oneshot`).
         self.known_states = KnownStates()
         #: Who holds this store's leases (unique per store object).
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.holder = writer_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._renewal: asyncio.Task[None] | None = None
         self._refold: asyncio.Task[int] | None = None
         self.db.on_ready = self._start_refold

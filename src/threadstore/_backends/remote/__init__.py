@@ -19,9 +19,9 @@ def open_url(url: str, /, *, environ: Mapping[str, str] | None = None, **options
     """The store of a ``grpc://HOST:PORT`` (``grpcs://`` for TLS) URL. The bearer token and the
     CA file come from ``token=`` / ``ca_file=``, else from ``THREADSTORE_TOKEN`` /
     ``THREADSTORE_CA_FILE`` in ``environ`` (default: the process environment). ``timeout=``
-    is passed on; other options are ignored."""
+    and ``writer_id=`` are passed on; other options are ignored."""
     env = os.environ if environ is None else environ
     token = options.get("token") or env.get(TOKEN_ENV) or None
     ca_file = options.get("ca_file") or env.get(CA_FILE_ENV) or None
-    extra = {"timeout": options["timeout"]} if "timeout" in options else {}
+    extra = {name: options[name] for name in ("timeout", "writer_id") if name in options}
     return RemoteThreadStore(url, token=token, ca_file=ca_file, **extra)

@@ -91,7 +91,10 @@ class RemoteThreadStore(ThreadStore):
     ``url`` is ``grpc://HOST:PORT`` (plain) or ``grpcs://HOST:PORT`` (TLS; ``ca_file`` names
     the PEM roots to trust, else the system's). ``token`` is sent as
     ``authorization: Bearer <token>`` on every call. ``timeout`` is each call's deadline in
-    seconds.
+    seconds. ``writer_id`` (ASCII, no ``/``) names the client across restarts: a client opened
+    again with the same one (the same program, restarted after a crash) takes over the writers
+    its predecessor left open on the server when it creates or resumes their threads; two
+    clients in use at the same time must never share one.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class RemoteThreadStore(ThreadStore):
         ca_file: str | Path | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_send_bytes: int = DEFAULT_MAX_SEND_BYTES,
+        writer_id: str | None = None,
     ) -> None:
         target, url_tls = parse_grpc_url(url)
         self.url = url
@@ -115,7 +119,10 @@ class RemoteThreadStore(ThreadStore):
         self.max_send_bytes = max_send_bytes
         # Every call carries this client's writer token: the server refuses live calls on a
         # thread whose writer another client opened (Conflict), as a local store would.
-        writer = (WRITER_METADATA_KEY, uuid.uuid4().hex)
+        instance = uuid.uuid4().hex
+        if writer_id is not None and (not writer_id or "/" in writer_id or not writer_id.isascii()):
+            raise InvalidRequest("writer_id must be ASCII text without '/'")
+        writer = (WRITER_METADATA_KEY, f"{writer_id}/{instance}" if writer_id else instance)
         self._metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {token}"), writer) if token else (writer,)
         )
