@@ -255,3 +255,26 @@ async def test_a_limit_reads_only_the_tail(target: Target) -> None:
     assert [i["content"] for i in last] == [f"item {n}" for n in range(94, 99)]
     assert counting.tails
     assert all(t is not None and t < 100 for t in counting.tails)
+
+
+async def test_the_command_line_shows_lists_and_searches_a_session(tmp_path: Path) -> None:
+    from tests.cli.helpers import invoke
+
+    url = f"local:{tmp_path / 'home'}"
+    session = ThreadSession("cli user", url)
+    await session.add_items([{"role": "user", "content": "Where is the wombat burrow?"}])
+    await session.add_items([{"role": "assistant", "content": "Under the gum tree."}])
+    await session.add_items([{"role": "user", "content": "platypus question"}])
+    await session.pop_item()
+    await session.close()
+    code, out, err = await asyncio.to_thread(invoke, url, "show", session.thread_id)
+    assert code == 0, err
+    assert "Where is the wombat burrow?" in out
+    assert "Under the gum tree." in out
+    assert "platypus" not in out
+    code, out, err = await asyncio.to_thread(invoke, url, "list", "--label", f"{SESSION_ID_LABEL}=cli user")
+    assert code == 0, err
+    assert "Where is the wombat burrow?" in out
+    code, out, err = await asyncio.to_thread(invoke, url, "search", "gum tree")
+    assert code == 0, err
+    assert session.thread_id[:8] in out
