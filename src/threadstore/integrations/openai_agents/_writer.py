@@ -21,7 +21,9 @@ lease after ``lease_ttl``).
 
 A store that appends in one step (:class:`~threadstore._contract.features.OneShotAppends`: the
 PostgreSQL store) takes, writes and releases the thread in one transaction for ``add_items``;
-the same waiting rules apply to its ``Conflict``.
+the same waiting rules apply to its ``Conflict``. A process that dies during such an append
+leaves nothing behind (the transaction never commits), so only ``pop_item``, ``clear_session``
+and other programs' live writers can leave a lease to expire.
 
 A write is never torn by cancellation: once started, it runs to completion (its shutdown
 included) even if the caller is cancelled, as the Agents SDK asks of session mutations.
