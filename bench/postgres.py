@@ -56,7 +56,8 @@ from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, 
 from threadstore._backends.postgres.writer import new_thread_meta
 from threadstore._contract.first_line import initial_session_meta
 from threadstore._rollout.jsonl import encode_line
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.messages import search_texts
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339
 
 from .measure import time_async

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import Item, event_type
-from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, is_message, message_text
+from threadstore._rollout.messages import CONTEXTUAL_PREFIXES, is_message, message_text
 
 __all__ = [
     "TURN_ENDED",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from threadstore._rollout.edits import CLEAR, edit_of
-from threadstore._rollout.summary import search_texts
+from threadstore._rollout.messages import search_texts
 
 __all__ = ["SearchText", "SearchTexts", "has_edit"]
 

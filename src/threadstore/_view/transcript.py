@@ -36,8 +36,8 @@ from threadstore import _json
 from threadstore._rollout.claude import CLAUDE_ENTRY
 from threadstore._rollout.edits import HISTORY_CLEARED, ITEMS_POPPED
 from threadstore._rollout.items import instructions_text
+from threadstore._rollout.messages import CONTEXTUAL_PREFIXES, is_message, message_text, user_event_text
 from threadstore._rollout.rollback import kept_positions
-from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, is_message, message_text, user_event_text
 from threadstore._view.claude import ToolOutput, entry_steps
 
 __all__ = ["Entry", "EntryKind", "transcript", "user_turns"]

@@ -37,8 +37,9 @@ from threadstore._rollout import forks
 from threadstore._rollout.edits import is_edit
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import encode_line
+from threadstore._rollout.messages import search_texts
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, now_rfc3339, utc_now
 from threadstore.errors import Internal, InvalidRequest
 

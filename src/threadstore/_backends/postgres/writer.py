@@ -43,8 +43,9 @@ from threadstore._backends.postgres.rows import LISTING_COLUMNS, ThreadMeta, com
 from threadstore._backends.shared.live import LiveWriter
 from threadstore._contract.first_line import adopt_first_line
 from threadstore._rollout.items import Item, encode_item
+from threadstore._rollout.messages import search_texts
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._rollout.texts import SearchTexts, has_edit
 from threadstore._time import now_rfc3339, utc_now
 from threadstore.errors import Conflict, Internal, ThreadStoreError

@@ -17,8 +17,8 @@ from typing import Any, Final
 from threadstore import _json
 from threadstore._rollout.edits import HISTORY_CLEARED, ITEMS_POPPED
 from threadstore._rollout.items import Item, agent_message, user_message
+from threadstore._rollout.messages import is_message, message_text
 from threadstore._rollout.rollback import is_user_message, kept_positions
-from threadstore._rollout.summary import is_message, message_text
 from threadstore.errors import InvalidRequest
 
 __all__ = ["as_lines", "visible_items"]
