@@ -23,7 +23,9 @@ __all__ = ["ANCHOR_PACKAGES", "REPO", "RunnerError", "RunnerResult", "anchors_py
 REPO: Final = Path(__file__).resolve().parent.parent
 
 ANCHOR_PACKAGES: Final = (
-    "openai-agents==0.24.0",
+    "openai-agents[sqlalchemy]==0.24.0",
+    "sqlalchemy==2.1.9",
+    "asyncpg==0.32.0",
     "langgraph-checkpoint-sqlite==3.1.2",
     "claude-agent-sdk==0.2.184",
     "matplotlib==3.11.2",

@@ -10,6 +10,12 @@ at 10,000 threads (a rare and a common term); reading a 10,000-item thread; the 
 SDK's session store (``ThreadSessionStore``: one turn's append, a session's load). The local store is
 measured on the same machine in the same run (``fsync=True`` for the durable figures).
 
+The OpenAI Agents SDK figures (:mod:`bench.agents_session`) put ``ThreadSession`` on the
+PostgreSQL store against the SDK's ``SQLAlchemySession`` (asyncpg) on the same server, each on a
+fresh database, the SDK in the anchors' environment (:mod:`bench.envs`): an Agents turn
+(``get_items`` + two ``add_items``, median of 50) and ``get_items(limit=50)`` of a 10,000-item
+session (``SQLiteSession`` on a file beside them, for the bar on the tail).
+
 Threads for the listing and search figures are seeded in bulk: for PostgreSQL with ``COPY`` of
 rows composed by the store's own code (:mod:`threadstore._backends.postgres.rows`), for the local
 store as rollout files that its index picks up, as it would a Codex home. Timings are medians.
@@ -20,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +56,8 @@ from threadstore._backends.postgres.rows import LISTING_COLUMNS, compose, fold, 
 from threadstore._backends.postgres.writer import new_thread_meta
 from threadstore._contract.first_line import initial_session_meta
 from threadstore._rollout.jsonl import encode_line
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.messages import search_texts
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339
 
 from .measure import time_async
@@ -224,6 +233,46 @@ def databases(dsn: str | None) -> Iterator[Callable[[], str]]:
             server.stop()
 
 
+def agents_figures(make_db: Callable[[], str], turns: int, items: int, work: Path, rounds: int = 3) -> dict[str, Any]:
+    """ThreadSession on PostgreSQL against SQLAlchemySession on the same server (and
+    SQLiteSession on a file), each in a process of its own."""
+    from .envs import anchors_python, run_module
+
+    def ours(workload: str, params: dict[str, Any]) -> dict[str, float]:
+        return run_module(sys.executable, "bench.ours", [workload, json.dumps(params)]).metrics
+
+    def theirs(workload: str, params: dict[str, Any]) -> dict[str, float]:
+        return run_module(anchors_python(), "bench.anchors.openai_sessions", [workload, json.dumps(params)]).metrics
+
+    def median_of(run: Callable[[int], float]) -> float:
+        return statistics.median(run(n) for n in range(rounds))
+
+    out: dict[str, Any] = {}
+    # Ours and theirs take turns, ``rounds`` times each on fresh databases (medians): the load of
+    # a shared machine then weighs on both alike.
+    turns_ours: list[float] = []
+    turns_theirs: list[float] = []
+    for _ in range(rounds):
+        turns_ours.append(ours("agents_turns", {"dsn": make_db(), "count": turns})["turn_ms"])
+        turns_theirs.append(theirs("turns", {"dsn": make_db(), "count": turns})["turn_ms"])
+    out["agents_turn_pg_ms"] = statistics.median(turns_ours)
+    out["agents_turn_sqlalchemy_pg_ms"] = statistics.median(turns_theirs)
+    out["agents_turn_pg_vs_sqlalchemy"] = out["agents_turn_pg_ms"] / out["agents_turn_sqlalchemy_pg_ms"]
+    out["agents_turn_sqlite_ms"] = median_of(
+        lambda n: theirs("turns", {"work": str(work / f"sqlite-turns-{n}"), "count": turns})["turn_ms"]
+    )
+    out["agents_tail50_pg_ms"] = median_of(lambda n: ours("agents_tail", {"dsn": make_db(), "count": items})["tail50_ms"])
+    out["agents_tail50_sqlalchemy_pg_ms"] = median_of(
+        lambda n: theirs("tail", {"dsn": make_db(), "count": items})["tail50_ms"]
+    )
+    out["agents_tail50_sqlite_ms"] = median_of(
+        lambda n: theirs("tail", {"work": str(work / f"sqlite-tail-{n}"), "count": items})["tail50_ms"]
+    )
+    out["agents_tail50_pg_vs_sqlite"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlite_ms"]
+    out["agents_tail50_pg_vs_sqlalchemy"] = out["agents_tail50_pg_ms"] / out["agents_tail50_sqlalchemy_pg_ms"]
+    return out
+
+
 async def claude_sessions(make_db: Callable[[], str], base: Path, turns: int) -> dict[str, Any]:
     """The Claude Agent SDK's session store (``ThreadSessionStore``) on PostgreSQL and on the local
     store: one turn's append (10 entries) and a load of a ``turns``-turn session."""
@@ -298,9 +347,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000, help="items in the thread that is read back")
     parser.add_argument("--claude-turns", type=int, default=200, help="turns of the Claude session appended and read")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only-agents", action="store_true", help="only the OpenAI Agents SDK figures")
     args = parser.parse_args()
-    with databases(args.dsn) as make_db:
-        results = asyncio.run(run(make_db, args.threads, args.search_threads, args.items, args.claude_turns))
+    with databases(args.dsn) as make_db, tempfile.TemporaryDirectory() as work:
+        results = (
+            {}
+            if args.only_agents
+            else asyncio.run(run(make_db, args.threads, args.search_threads, args.items, args.claude_turns))
+        )
+        results.update(agents_figures(make_db, 50, args.items, Path(work)))
     _print_results(results, as_json=args.json)
 
 

@@ -157,6 +157,14 @@ def _remote(r: _Rows) -> Bar:
     return Bar(name, text, None)
 
 
+def _agents_tail(r: _Rows) -> Bar:
+    row = r.largest("agents.", ".tail")
+    _at_least(row, 10_000)
+    ratio = row.ours / row.anchors["openai"]
+    name = "get_items(limit=50) at 10k items ≤ SQLiteSession's"
+    return Bar(name, f"{row.ours:.2f} ms, {ratio:.2f}x SQLiteSession", ratio <= 1)
+
+
 _BARS: list[tuple[str, Callable[[_Rows], Bar]]] = [
     ("durable single append ≥ 70% of raw append+fsync", _durable),
     ("fsync=False single append ≥ 10x SQLiteSession", _fast),
@@ -172,6 +180,7 @@ _BARS: list[tuple[str, Callable[[_Rows], Bar]]] = [
     ("fork of a 10k-item thread under 20 ms", _fork),
     ("full-text search over 10k threads under 50 ms", _search),
     ("storage within 1.5x of the items' JSON", _storage),
+    ("get_items(limit=50) at 10k items ≤ SQLiteSession's", _agents_tail),
 ]
 
 

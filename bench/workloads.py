@@ -383,6 +383,33 @@ def remote(ctx: Context) -> None:
     )
 
 
+def agents(ctx: Context) -> None:
+    """The OpenAI Agents SDK session workloads (:mod:`bench.agents_session`) on the local store,
+    against ``SQLiteSession`` on a file (its PostgreSQL figures: ``python -m bench.postgres``)."""
+    turns, long = (50, ctx.sizes.long)
+    params = {"work": ctx.path("agents"), "count": turns}
+    ours = ctx.ours("agents_turns", params, memory="agents")
+    theirs = ctx.anchor("openai", "turns", {**params, "work": ctx.path("agents-openai")}, memory="agents")
+    ctx.add(
+        "agents.turn",
+        f"Agents turn (get_items + add_items x2), {turns} turns, local vs SQLiteSession",
+        "ms",
+        ours["turn_ms"],
+        openai=theirs.get("turn_ms"),
+    )
+    for shape, what in (("turns", "Runner turns"), ("messages", "messages only")):
+        params = {"work": ctx.path("agents", shape), "count": long, "shape": shape}
+        ours = ctx.ours("agents_tail", params, memory="agents")
+        theirs = ctx.anchor("openai", "tail", {**params, "work": ctx.path("agents-openai", shape)}, memory="agents")
+        ctx.add(
+            f"agents.{long}.tail" + ("" if shape == "turns" else ".messages"),
+            f"get_items(limit=50) of a {long:,}-item session ({what})",
+            "ms",
+            ours["tail50_ms"],
+            openai=theirs.get("tail50_ms"),
+        )
+
+
 WORKLOADS: dict[str, Callable[[Context], None]] = {
     "append_durable": append_durable,
     "append_fast": append_fast,
@@ -395,5 +422,6 @@ WORKLOADS: dict[str, Callable[[Context], None]] = {
     "storage": storage,
     "pages": pages,
     "remote": remote,
+    "agents": agents,
     "claude_store": claude_store,
 }

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import appends, claude_store, listing, pages, remote, threads
+from . import agents, appends, claude_store, listing, pages, remote, threads
 
 __all__ = ["WORKLOADS", "run"]
 
@@ -34,6 +34,8 @@ WORKLOADS: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "storage": lambda p: threads.storage(Path(p["work"]), p["count"]),
     "search": lambda p: threads.search(Path(p["home"]), Path(p["home"]).name, p["count"]),
     "remote": lambda p: remote.remote_writers(Path(p["work"]), p["writers"], p["appends"]),
+    "agents_turns": agents.agents_turns,
+    "agents_tail": agents.agents_tail,
     "claude_store": lambda p: claude_store.claude_store(Path(p["work"]), p["turns"]),
 }
 

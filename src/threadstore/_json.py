@@ -39,14 +39,17 @@ def dumps_str(value: Any) -> str:
 
 
 #: A run of 20 digits: a number that may not fit in 64 bits (orjson would read it as a float).
-_WIDE_BYTES: Final = re.compile(rb"\d{20}")
+#: Bytes are looked at through a table that maps every ASCII digit to "1" and anything else to
+#: "0" (two C passes, several times faster than a regular expression on every line read).
+_DIGITS: Final = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
+_RUN: Final = b"1" * 20
 _WIDE_TEXT: Final = re.compile(r"\d{20}")
 
 
-def may_hold_wide_integer(data: bytes) -> bool:
+def may_hold_wide_integer(data: bytes | bytearray) -> bool:
     """Whether JSON text ``data`` may hold an integer wider than 64 bits (a run of 20 digits),
     which only :func:`loads` (not orjson alone) reads exactly."""
-    return _WIDE_BYTES.search(data) is not None
+    return _RUN in data.translate(_DIGITS)
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -55,8 +58,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     digits (then the standard library does: only it keeps a wide integer an integer)."""
     if isinstance(data, memoryview):
         data = bytes(data)
-    wide = _WIDE_TEXT.search(data) if isinstance(data, str) else _WIDE_BYTES.search(data)
-    if wide is None:
+    wide = _WIDE_TEXT.search(data) is not None if isinstance(data, str) else may_hold_wide_integer(data)
+    if not wide:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

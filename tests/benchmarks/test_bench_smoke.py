@@ -58,6 +58,9 @@ async def test_our_side_of_the_workloads_runs_at_tiny_sizes(tmp_path: Path) -> N
     _positive(await ours.run("fork", {"work": str(tmp_path), "count": 40}))
     _positive(await ours.run("storage", {"work": str(tmp_path), "count": 40}))
     _positive(await ours.run("pages", {"work": str(tmp_path), "count": 800}))
+    _positive(await ours.run("agents_turns", {"work": str(tmp_path), "count": 3}))
+    for shape in ("turns", "messages"):
+        _positive(await ours.run("agents_tail", {"work": str(tmp_path / shape), "count": 120, "shape": shape}))
 
 
 def test_claude_sessions_chain_their_entries(tmp_path: Path) -> None:

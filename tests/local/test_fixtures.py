@@ -19,7 +19,7 @@ from threadstore import (
     SearchThreadsParams,
 )
 from threadstore._backends.local import LocalThreadStore
-from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, message_text
+from threadstore._rollout.messages import CONTEXTUAL_PREFIXES, message_text
 
 HOMES = sorted(p.name for p in CODEX_HOMES.iterdir() if p.is_dir())
 

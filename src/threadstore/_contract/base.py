@@ -192,8 +192,16 @@ class ThreadStore(abc.ABC):
         """The persisted items of a thread, in replay order.
 
         Raises ``ThreadNotFound`` when it does not exist and ``InvalidRequest`` when it is
-        archived and ``include_archived`` is false."""
-        return await self._load_history(_checked(params, LoadThreadHistoryParams))
+        archived and ``include_archived`` is false. With ``tail``, only the last lines (a
+        backend that cannot read a tail alone reads the whole history; it is cut here)."""
+        params = _checked(params, LoadThreadHistoryParams)
+        history = await self._load_history(params)
+        if params.tail is not None and len(history.items) > params.tail:
+            stamps = history.timestamps
+            history = StoredThreadHistory(
+                history.thread_id, history.items[-params.tail :], stamps[-params.tail :] if stamps is not None else None
+            )
+        return history
 
     @_operation
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:

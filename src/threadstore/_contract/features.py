@@ -8,6 +8,10 @@ calls the feature with its types known; no backend is named and no attribute is 
 * :class:`Reindexable`: the store keeps an index it can rebuild from its files.
 * :class:`IndexProgress`: the store reports progress while it indexes many files at once (a
   first look at a large home).
+* :class:`OneShotAppends`: the store appends to a thread nobody holds in one step (the writer
+  taken, the items stored, the writer released, atomically): what a short-lived writer, such as
+  an Agents SDK session, would otherwise do in three calls (the PostgreSQL store: one
+  transaction).
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["IndexProgress", "ProgressCallback", "ReindexReport", "Reindexable", "RolloutFiles"]
+if TYPE_CHECKING:
+    from threadstore._contract.types import AppendThreadItemsParams, CreateThreadParams
+
+__all__ = ["IndexProgress", "OneShotAppends", "ProgressCallback", "ReindexReport", "Reindexable", "RolloutFiles"]
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (done, total) as long work moves on."""
@@ -57,3 +64,16 @@ class IndexProgress(Protocol):
     """A store that reports progress while it indexes many files at once."""
 
     index_progress: ProgressCallback | None
+
+
+@runtime_checkable
+class OneShotAppends(Protocol):
+    """A store that appends to a thread no live writer holds in one atomic step."""
+
+    async def append_unheld(self, create: CreateThreadParams, params: AppendThreadItemsParams) -> None:
+        """What ``resume_thread`` (``include_archived=True``; ``create_thread(create)`` when the
+        thread does not exist), ``append_items(params)`` and ``shutdown_thread`` would do, as
+        one step: all of it or none of it is stored, and the thread has no live writer before
+        or after. ``Conflict`` when a live writer holds the thread (in this store or, for the
+        stores that know, anywhere else); nothing is stored then."""
+        ...

@@ -56,6 +56,8 @@ ThreadSortKey = Literal["created_at", "updated_at"]
 SortDirection = Literal["asc", "desc"]
 
 MAX_PAGE_SIZE = 1000
+#: The largest ``LoadThreadHistoryParams.tail`` (a larger request reads the whole history).
+MAX_TAIL = 1 << 30
 
 
 def validate_memory_mode(value: object) -> MemoryMode:
@@ -232,14 +234,25 @@ def is_key_reused(error: Conflict) -> bool:
 class LoadThreadHistoryParams:
     """A thread's history. ``resolve_forks`` (the default) gives the history a fork by reference
     stands for (its parent's lines before the fork point, then its own); False gives the lines
-    as stored, for an exact copy."""
+    as stored, for an exact copy.
+
+    ``tail`` (a positive integer) asks for the history's last ``tail`` lines only (all of them
+    when it has fewer), in order, read without loading the rest where the backend can: every
+    backend of this package reads a tail from the end of the thread (a compressed rollout, or a
+    fork by reference whose own lines are fewer, is read whole and cut). A reader that needs
+    more asks again with a larger tail."""
 
     thread_id: str
     include_archived: bool = False
     resolve_forks: bool = True
+    tail: int | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "thread_id", validate_thread_id(self.thread_id))
+        if self.tail is not None and (
+            not isinstance(self.tail, int) or isinstance(self.tail, bool) or not 1 <= self.tail <= MAX_TAIL
+        ):
+            raise InvalidRequest(f"tail must be an integer between 1 and {MAX_TAIL}, got {self.tail!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,10 @@ def _parse_line(raw: bytes) -> tuple[Item, str | None] | None:
 parse_line = _parse_line
 
 
+def _never(raw: bytes) -> bool:
+    return False
+
+
 def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
     """Parse ``data`` (which starts at a line boundary at ``base_offset``).
 
@@ -87,7 +91,9 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
     stamps = chunk.timestamps
     fast_loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    wide = _json.may_hold_wide_integer
+    # (A line with a wide integer takes the exact path below; data without a run of 20 digits
+    # anywhere has none, and its lines need no look of their own.)
+    wide = _json.may_hold_wide_integer if _json.may_hold_wide_integer(data) else _never
     for raw in lines:
         if not raw:
             continue
@@ -95,7 +101,7 @@ def parse_chunk(data: bytes, base_offset: int = 0) -> RolloutChunk:
             chunk.skipped += 1
             continue
         value: Any = None
-        if not wide(raw):  # (a line with a wide integer takes the exact path below)
+        if not wide(raw):
             try:
                 value = fast_loads(raw)
             except decode_error:

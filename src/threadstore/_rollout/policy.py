@@ -4,7 +4,8 @@ This is the policy of the Codex builds of the 0.125 era, with its two modes.
 ``limited`` (the default) keeps the model-visible history, the conversation events and the
 turn boundaries; ``extended`` also keeps tool-end events and errors. Deltas, ``*_begin`` events,
 approval requests, ``session_configured``, warnings and ``shutdown_complete`` are never kept, and
-neither is any event type this module does not know. Every other rollout kind (including
+neither is any event type this module does not know. threadstore's own history-edit markers
+(:mod:`.edits`) are kept in both modes, like Codex's ``thread_rolled_back``. Every other rollout kind (including
 unknown kinds) is kept.
 
 Threads with paginated history (the 0.169 era: their ``session_meta`` says
@@ -68,6 +69,9 @@ LIMITED_EVENTS: Final = frozenset(
         "turn_complete",
         "web_search_end",
         "image_generation_end",
+        # threadstore's own history edits (:mod:`.edits`), kept like ``thread_rolled_back``.
+        "thread_items_popped",
+        "thread_history_cleared",
     }
 )
 

@@ -10,6 +10,9 @@ within the turn (Codex writes ``task_started`` and ``turn_context`` before the u
 else the message itself. A further user message inside a turn (opened by ``task_started``)
 that already has one is input steered into that turn: it belongs to the turn and starts none.
 
+History edits (``thread_items_popped``, ``thread_history_cleared``: :mod:`.edits`) are applied in
+the same pass: every reader that honours rollback honours them too.
+
 The store layer needs this to serve turns a page at a time (:mod:`.turn_index`); the runtime
 builds its history functions on it (:mod:`threadstore._runtime.history`).
 """
@@ -19,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import Item, event_type
-from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, message_text
+from threadstore._rollout.messages import CONTEXTUAL_PREFIXES, is_message, message_text
 
 __all__ = [
     "TURN_ENDED",
@@ -39,7 +43,7 @@ TURN_ENDED: Final = frozenset({"task_complete", "turn_complete", "turn_aborted"}
 def is_user_message(payload: Mapping[str, Any]) -> bool:
     """True when a response-item payload is a real user message (role ``user``, not injected
     context)."""
-    if payload.get("type") != "message" or payload.get("role") != "user":
+    if not is_message(payload) or payload.get("role") != "user":
         return False
     text = message_text(payload).strip()
     if text.startswith(CONTEXTUAL_PREFIXES):
@@ -103,24 +107,47 @@ class TurnScan:
         return None
 
 
-def kept_positions(items: Sequence[Mapping[str, Any]]) -> list[int]:
-    """The positions of the items a reader sees after rollback (in order): the turns each
-    marker rolls back are removed, and so are the markers."""
+def kept_positions(
+    items: Sequence[Mapping[str, Any]], *, rollbacks: bool = True, keep_markers: bool = False
+) -> list[int]:
+    """The positions of the items a reader sees after rollback and history edits (in order):
+    the turns each rollback marker rolls back are removed, and so are the lines each edit
+    marker removes (:mod:`.edits`). The markers are not kept, unless ``keep_markers`` (for
+    readers that show them as notes). With ``rollbacks=False`` rollback markers are left alone
+    (kept as ordinary lines); edits are always applied."""
     out: list[int] = []
     starts: list[int] = []
+    responses: list[int] = []  # where in ``out`` the visible response items are
     scan = TurnScan()
+
+    def cut_at(cut: int) -> None:
+        del out[cut:]
+        while starts and starts[-1] >= cut:
+            starts.pop()
+        while responses and responses[-1] >= cut:
+            responses.pop()
+
     for position, item in enumerate(items):
-        n = rollback_turns(item)
+        edit = edit_of(item)
+        if edit is not None:
+            cut_at(0 if edit == CLEAR or edit > len(responses) else responses[-edit])
+            scan.reset()
+            if keep_markers:
+                out.append(position)
+            continue
+        n = rollback_turns(item) if rollbacks else None
         if n is not None:
             if n and starts:
-                cut = starts[max(0, len(starts) - n)]
-                del out[cut:]
-                del starts[max(0, len(starts) - n) :]
+                cut_at(starts[max(0, len(starts) - n)])
             scan.reset()
+            if keep_markers:
+                out.append(position)
             continue
         start = scan.step(item, len(out))
         if start is not None:
             starts.append(start)
+        if item.get("type") == "response_item":
+            responses.append(len(out))
         out.append(position)
     return out
 

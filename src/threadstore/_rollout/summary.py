@@ -10,6 +10,9 @@ A state carries the :data:`FOLD_VERSION` of the code that made it. When the fold
 something new (a field, a kind of line), the version goes up, and every store recomputes the
 states older than it from the stored lines on its own (:meth:`ThreadSummary.stale`), so a new
 field needs no hand-written back-fill.
+
+History edits (:mod:`.edits`) are honoured: a preview or first user message that a pop or a
+clear took out of the history is forgotten, and the next user message gives the new one.
 """
 
 from __future__ import annotations
@@ -17,130 +20,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from threadstore._rollout.claude import CLAUDE_ENTRY, entry_texts, fold_entry
+from threadstore._rollout.claude import CLAUDE_ENTRY, fold_entry
+from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import HistoryMode, MemoryMode
+from threadstore._rollout.messages import response_user_text, strip_marker, user_event_text
 from threadstore._time import parse_timestamp
 
-__all__ = [
-    "CONTEXTUAL_PREFIXES",
-    "FOLD_VERSION",
-    "USER_MESSAGE_BEGIN",
-    "ThreadSummary",
-    "message_text",
-    "search_texts",
-    "user_event_text",
-]
+__all__ = ["FOLD_VERSION", "ThreadSummary"]
 
-USER_MESSAGE_BEGIN: Final = "## My request for Codex:"
-
-FOLD_VERSION: Final = 3
+FOLD_VERSION: Final = 4
 """The version of the fold. 1: the fold before labels; 2: labels (``session_meta.labels``);
-3: Claude Code transcript entries (:mod:`threadstore._rollout.claude`)."""
-
-CONTEXTUAL_PREFIXES: Final = (
-    "<environment_context>",
-    "<user_instructions>",
-    "<permissions instructions>",
-    "<collaboration_mode>",
-    "<apps_instructions>",
-    "<skills_instructions>",
-    "<INSTRUCTIONS>",
-    "# AGENTS.md instructions",
-    "<user_shell_command>",
-    "<skill>",
-    "<turn_aborted>",
-    "<subagent_notification>",
-    "<personality",
-)
-
-
-def _strip_marker(text: str) -> str:
-    index = text.find(USER_MESSAGE_BEGIN)
-    if index >= 0:
-        text = text[index + len(USER_MESSAGE_BEGIN) :]
-    return text.strip()
-
-
-def message_text(payload: Mapping[str, Any]) -> str:
-    """The text parts of a response ``message`` joined by spaces."""
-    content = payload.get("content")
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, Mapping):
-                text = part.get("text")
-                if isinstance(text, str):
-                    parts.append(text)
-    return " ".join(parts)
-
-
-def user_event_text(item: Mapping[str, Any]) -> tuple[str, bool] | None:
-    """For a user-message event (``user_message``, or a newer ``item_completed`` carrying a
-    ``UserMessage``), the message text and whether it carried images; else None."""
-    if item.get("type") != "event_msg":
-        return None
-    payload = item.get("payload")
-    if not isinstance(payload, Mapping):
-        return None
-    kind = payload.get("type")
-    if kind == "user_message":
-        text = payload.get("message")
-        images = bool(payload.get("images")) or bool(payload.get("local_images"))
-        return (text if isinstance(text, str) else "", images)
-    if kind == "item_completed":
-        inner = payload.get("item")
-        if isinstance(inner, Mapping) and inner.get("type") == "UserMessage":
-            texts: list[str] = []
-            images = False
-            for part in inner.get("content") or ():
-                if isinstance(part, Mapping):
-                    if isinstance(part.get("text"), str):
-                        texts.append(part["text"])
-                    elif part.get("type") in ("image", "local_image", "localImage"):
-                        images = True
-            return (" ".join(texts), images)
-    return None
-
-
-def _response_user_text(item: Mapping[str, Any]) -> str | None:
-    if item.get("type") != "response_item":
-        return None
-    payload = item.get("payload")
-    if not isinstance(payload, Mapping) or payload.get("type") != "message" or payload.get("role") != "user":
-        return None
-    text = message_text(payload).strip()
-    if not text or text.startswith(CONTEXTUAL_PREFIXES):
-        return None
-    return text
-
-
-def search_texts(item: Mapping[str, Any]) -> list[str]:
-    """The conversational texts of an item that full-text search covers: user and agent messages
-    (events) and user/assistant response messages."""
-    kind = item.get("type")
-    payload = item.get("payload")
-    if not isinstance(payload, Mapping):
-        return []
-    if kind == CLAUDE_ENTRY:
-        return entry_texts(payload)
-    if kind == "event_msg":
-        event = payload.get("type")
-        if event in ("user_message", "agent_message"):
-            text = payload.get("message")
-            return [_strip_marker(text)] if isinstance(text, str) and text.strip() else []
-        return []
-    if kind == "response_item" and payload.get("type") == "message":
-        role = payload.get("role")
-        if role == "assistant":
-            text = message_text(payload).strip()
-            return [text] if text else []
-        if role == "user":
-            user = _response_user_text(item)
-            return [_strip_marker(user)] if user else []
-    return []
-
+3: Claude Code transcript entries (:mod:`threadstore._rollout.claude`); 4: history edits
+(:mod:`.edits`) and "easy" response messages (``{"role", "content"}``)."""
 
 _STATE_FIELDS: Final = (
     "thread_id",
@@ -174,6 +65,10 @@ _STATE_FIELDS: Final = (
     "labels",
     "fold_version",
     "claude",
+    "response_count",
+    "preview_at",
+    "first_user_at",
+    "response_preview_at",
 )
 
 
@@ -222,6 +117,13 @@ class ThreadSummary:
         self.fold_version: int = FOLD_VERSION
         #: What the fold keeps of Claude Code entries, None without any (:mod:`.claude`).
         self.claude: dict[str, Any] | None = None
+        #: How many response items are visible (history edits take some away), and how many
+        #: were when the preview, the first user message and the response preview were found:
+        #: an edit that leaves fewer takes them away too.
+        self.response_count = 0
+        self.preview_at = 0
+        self.first_user_at = 0
+        self.response_preview_at = 0
 
     # -- state -------------------------------------------------------------------------------
 
@@ -267,6 +169,8 @@ class ThreadSummary:
         payload = item.get("payload")
         if not isinstance(payload, Mapping):
             return
+        if kind == "response_item":
+            self.response_count += 1
         if kind == "session_meta":
             self._session_meta(payload)
         elif kind == "turn_context":
@@ -276,9 +180,10 @@ class ThreadSummary:
         elif kind == CLAUDE_ENTRY:
             fold_entry(self, payload)
         elif kind == "response_item" and self.response_preview is None:
-            text = _response_user_text(item)
+            text = response_user_text(item)
             if text:
-                self.response_preview = _strip_marker(text) or None
+                self.response_preview = strip_marker(text) or None
+                self.response_preview_at = self.response_count
 
     def _session_meta(self, meta: Mapping[str, Any]) -> None:
         meta_id = meta.get("id")
@@ -348,18 +253,33 @@ class ThreadSummary:
         if "sandbox_policy" in ctx:
             self.sandbox_policy = ctx.get("sandbox_policy")
 
+    def _edit(self, edit: int) -> None:
+        """Forget what a history edit took away (see the module documentation)."""
+        left = -1 if edit == CLEAR or edit > self.response_count else self.response_count - edit
+        self.response_count = max(0, left)
+        if self.preview is not None and self.preview_at > left:
+            self.preview = None
+        if self.first_user_message is not None and self.first_user_at > left:
+            self.first_user_message = None
+        if self.response_preview is not None and self.response_preview_at > left:
+            self.response_preview = None
+
     def _event(self, item: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        edit = edit_of(item)
+        if edit is not None:
+            self._edit(edit)
+            return
         event = payload.get("type")
         user = user_event_text(item)
         if user is not None:
             text, images = user
-            stripped = _strip_marker(text)
+            stripped = strip_marker(text)
             preview = stripped or ("[Image]" if images else "")
             if preview:
                 if self.first_user_message is None:
-                    self.first_user_message = preview
+                    self.first_user_message, self.first_user_at = preview, self.response_count
                 if self.preview is None:
-                    self.preview = preview
+                    self.preview, self.preview_at = preview, self.response_count
             return
         if event == "token_count":
             info = payload.get("info")
@@ -372,7 +292,7 @@ class ThreadSummary:
             goal = payload.get("goal")
             objective = goal.get("objective") if isinstance(goal, Mapping) else None
             if isinstance(objective, str) and objective.strip():
-                self.preview = objective.strip()
+                self.preview, self.preview_at = objective.strip(), self.response_count
 
     # -- results -----------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ turn exactly as a builder fed the whole history would.
 Beside the spans, an :class:`IndexHead` keeps what the next records need: how many records were
 indexed (``watermark``), the rollback scan's state, where the surviving user turns start (a
 ``thread_rolled_back`` marker drops the last *n* of them), and the ordinal ranges rollback
-markers removed (they, and the markers themselves, are skipped wherever records are read).
+and history-edit markers (:mod:`.edits`) removed (they, and the markers themselves, are skipped
+wherever records are read).
 
 :class:`TurnIndexer` brings an index up to date with new records. It holds only the spans it
 needs (the last one, or all of them after a rollback reaches further back) and asks its caller
@@ -21,7 +22,7 @@ for what it lacks through a generator protocol (:class:`ReadRecords`, :class:`Lo
 :func:`drive` answers them with the backend's async functions), so every backend - in memory,
 SQLite beside rollout files, PostgreSQL - runs this one algorithm. Updating costs the new
 records plus a re-read of the open (last) turn's records; a rollback costs a re-read of at most
-one earlier turn.
+one earlier turn; a pop reads back from the marker to the response items it removes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, S
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from threadstore._rollout.edits import CLEAR, edit_of
 from threadstore._rollout.items import Item
 from threadstore._rollout.rollback import TurnScan, rollback_turns
 from threadstore._rollout.turns import BuiltTurn, TurnBuilder
@@ -52,6 +54,9 @@ Record: TypeAlias = tuple[int, Item, str | None]
 """One record of a history: (ordinal, rollout item, the time its line was written if known)."""
 
 Ranges: TypeAlias = list[tuple[int, int]]
+
+#: How many records a pop reads back at a time while looking for the items it removes.
+_READ_BACK = 256
 
 
 @dataclass(slots=True)
@@ -238,8 +243,13 @@ class TurnIndexer:
         for ordinal, item, timestamp in records:
             if ordinal != self.head.watermark:
                 raise Internal(f"turn index fed record {ordinal}, expected {self.head.watermark}")
-            n = rollback_turns(item)
-            if n is not None:
+            edit = edit_of(item)
+            n = rollback_turns(item) if edit is None else None
+            if edit is not None:
+                cut = yield from self._edit_cut(ordinal, edit)
+                yield from self._truncate(ordinal, cut)
+                self._scan.reset()
+            elif n is not None:
                 yield from self._rollback(ordinal, n)
                 self._scan.reset()
             else:
@@ -314,8 +324,30 @@ class TurnIndexer:
             head.removed.append((ordinal, ordinal))
             return
         keep = max(0, len(head.user_starts) - n)
-        cut = head.user_starts[keep]
-        del head.user_starts[keep:]
+        yield from self._truncate(ordinal, head.user_starts[keep])
+
+    def _edit_cut(self, ordinal: int, edit: int) -> Generator[Request, Any, int]:
+        """Where the history is cut by an edit marker at ``ordinal``: 0 for a clear, else the
+        ordinal of the ``edit``-th last visible response record (0 when there are fewer)."""
+        if edit == CLEAR:
+            return 0
+        need, hi = edit, ordinal
+        while hi > 0:
+            lo = max(0, hi - _READ_BACK)
+            records: list[Record] = yield ReadRecords(effective_ranges(lo, hi, self.head.removed))
+            for record_ordinal, item, _ in reversed(records):
+                if item.get("type") == "response_item":
+                    need -= 1
+                    if not need:
+                        return record_ordinal
+            hi = lo
+        return 0
+
+    def _truncate(self, ordinal: int, cut: int) -> Step:
+        """Remove the records from ``cut`` up to the marker at ``ordinal`` (included), reopening
+        the turn the cut falls in."""
+        head = self.head
+        del head.user_starts[bisect.bisect_left(head.user_starts, cut) :]
         head.removed = [r for r in head.removed if r[1] < cut] + [(cut, ordinal)]
         if not self.complete and (not self.spans or self.spans[0].end > cut):
             before = self.spans[0].seq if self.spans else head.turns

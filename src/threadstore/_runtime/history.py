@@ -21,6 +21,7 @@ from threadstore._rollout.rollback import (
     TurnScan,
     apply_rollback_markers,
     is_user_message,
+    kept_positions,
     rollback_turns,
 )
 from threadstore._time import now_rfc3339
@@ -76,8 +77,10 @@ def reconstruct_model_history(items: Sequence[Item]) -> list[dict[str, Any]]:
     Replays ``response_item`` payloads in order. A ``compacted`` item with a
     ``replacement_history`` replaces everything before it; a legacy one (summary only) keeps the
     user messages so far and adds the summary as an assistant message. A ``thread_rolled_back``
-    marker drops the last ``num_turns`` user turns (from their user message on).
+    marker drops the last ``num_turns`` user turns (from their user message on). History edits
+    (:mod:`threadstore._rollout.edits`) are applied first.
     """
+    items = [items[position] for position in kept_positions(items, rollbacks=False)]
     history: list[dict[str, Any]] = []
     starts: list[int] = []
     scan = TurnScan()

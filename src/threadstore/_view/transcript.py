@@ -18,7 +18,10 @@ the web page and any other reader.
   compaction, a rename) and ``error`` entries for turn errors.
 
 Items the transcript has no use for (token counts, turn boundaries, turn contexts) are skipped;
-unknown kinds are skipped too. The function never raises on malformed items.
+unknown kinds are skipped too. History edits (``thread_items_popped``, ``thread_history_cleared``)
+are applied: what they removed is not shown, and each leaves a note. A response message may be
+an "easy" one (``{"role", "content"}``, content a string), as the OpenAI Agents SDK stores user
+input. The function never raises on malformed items.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from typing import Any, Final, Literal
 
 from threadstore import _json
 from threadstore._rollout.claude import CLAUDE_ENTRY
+from threadstore._rollout.edits import HISTORY_CLEARED, ITEMS_POPPED
 from threadstore._rollout.items import instructions_text
-from threadstore._rollout.summary import CONTEXTUAL_PREFIXES, message_text, user_event_text
+from threadstore._rollout.messages import CONTEXTUAL_PREFIXES, is_message, message_text, user_event_text
+from threadstore._rollout.rollback import kept_positions
 from threadstore._view.claude import ToolOutput, entry_steps
 
 __all__ = ["Entry", "EntryKind", "transcript", "user_turns"]
@@ -176,6 +181,12 @@ def _note(payload: Mapping[str, Any]) -> Entry | None:
         return Entry("note", f"rolled back the last {count} turn{'s' if count != 1 else ''}")
     if kind == "context_compacted":
         return Entry("note", "earlier conversation compacted")
+    if kind == ITEMS_POPPED:
+        n = payload.get("num_items")
+        count = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+        return Entry("note", f"removed the last {count} item{'s' if count != 1 else ''}")
+    if kind == HISTORY_CLEARED:
+        return Entry("note", "history cleared")
     if kind == "thread_name_updated":
         name = payload.get("thread_name")
         return Entry("note", f"renamed to “{name}”" if isinstance(name, str) and name else "name cleared")
@@ -254,7 +265,7 @@ class _Builder:
         if kind == "session_meta":
             text = instructions_text(payload.get("base_instructions"))
             self.add(Entry("system", text, hidden=True) if text and text.strip() else None)
-        elif kind == "response_item" and inner == "message":
+        elif kind == "response_item" and is_message(payload):
             self.add(_message(payload, self.use_events))
         elif kind == "response_item" and inner == "reasoning" and not self.use_events:
             text = _reasoning(payload)
@@ -305,6 +316,7 @@ class _Builder:
 def transcript(items: Sequence[Mapping[str, Any]], *, include_hidden: bool = False) -> list[Entry]:
     """The transcript of ``items`` (see the module documentation), hidden entries included only
     when ``include_hidden``."""
+    items = [items[position] for position in kept_positions(items, rollbacks=False, keep_markers=True)]
     builder = _Builder(_has_message_events(items), include_hidden)
     for item in items:
         payload = item.get("payload")

@@ -215,13 +215,18 @@ def load_history_to_proto(params: LoadThreadHistoryParams) -> pb.LoadThreadHisto
     message = pb.LoadThreadHistoryRequest(thread_id=params.thread_id, include_archived=params.include_archived)
     if not params.resolve_forks:
         message.resolve_forks = False
+    if params.tail is not None:
+        message.tail = params.tail
     return message
 
 
 def load_history_from_proto(message: pb.LoadThreadHistoryRequest) -> LoadThreadHistoryParams:
     resolve = message.resolve_forks if message.HasField("resolve_forks") else True
     return LoadThreadHistoryParams(
-        thread_id=message.thread_id, include_archived=message.include_archived, resolve_forks=resolve
+        thread_id=message.thread_id,
+        include_archived=message.include_archived,
+        resolve_forks=resolve,
+        tail=message.tail if message.HasField("tail") else None,
     )
 
 

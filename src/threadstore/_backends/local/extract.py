@@ -33,7 +33,8 @@ from threadstore._contract.serialize import thread_from_fold
 from threadstore._contract.types import StoredThread
 from threadstore._rollout import forks
 from threadstore._rollout.jsonl import RolloutChunk, line_pieces, parse_chunk
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._rollout.texts import SearchTexts, has_edit
 from threadstore._time import utc_now
 from threadstore.errors import Internal, InvalidRequest, ResourceExhausted
 
@@ -60,7 +61,10 @@ class Facts:
 
     ``end_offset`` is where an incremental read resumes (just after the last complete line; for
     a compressed rollout, which is never read incrementally, the file's size). ``texts`` are the
-    message texts read this time (for an incremental read: those after the old offset)."""
+    message texts read this time (for an incremental read: those after the old offset), unless
+    ``whole``: then they are the texts of the whole visible history (an incremental read that
+    met a history edit reads the file again from its start, since the edit may have taken
+    earlier texts away)."""
 
     thread_id: str
     summary: ThreadSummary
@@ -68,6 +72,11 @@ class Facts:
     end_offset: int
     skipped: int
     stat: os.stat_result
+    whole: bool = True
+
+
+class _EditSeen(Exception):
+    """An incremental read met a history edit: the file must be read again from its start."""
 
 
 class ForkReference(Exception):
@@ -79,15 +88,14 @@ def is_fork_reference(item: Mapping[str, Any]) -> bool:
     return forks.fork_reference([item]) is not None
 
 
-def fold_chunk(summary: ThreadSummary, chunk: RolloutChunk, texts: list[str]) -> None:
-    """Fold ``chunk``'s items into ``summary`` and add their message texts to ``texts`` (a text
-    equal to one of the last four added is not added again: events repeat their messages)."""
+def fold_chunk(summary: ThreadSummary, chunk: RolloutChunk, texts: SearchTexts) -> None:
+    """Fold ``chunk``'s items into ``summary`` and their message texts into ``texts`` (see
+    :class:`~threadstore._rollout.texts.SearchTexts`)."""
     add = summary.add
+    add_text = texts.add
     for item, ts in zip(chunk.items, chunk.timestamps, strict=True):
         add(item, ts)
-        for text in search_texts(item):
-            if text not in texts[-4:]:
-                texts.append(text)
+        add_text(item)
 
 
 def read_facts(
@@ -116,7 +124,10 @@ def _read_facts(
     find_path: Callable[[str], Path | None] | None,
 ) -> Facts:
     try:
-        return _read(path, thread_id, since)
+        try:
+            return _read(path, thread_id, since)
+        except _EditSeen:
+            return _read(path, thread_id, None)
     except ForkReference:
         if find_path is None:
             raise
@@ -126,15 +137,15 @@ def _read_facts(
         raise Internal(f"failed to stat rollout {path}: {exc}") from None
     chunk = read_resolved(Path(path), find_path)
     summary = ThreadSummary(thread_id)
-    texts: list[str] = []
+    texts = SearchTexts()
     fold_chunk(summary, chunk, texts)
     end = stat.st_size if is_compressed(path) else chunk.end_offset
-    return Facts(thread_id, summary, texts, end, chunk.skipped, stat)
+    return Facts(thread_id, summary, texts.texts, end, chunk.skipped, stat)
 
 
 def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | None) -> Facts:
     summary, offset = since if since is not None else (ThreadSummary(thread_id), 0)
-    texts: list[str] = []
+    texts = SearchTexts()
     skipped = 0
     end = offset
     try:
@@ -146,6 +157,8 @@ def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | N
                     first = False
                     if is_fork_reference(chunk.items[0]):
                         raise ForkReference(str(path))
+                if since is not None and has_edit(chunk.items):
+                    raise _EditSeen
                 fold_chunk(summary, chunk, texts)
                 skipped += chunk.skipped + dropped
                 end = chunk.end_offset
@@ -157,7 +170,7 @@ def _read(path: Path | str, thread_id: str, since: tuple[ThreadSummary, int] | N
         raise Internal(f"failed to read rollout {path}: {exc}") from None
     if is_compressed(path):
         end = stat.st_size
-    return Facts(thread_id, summary, texts, end, skipped, stat)
+    return Facts(thread_id, summary, texts.texts, end, skipped, stat, whole=since is None)
 
 
 class _open:

@@ -119,7 +119,7 @@ class Indexer:
                 mtime_ns=facts.stat.st_mtime_ns,
                 ino=facts.stat.st_ino,
                 new_texts=facts.texts,
-                reset_texts=not incremental,
+                reset_texts=facts.whole,
             )
 
     def _id_inside(self, path: Path) -> str:
@@ -138,6 +138,10 @@ class Indexer:
         thread = self.compose(writer.thread_id, writer.path, writer.summary, stat)
         texts, writer.new_texts = writer.new_texts, []
         known = self.index.location(writer.thread_id)
+        edited = writer.texts_edited
+        if edited:  # a history edit: the thread's texts are read again (some may be gone)
+            texts = self.read_facts(writer.path, writer.thread_id).texts
+            writer.texts_taken(texts)
         self.index.upsert(
             thread=thread,
             path=str(writer.path),
@@ -147,7 +151,7 @@ class Indexer:
             mtime_ns=stat.st_mtime_ns,
             ino=stat.st_ino,
             new_texts=texts,
-            reset_texts=known is not None and known[1] != stat.st_ino,
+            reset_texts=edited or (known is not None and known[1] != stat.st_ino),
         )
 
     def check_row(self, thread_id: str, state: FileState) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from threadstore._backends.local.files import os_error, replace_file
 from threadstore._backends.local.layout import is_compressed, logical_path
-from threadstore._compressed import MAX_LINE_BYTES, decompress, read_file
+from threadstore._compressed import MAX_LINE_BYTES, MAX_ROLLOUT_BYTES, decompress, read_file
 from threadstore._rollout import forks
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import RolloutChunk, loads_line, parse_chunk, parse_line
@@ -29,6 +29,7 @@ __all__ = [
     "read_first_line",
     "read_resolved",
     "read_rollout",
+    "read_tail",
 ]
 
 _log: Final = logging.getLogger("threadstore.local")
@@ -39,6 +40,8 @@ MAX_FIRST_LINE_BYTES: Final = MAX_LINE_BYTES
 #: :mod:`threadstore._compressed` (such a file is counted as unreadable, the rest of the home
 #: unaffected).
 UNREADABLE: Final = (InvalidRequest, Internal, ResourceExhausted)
+#: The first block :func:`read_tail` reads from the end of a file (it doubles while needed).
+_TAIL_BLOCK: Final = 64 * 1024
 
 
 def read_rollout(path: Path, offset: int = 0) -> RolloutChunk:
@@ -73,6 +76,65 @@ def read_first_line(path: Path) -> Item | None:
                     return parsed[0]
     except OSError:
         return None
+
+
+def _parse_last(data: bytes, base: int, count: int) -> RolloutChunk:
+    """The readable lines of ``data`` (which starts at a line boundary), parsing only the last
+    ``count`` complete lines when they are all readable."""
+    end = len(data)
+    cut = end
+    for _ in range(count + 1):  # back over the unterminated tail and ``count`` lines
+        cut = data.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return parse_chunk(data, base)
+    chunk = parse_chunk(data[cut + 1 :], base + cut + 1)
+    return chunk if len(chunk.items) >= count else parse_chunk(data, base)
+
+
+def read_tail(path: Path, count: int, *, resolve_forks: bool = True) -> RolloutChunk | None:
+    """The last ``count`` readable lines of a plain rollout, read from its end: blocks of bytes
+    from the end back (doubling) until they hold that many lines or the file's start. Lines
+    are parsed as :func:`read_rollout` parses them (unreadable ones skipped, a torn last line
+    left out). None when only a whole read can answer: a compressed file, or (with
+    ``resolve_forks``) a file whose lines all fit and whose first line forks by reference.
+
+    Raises as :func:`read_rollout`."""
+    if is_compressed(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            block = _TAIL_BLOCK
+            while True:
+                start = max(0, size - block)
+                if size - start > MAX_ROLLOUT_BYTES:  # as much as a whole read may take
+                    raise ResourceExhausted(f"rollout {path} holds more than {MAX_ROLLOUT_BYTES} bytes: refused")
+                data = os.pread(fd, size - start, start)
+                if start > 0:
+                    newline = data.find(b"\n")
+                    skip = newline + 1 if newline >= 0 else len(data)
+                    data, base = data[skip:], start + skip
+                else:
+                    base = 0
+                chunk = _parse_last(data, base, count)
+                if len(chunk.items) >= count or start == 0:
+                    break
+                block *= 4
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: file does not exist") from None
+    except IsADirectoryError:
+        raise InvalidRequest(f"failed to resolve rollout path `{path}`: path is a directory") from None
+    except OSError as exc:
+        raise Internal(f"failed to read rollout {path}: {exc}") from None
+    if start == 0 and resolve_forks and forks.fork_reference(chunk.items) is not None:
+        return None
+    if len(chunk.items) > count:
+        del chunk.items[:-count]
+        del chunk.timestamps[:-count]
+    return chunk
 
 
 def read_resolved(path: Path, find_path: Callable[[str], Path | None]) -> RolloutChunk:

@@ -32,7 +32,7 @@ from threadstore._backends.local.layout import COMPRESSED_SUFFIX, Layout, thread
 from threadstore._backends.local.lock import ThreadLock
 from threadstore._backends.local.metadata import update_metadata
 from threadstore._backends.local.pages import LocalPages
-from threadstore._backends.local.rollout import read_first_line, read_rollout
+from threadstore._backends.local.rollout import read_first_line, read_rollout, read_tail
 from threadstore._backends.local.search import search_threads
 from threadstore._backends.local.writer import LocalWriter, WriterOptions
 from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
@@ -254,10 +254,34 @@ class LocalThreadStore(LiveWriterStore):
         return row
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        quick = self._indexed_tail(params) if params.tail else None
+        if quick is not None:
+            return quick
         row = await self._thread_row(params.thread_id, params.include_archived)
         path = Path(row.path)
+        tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks) if params.tail else None
+        if tail is not None:
+            return StoredThreadHistory(params.thread_id, tail.items, tail.timestamps)
         chunk = self._catalog.read_items(path) if params.resolve_forks else read_rollout(path)
         return StoredThreadHistory(params.thread_id, chunk.items, chunk.timestamps)
+
+    def _indexed_tail(self, params: LoadThreadHistoryParams) -> StoredThreadHistory | None:
+        """A tail read straight from the rollout the index names, without bringing the index up
+        to date first: the lines come from the file itself, so only its place matters. None (the
+        careful path) when the index does not know the thread, the file is not there any more
+        (moved or deleted elsewhere) or it is archived and not asked for."""
+        assert params.tail is not None
+        found = self._catalog.index.location(params.thread_id)
+        if found is None:
+            return None
+        path = Path(found[0])
+        if not params.include_archived and self.layout.is_archived(path):
+            return None
+        try:
+            tail = read_tail(path, params.tail, resolve_forks=params.resolve_forks)
+        except InvalidRequest:
+            return None
+        return StoredThreadHistory(params.thread_id, tail.items, tail.timestamps) if tail is not None else None
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         row = await self._thread_row(params.thread_id, params.include_archived)

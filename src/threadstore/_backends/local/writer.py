@@ -38,10 +38,12 @@ from threadstore._backends.local.rollout import history_base
 from threadstore._backends.shared.live import LiveWriter
 from threadstore._contract.first_line import adopt_first_line, opens_paginated
 from threadstore._rollout import forks
+from threadstore._rollout.edits import is_edit
 from threadstore._rollout.items import Item
 from threadstore._rollout.jsonl import encode_line
+from threadstore._rollout.messages import search_texts
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, now_rfc3339, utc_now
 from threadstore.errors import Internal, InvalidRequest
 
@@ -111,6 +113,9 @@ class LocalWriter(LiveWriter):
         self._new_dirs: list[Path] = []
         #: Message texts written since the index last took them.
         self.new_texts: list[str] = []
+        #: Set when a history edit was written: the index takes the thread's texts again from
+        #: the file (the edit may have taken some away), then calls :meth:`texts_taken`.
+        self.texts_edited = False
         self._recent_texts: list[str] = []
 
     # -- opening ---------------------------------------------------------------------------------
@@ -265,9 +270,17 @@ class LocalWriter(LiveWriter):
             # The partial line stays; make sure the next line does not continue it.
             self._needs_newline = True
 
+    def texts_taken(self, recent: list[str]) -> None:
+        """The index read the thread's texts again after an edit; ``recent`` are its last ones."""
+        self.texts_edited = False
+        self.new_texts = []
+        self._recent_texts = recent[-4:]
+
     def _fold(self, items: list[Item], timestamp: str) -> None:
         for item in items:
             self.summary.add(item, timestamp)
+            if is_edit(item):
+                self.texts_edited = True
             for text in search_texts(item):
                 if text not in self._recent_texts:
                     self.new_texts.append(text)

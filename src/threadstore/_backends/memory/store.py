@@ -37,7 +37,8 @@ from threadstore._contract.types import (
 from threadstore._rollout import forks
 from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item, encode_item
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._rollout.texts import SearchTexts
 from threadstore._time import format_rfc3339, utc_now
 from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound, Unsupported
 
@@ -194,6 +195,9 @@ class InMemoryThreadStore(LiveWriterStore):
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
         thread = self._get(params.thread_id, params.include_archived)
+        tail = params.tail
+        if tail is not None and (tail < len(thread.items) or forks.fork_reference(thread.items) is None):
+            return StoredThreadHistory(thread.thread_id, thread.items[-tail:], thread.stamps[-tail:])
         return self._history(thread, params.resolve_forks)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
@@ -270,11 +274,12 @@ class InMemoryThreadStore(LiveWriterStore):
         return ThreadSearchPage(items=hits, next_cursor=next_cursor)
 
     def _first_snippet(self, thread: _Thread, term: str) -> str | None:
-        for item in self._history(thread).items:
-            for text in search_texts(item):
-                found = snippet(text, term)
-                if found is not None:
-                    return found
+        texts = SearchTexts()  # the texts of the history as history edits left it
+        texts.add_all(self._history(thread).items)
+        for text in texts.texts:
+            found = snippet(text, term)
+            if found is not None:
+                return found
         return None
 
     # -- updates ---------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ Shutdown and discard delete the row.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from threadstore._backends.postgres.db import Connection
 from threadstore.errors import Conflict
 
-__all__ = ["holder_of", "release", "renew_all", "take"]
+__all__ = ["holder_of", "release", "renew_all", "take", "take_and_read"]
 
 _TAKE = """
 INSERT INTO threadstore.leases AS l (thread_id, holder, token, expires_at)
@@ -38,6 +39,23 @@ async def take(conn: Connection, thread_id: str, holder: str, ttl: float) -> int
     if row is None:
         raise Conflict(f"thread {thread_id} already has a live writer")
     return int(row[0])
+
+
+_TAKE_AND_READ = f"""
+WITH taken AS ({_TAKE.strip()})
+SELECT (SELECT token FROM taken), t.next_seq, t.summary, t.overrides, t.archived_at, t.created_row, t.meta_version
+FROM (SELECT 1) AS one LEFT JOIN threadstore.threads t ON t.thread_id = %(tid)s
+"""
+
+
+async def take_and_read(conn: Connection, thread_id: str, holder: str, ttl: float) -> tuple[int, tuple[Any, ...] | None]:
+    """:func:`take`, and in the same statement the thread's row (``next_seq, summary, overrides,
+    archived_at, created_row, meta_version``; None when the thread does not exist)."""
+    cur = await conn.execute(_TAKE_AND_READ, {"tid": uuid.UUID(thread_id), "holder": holder, "ttl": ttl})
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        raise Conflict(f"thread {thread_id} already has a live writer")
+    return int(row[0]), (tuple(row[1:]) if row[1] is not None else None)
 
 
 async def release(conn: Connection, thread_id: str, token: int) -> None:

@@ -28,12 +28,15 @@ from threadstore import _json
 from threadstore._backends.postgres import leases
 from threadstore._backends.postgres.db import Connection, Database
 from threadstore._backends.postgres.errors import map_error
+from threadstore._backends.postgres.forkread import ForkReads
 from threadstore._backends.postgres.listing import next_cursor, page_query, where_listing
+from threadstore._backends.postgres.oneshot import KnownStates, append_unheld
 from threadstore._backends.postgres.pages import open_history
 from threadstore._backends.postgres.refold import refold_pass
 from threadstore._backends.postgres.rowio import fold_again, history_rows, lock_row, parse_items, save_meta
 from threadstore._backends.postgres.rows import ThreadMeta, compose, derived, thread_of
 from threadstore._backends.postgres.search import search_page
+from threadstore._backends.postgres.tail import read_tail
 from threadstore._backends.postgres.writer import PostgresWriter, new_thread_meta
 from threadstore._backends.shared.history_pages import PagedHistory
 from threadstore._backends.shared.live import LiveWriter, LiveWriterStore
@@ -44,6 +47,7 @@ from threadstore._contract.listing import ListThreadsParams, SearchThreadsParams
 from threadstore._contract.paging import ItemPage, ListItemsParams, ListTurnsParams, TurnPage
 from threadstore._contract.patch import UNSET, ThreadMetadataPatch, UpdateThreadMetadataParams, reconcile_overrides
 from threadstore._contract.types import (
+    AppendThreadItemsParams,
     CreateThreadParams,
     LoadThreadHistoryParams,
     ReadThreadParams,
@@ -51,8 +55,7 @@ from threadstore._contract.types import (
     StoredThread,
     StoredThreadHistory,
 )
-from threadstore._rollout import forks
-from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES, Item
+from threadstore._rollout.items import DEFAULT_MAX_ITEM_BYTES
 from threadstore._rollout.summary import ThreadSummary
 from threadstore._time import format_rfc3339, utc_now
 from threadstore.errors import Conflict, InvalidRequest, ThreadNotFound, ThreadStoreError, Unsupported
@@ -63,7 +66,7 @@ T = TypeVar("T")
 P = TypeVar("P", TurnPage, ItemPage)
 
 
-class PostgresThreadStore(LiveWriterStore):
+class PostgresThreadStore(ForkReads, LiveWriterStore):
     """Threads in a PostgreSQL database (see the module and package documentation).
 
     ``dsn`` is a libpq connection string or URL. ``pool_size`` bounds the connections this store
@@ -97,6 +100,8 @@ class PostgresThreadStore(LiveWriterStore):
         self.lease_ttl = float(lease_ttl)
         self.max_item_bytes = max_item_bytes
         self.db = Database(dsn, pool_size=pool_size, retry_for=retry_for, connect_timeout=connect_timeout)
+        #: The state of the threads this store last appended to in one step (:mod:`.oneshot`).
+        self.known_states = KnownStates()
         #: Who holds this store's leases (unique per store object).
         self.holder = writer_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._renewal: asyncio.Task[None] | None = None
@@ -109,6 +114,21 @@ class PostgresThreadStore(LiveWriterStore):
         return map_error(exc)
 
     # -- leases ----------------------------------------------------------------------------------
+
+    def live_here(self, thread_id: str) -> bool:
+        """Whether this store has a live writer of ``thread_id``."""
+        return self._open_writer(thread_id) is not None
+
+    async def append_unheld(self, create: CreateThreadParams, params: AppendThreadItemsParams) -> None:
+        """Take the lease, append and release in one transaction (:mod:`.oneshot`)."""
+        if self._closed:
+            raise InvalidRequest("the store is closed")
+        try:
+            await append_unheld(self, create, params)
+        except ThreadStoreError:
+            raise
+        except Exception as exc:
+            raise self._map_error(exc) from exc
 
     def _pg_writer(self, thread_id: str) -> PostgresWriter | None:
         writer = self._writers.get(thread_id)
@@ -208,6 +228,9 @@ class PostgresThreadStore(LiveWriterStore):
     # -- reads -----------------------------------------------------------------------------------
 
     async def _load_history(self, params: LoadThreadHistoryParams) -> StoredThreadHistory:
+        tail = await read_tail(self.db, params) if params.tail is not None else None
+        if tail is not None:
+            return tail
         rows = await self.db.run(lambda conn: history_rows(conn, params.thread_id))
         if not rows:
             raise ThreadNotFound(params.thread_id)
@@ -217,30 +240,6 @@ class PostgresThreadStore(LiveWriterStore):
         if params.resolve_forks:
             items, stamps = await self._resolved(items, stamps)
         return StoredThreadHistory(params.thread_id, items, stamps)
-
-    async def _lines(self, thread_id: str) -> tuple[list[Item], list[str | None]] | None:
-        rows = await self.db.run(lambda conn: history_rows(conn, thread_id))
-        return parse_items(rows) if rows else None
-
-    async def inherited_lines(self, first: Item) -> list[tuple[Item, str | None]]:
-        """The parent lines a thread whose first line is ``first`` stands on (none unless it is
-        a fork by reference whose parent is here)."""
-        own = first.get("timestamp")
-        items, stamps = await self._resolved([first], [own if isinstance(own, str) else None])
-        return list(zip(items[1:], stamps[1:], strict=True))
-
-    async def _resolved(self, items: list[Item], stamps: list[str | None]) -> tuple[list[Item], list[str | None]]:
-        """The history a fork by reference stands for (:mod:`..forks`): the chain of parents is
-        fetched first, then resolved."""
-        known: dict[str, tuple[list[Item], list[str | None]]] = {}
-        reference = forks.fork_reference(items)
-        while reference is not None and reference[0] not in known and len(known) < forks.MAX_FORK_DEPTH:
-            lines = await self._lines(reference[0])
-            if lines is None:
-                break
-            known[reference[0]] = lines
-            reference = forks.fork_reference(lines[0])
-        return forks.resolve(items, stamps, known.get)
 
     async def _read_thread(self, params: ReadThreadParams) -> StoredThread:
         async def work(conn: Connection) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:

@@ -21,6 +21,10 @@ Contract:
 * Idempotency keys are stored with the items they came with (``append_keys``, in the same
   statement), so an append sent again with its key is recognised by any writer of the thread,
   after a restart too: the statement then inserts nothing and the writer stores nothing.
+* A history edit (:mod:`threadstore._rollout.edits`) may take earlier lines out of the history:
+  in the transaction of the append that carries it, the thread's search texts are computed
+  again from its lines (:class:`~threadstore._rollout.texts.SearchTexts`), so a search never
+  finds what an edit removed.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from threadstore._backends.postgres.rows import LISTING_COLUMNS, ThreadMeta, com
 from threadstore._backends.shared.live import LiveWriter
 from threadstore._contract.first_line import adopt_first_line
 from threadstore._rollout.items import Item, encode_item
+from threadstore._rollout.messages import search_texts
 from threadstore._rollout.policy import EventPersistenceMode
-from threadstore._rollout.summary import ThreadSummary, search_texts
+from threadstore._rollout.summary import ThreadSummary
+from threadstore._rollout.texts import SearchTexts, has_edit
 from threadstore._time import now_rfc3339, utc_now
 from threadstore.errors import Conflict, Internal, ThreadStoreError
 
@@ -95,6 +101,40 @@ SELECT (SELECT count(*) FROM lease), (SELECT fresh FROM thread), (SELECT count(*
     (SELECT first_seq FROM seen), (SELECT digest FROM seen)
 """
 
+_LINES: Final = "SELECT seq, body FROM threadstore.items WHERE thread_id = %s ORDER BY seq"
+_DROP_TEXTS: Final = "DELETE FROM threadstore.texts WHERE thread_id = %s"
+_ADD_TEXTS: Final = (
+    "INSERT INTO threadstore.texts (thread_id, seq, n, body, folded) "
+    "SELECT %s, x.seq, x.n, x.body, x.folded FROM unnest(%s::bigint[], %s::int[], %s::bytea[], %s::text[]) "
+    "AS x(seq, n, body, folded)"
+)
+
+#: The append of a one-step writer (:mod:`.oneshot`): the same statement, releasing the lease
+#: (deleting its row, still only while the token matches) instead of renewing it.
+_APPEND_RELEASING: Final = _APPEND.replace(
+    """    UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
+    WHERE thread_id = %(tid)s AND token = %(token)s""",
+    "    DELETE FROM threadstore.leases WHERE thread_id = %(tid)s AND token = %(token)s",
+)
+
+#: The append of a one-step writer that knows the thread's state from its last append (:mod:`.oneshot`),
+#: one statement on its own: the lease taken (the row locked, so a writer taking it meanwhile waits)
+#: and left expired on arrival (free for the next writer once this commits); a thread that has no
+#: row is only created from its first line.
+_APPEND_ONE_SHOT: Final = _APPEND.replace(
+    """    UPDATE threadstore.leases SET expires_at = clock_timestamp() + make_interval(secs => %(ttl)s)
+    WHERE thread_id = %(tid)s AND token = %(token)s""",
+    """    INSERT INTO threadstore.leases AS l (thread_id, holder, token, expires_at)
+    VALUES (%(tid)s, %(holder)s, nextval('threadstore.lease_tokens'), clock_timestamp())
+    ON CONFLICT (thread_id) DO UPDATE
+        SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
+        WHERE l.expires_at < clock_timestamp() OR l.holder = excluded.holder""",
+).replace(
+    "    WHERE NOT EXISTS (SELECT 1 FROM seen)\n",
+    "    WHERE NOT EXISTS (SELECT 1 FROM seen) AND (%(first_seq)s = 0\n"
+    "        OR EXISTS (SELECT 1 FROM threadstore.threads WHERE thread_id = %(tid)s))\n",
+)
+
 _META_FOR_UPDATE: Final = (
     "SELECT overrides, archived_at, created_row, meta_version, next_seq FROM threadstore.threads "
     "WHERE thread_id = %s FOR UPDATE"
@@ -128,6 +168,8 @@ class _Batch:
         now = now_rfc3339()
         self.key = key[0] if key is not None else None
         self.digest = key[1] if key is not None else None
+        #: The append carries a history edit (the thread's texts are computed again).
+        self.edited = has_edit(items)
         #: Set when the key turned out to be stored already (nothing was stored this time).
         self.duplicate = False
         #: The digest stored with the key then (None for keys stored before digests were kept).
@@ -189,6 +231,11 @@ class PostgresWriter(LiveWriter):
         self._uuid = uuid.UUID(thread_id)
         self._session_meta = session_meta  # owed first item of a new thread
         self._recent: list[str] = []
+        #: Set by a one-step writer: its append releases the lease (:mod:`.oneshot`).
+        self.release_on_append = False
+        #: Set by a one-step writer that holds no lease yet: its append takes one for this holder
+        #: and leaves it expired (:mod:`.oneshot`).
+        self.one_shot_holder: str | None = None
 
     @property
     def lines_so_far(self) -> ThreadSummary:
@@ -209,6 +256,15 @@ class PostgresWriter(LiveWriter):
         return await self._write(items, (idempotency_key, digest))
 
     async def _write(self, items: list[Item], key: tuple[str, str] | None) -> str | None:
+        batch = await self.batch(items, key)
+        if batch is None:
+            return None
+        await self.store.db.run(lambda conn: self.store_batch(conn, batch))
+        return self.stored(batch)
+
+    async def batch(self, items: list[Item], key: tuple[str, str] | None) -> _Batch | None:
+        """The rows of the next append (None when there is nothing to write); ``key`` is its
+        idempotency key and the digest of its items."""
         pending = self._session_meta
         inherited: list[tuple[Item, str | None]] = []
         if pending is not None:
@@ -218,12 +274,22 @@ class PostgresWriter(LiveWriter):
         if not batch_items:
             return None
         limit = self.store.max_item_bytes
-        batch = _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
-        await self.store.db.run(lambda conn: self._append(conn, batch))
+        return _Batch(batch_items, self.next_seq, self.summary, self._recent, limit, inherited, key)
+
+    async def store_batch(self, conn: Connection, batch: _Batch) -> None:
+        """Run the append of ``batch`` on ``conn`` (see the module documentation)."""
+        if batch.edited:
+            await self._append_edited(conn, batch)
+        else:
+            await self._append(conn, batch)
+
+    def stored(self, batch: _Batch) -> str | None:
+        """Take in an append that :meth:`store_batch` committed; when its key showed it was
+        stored before (nothing was stored this time), the digest stored with the key then."""
         if batch.duplicate:
             return batch.recorded or batch.digest
         self.summary = batch.summary
-        self.next_seq += len(batch_items)
+        self.next_seq += len(batch.seqs)
         self._recent = batch.recent
         self._session_meta = None
         return None
@@ -272,11 +338,18 @@ class PostgresWriter(LiveWriter):
         }
         for column, value in zip(LISTING_COLUMNS, listing_values(thread, batch.summary), strict=True):
             params[f"l_{column}"] = value
-        cur = await conn.execute(_APPEND, params)
+        if self.one_shot_holder is not None:
+            params["holder"] = self.one_shot_holder
+            statement = _APPEND_ONE_SHOT
+        else:
+            statement = _APPEND_RELEASING if self.release_on_append else _APPEND
+        cur = await conn.execute(statement, params)
         row = await cur.fetchone()
         assert row is not None
         leased, fresh, added, seen, recorded = row
         if not leased:
+            if self.one_shot_holder is not None:
+                raise Conflict(f"thread {self.thread_id} already has a live writer")
             raise Conflict(f"thread {self.thread_id}: this writer's lease was taken over by another writer")
         if seen is not None and seen != self.next_seq:
             batch.duplicate = True  # an earlier append carried this key: its items are stored
@@ -286,12 +359,42 @@ class PostgresWriter(LiveWriter):
             if not fresh:
                 await self._recompose(conn, batch.summary, self.next_seq + len(batch.seqs))
             return
+        if self.release_on_append or self.one_shot_holder is not None:
+            # A one-step writer read the row in the statement that waited for the lease: the
+            # thread moved meanwhile. Nothing was stored; the caller tries again (a retry of a
+            # one-step append is a new transaction that reads the row again).
+            raise Conflict(f"thread {self.thread_id} was written meanwhile")
         # Nothing inserted although the lease is ours: an earlier attempt of this very append
         # committed before its connection was lost (the row is already past these items).
         cur = await conn.execute("SELECT next_seq FROM threadstore.threads WHERE thread_id = %s", (self._uuid,))
         found = await cur.fetchone()
         if found is None or found[0] != self.next_seq + len(batch.seqs):
             raise Internal(f"thread {self.thread_id}: the stored history is not where this writer left it")
+
+    async def _append_edited(self, conn: Connection, batch: _Batch) -> None:
+        """:meth:`_append` for a batch carrying a history edit, and the thread's search texts
+        computed again, in one transaction."""
+        async with conn.transaction():
+            await self._append(conn, batch)
+            if batch.duplicate:
+                return
+            cur = await conn.execute(_LINES, (self._uuid,))
+            texts = SearchTexts()
+            for seq, body in await cur.fetchall():
+                texts.add(_json.loads(bytes(body)), seq)
+            entries = texts.entries
+            await conn.execute(_DROP_TEXTS, (self._uuid,))
+            await conn.execute(
+                _ADD_TEXTS,
+                (
+                    self._uuid,
+                    [e.seq for e in entries],
+                    [e.n for e in entries],
+                    [e.text.encode() for e in entries],
+                    [fold(e.text) for e in entries],
+                ),
+            )
+        batch.recent = texts.recent()
 
     async def _recompose(self, conn: Connection, summary: ThreadSummary, next_seq: int) -> None:
         """Rewrite the listing columns with fresh overrides (someone changed them meanwhile)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadstore._contract.types import TokenUsage
-from threadstore._rollout.summary import message_text
+from threadstore._rollout.messages import message_text
 
 __all__ = [
     "ModelClient",

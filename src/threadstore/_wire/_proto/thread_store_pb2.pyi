@@ -149,14 +149,16 @@ class AppendThreadItemsRequest(_message.Message):
     def __init__(self, thread_id: _Optional[str] = ..., items_json: _Optional[_Iterable[str]] = ..., idempotency_key: _Optional[str] = ..., exact: _Optional[bool] = ...) -> None: ...
 
 class LoadThreadHistoryRequest(_message.Message):
-    __slots__ = ("thread_id", "include_archived", "resolve_forks")
+    __slots__ = ("thread_id", "include_archived", "resolve_forks", "tail")
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     RESOLVE_FORKS_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
     include_archived: bool
     resolve_forks: bool
-    def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., resolve_forks: _Optional[bool] = ...) -> None: ...
+    tail: int
+    def __init__(self, thread_id: _Optional[str] = ..., include_archived: _Optional[bool] = ..., resolve_forks: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
 
 class ReadThreadRequest(_message.Message):
     __slots__ = ("thread_id", "include_archived", "include_history")

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from threadstore._contract.base import ThreadStore
 from threadstore.testing._backend import Backend
+from threadstore.testing._suite.edits import EditTests
 from threadstore.testing._suite.eras import EraTests
 from threadstore.testing._suite.hostile import HostileInputTests
 from threadstore.testing._suite.ids import IdTests
@@ -40,6 +41,7 @@ class ConformanceSuite(
     HostileInputTests,
     LineTests,
     EraTests,
+    EditTests,
 ):
     """Subclass it (with a name starting ``Test``) and set :attr:`backend_class`."""
 
